@@ -1,0 +1,50 @@
+#include "cli_util.h"
+
+#include <ctime>
+
+#include "orchestrator/ids.h"
+
+namespace atelier::cli {
+
+Workspace open_workspace(const Globals& g) { return Workspace::open(Workspace::resolve_dir(g.workspace)); }
+
+NewRun prepare_run(const Workspace& ws, const SubmitArgs& a, PipelineSpec* spec_out) {
+  PipelineSpec spec = load_spec(a.spec, a.sets);
+  NewRun run = expand_spec(spec, ws.config().max_attempts);
+  run.spec_path = std::filesystem::absolute(a.spec).string();
+  run.submitter = current_actor();
+  run.idem_key = a.key;
+  if (spec_out) *spec_out = std::move(spec);
+  return run;
+}
+
+std::string format_time(int64_t ms) {
+  std::time_t s = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&s, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+json run_status_json(Store& store, const RunRow& run) {
+  json jobs = json::object();
+  int64_t total = 0;
+  for (const StateCount& c : store.job_counts(run.id, false)) {
+    jobs[c.key] = c.count;
+    total += c.count;
+  }
+  json stages = json::object();
+  for (const StateCount& c : store.job_counts(run.id, true)) {
+    auto slash = c.key.rfind('/');
+    stages[c.key.substr(0, slash)][c.key.substr(slash + 1)] = c.count;
+  }
+  json out = {{"run", run_ref(run.id)},   {"name", run.name},         {"state", run.state},
+              {"jobs", jobs},             {"total", total},           {"stages", stages},
+              {"spec", run.spec_path},    {"submitter", run.submitter}, {"created_at", format_time(run.created_at)}};
+  out["key"] = run.idem_key ? json(*run.idem_key) : json(nullptr);
+  out["finished_at"] = run.finished_at ? json(format_time(*run.finished_at)) : json(nullptr);
+  return out;
+}
+
+}  // namespace atelier::cli

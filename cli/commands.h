@@ -1,0 +1,39 @@
+// The `atelier` subcommands: each parses nothing itself (main.cpp does) and
+// holds no business logic; they call the orchestrator, pipelines and workers
+// libraries and format results. Each returns the process exit code.
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace atelier::cli {
+
+struct Globals {
+  std::optional<std::string> workspace;
+  bool json = false;
+};
+
+struct SubmitArgs {
+  std::string spec;
+  std::vector<std::string> sets;
+  std::optional<std::string> key;
+  bool dry_run = false;
+  std::string workers;  // run only: "kind=N,..."
+};
+
+int cmd_init(const Globals& g, const std::optional<std::string>& dir);
+int cmd_validate(const Globals& g, const SubmitArgs& a);
+int cmd_submit(const Globals& g, const SubmitArgs& a);
+int cmd_run(const Globals& g, const SubmitArgs& a);
+int cmd_status(const Globals& g, const std::optional<std::string>& run);
+int cmd_jobs(const Globals& g, const std::optional<std::string>& run, const std::optional<std::string>& state,
+             const std::optional<std::string>& kind);
+int cmd_logs(const Globals& g, const std::string& job);
+int cmd_cancel(const Globals& g, const std::string& target);
+int cmd_retry(const Globals& g, const std::string& target);
+int cmd_pause(const Globals& g, const std::string& kind, bool paused);
+int cmd_assets(const Globals& g, const std::optional<std::string>& run);
+int cmd_worker(const Globals& g, const std::string& kinds, const std::optional<std::string>& db,
+               const std::optional<std::string>& assets, int slot_fd);
+
+}  // namespace atelier::cli

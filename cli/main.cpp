@@ -1,0 +1,112 @@
+// The `atelier` binary: argument parsing and the process edge, where
+// exceptions become one clear message and the exit codes of DESIGN.md s.7
+// (0 ok, 1 the thing asked about failed, 2 usage / validation / bad input).
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "commands.h"
+#include "orchestrator/errors.h"
+
+using namespace atelier;
+using namespace atelier::cli;
+
+int main(int argc, char** argv) {
+  CLI::App app{"Atelier: batch orchestrator for AI-generated marketing content", "atelier"};
+  app.require_subcommand(1);
+  app.fallthrough();  // -w and --json may also follow the subcommand
+  Globals g;
+  app.add_option("-w,--workspace", g.workspace, "workspace folder (default $ATELIER_WORKSPACE, else .)");
+  app.add_flag("--json", g.json, "machine-readable output");
+  app.set_version_flag("--version", "atelier 0.1.0");
+
+  std::optional<std::string> init_dir;
+  auto* init = app.add_subcommand("init", "create a workspace (config, job database, asset store)");
+  init->add_option("DIR", init_dir, "folder (default: the workspace)");
+
+  SubmitArgs sa;
+  auto add_spec = [&](CLI::App* c, bool with_key) {
+    c->add_option("SPEC", sa.spec, "pipeline spec (YAML)")->required();
+    c->add_option("--set", sa.sets, "override a spec param: key=value");
+    if (with_key) c->add_option("--key", sa.key, "idempotency key: resubmitting it returns the same run");
+  };
+  auto* validate = app.add_subcommand("validate", "check a spec; exit 2 on any error");
+  add_spec(validate, false);
+  auto* submit = app.add_subcommand("submit", "enqueue a run and print its id");
+  add_spec(submit, true);
+  submit->add_flag("--dry-run", sa.dry_run, "validate and show the jobs without enqueuing");
+  auto* run = app.add_subcommand("run", "submit (or take up the run with --key) and orchestrate it to its end");
+  add_spec(run, true);
+  run->add_option("--workers", sa.workers, "worker processes per kind: kind=N,...");
+
+  std::optional<std::string> run_ref, state, kind;
+  auto* status = app.add_subcommand("status", "a run's state and job counts (default: the latest run)");
+  status->add_option("RUN", run_ref);
+  auto* jobs = app.add_subcommand("jobs", "list jobs");
+  jobs->add_option("--run", run_ref);
+  jobs->add_option("--state", state);
+  jobs->add_option("--kind", kind);
+
+  std::string target;
+  auto* logs = app.add_subcommand("logs", "print a job's attempt logs");
+  logs->add_option("JOB", target)->required();
+  auto* cancel = app.add_subcommand("cancel", "cancel a run or a job");
+  cancel->add_option("RUN|JOB", target)->required();
+  auto* retry = app.add_subcommand("retry", "requeue a run's or a job's failed, cancelled and skipped jobs");
+  retry->add_option("RUN|JOB", target)->required();
+  auto* pause = app.add_subcommand("pause", "stop claiming jobs of a kind");
+  pause->add_option("KIND", target)->required();
+  auto* resume = app.add_subcommand("resume", "resume claiming jobs of a kind");
+  resume->add_option("KIND", target)->required();
+  auto* assets = app.add_subcommand("assets", "list output assets");
+  assets->add_option("--run", run_ref);
+
+  std::string kinds;
+  std::optional<std::string> db, assets_path;
+  int slot_fd = -1;
+  auto* worker = app.add_subcommand("worker", "run a worker process (normally spawned by a supervisor)");
+  worker->add_option("--kinds", kinds, "kinds to serve: k1,k2")->required();
+  worker->add_option("--db", db, "store URL (default: the workspace's)");
+  worker->add_option("--assets", assets_path, "asset store path (default: the workspace's)");
+  worker->add_option("--slot-fd", slot_fd, "shared status page from the supervisor")->group("");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "atelier: " << e.what() << "\n(see atelier --help)\n";
+    return 2;
+  }
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%P] %v");
+  try {
+    if (*init) return cmd_init(g, init_dir);
+    if (*validate) return cmd_validate(g, sa);
+    if (*submit) return cmd_submit(g, sa);
+    if (*run) return cmd_run(g, sa);
+    if (*status) return cmd_status(g, run_ref);
+    if (*jobs) return cmd_jobs(g, run_ref, state, kind);
+    if (*logs) return cmd_logs(g, target);
+    if (*cancel) return cmd_cancel(g, target);
+    if (*retry) return cmd_retry(g, target);
+    if (*pause) return cmd_pause(g, target, true);
+    if (*resume) return cmd_pause(g, target, false);
+    if (*assets) return cmd_assets(g, run_ref);
+    if (*worker) return cmd_worker(g, kinds, db, assets_path, slot_fd);
+  } catch (const InputError& e) {
+    std::cerr << "atelier: " << e.what() << "\n";
+    return 2;
+  } catch (const Failure& e) {
+    std::cerr << "atelier: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "atelier: " << e.what() << "\n";
+    return 1;
+  }
+  return 2;
+}

@@ -1,0 +1,45 @@
+// The workspace config file (atelier.yaml beside the database): store URL, asset
+// path, lease and retry defaults, worker pools, per-kind limits, CPU slots and
+// retention. Every field has a default, so an empty file is a valid config;
+// unknown keys are rejected with the file, line and column.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "job_state.h"
+
+namespace atelier {
+
+struct WorkspaceConfig {
+  std::string store = "sqlite:atelier.db";  // relative paths are under the workspace
+  std::string assets = "assets";
+  int64_t lease_ms = 30'000;
+  int64_t heartbeat_ms = 0;  // 0: lease_ms / 3
+  int64_t cancel_grace_ms = 10'000;
+  int64_t drain_grace_ms = 30'000;  // how long a draining worker may finish its job
+  int max_attempts = 3;
+  RetryPolicy retry;
+  int cpu_slots = 0;    // 0: the number of cores
+  int claim_batch = 32; // most jobs one worker holds at once when its jobs are quick
+  int64_t supervisor_tick_ms = 200;
+  int64_t restart_backoff_base_ms = 500;
+  int64_t restart_backoff_max_ms = 30'000;
+  std::map<std::string, int> pools;   // kind -> worker processes
+  std::map<std::string, int> limits;  // kind -> most jobs leased at once (0: no limit)
+  int retention_days = 30;            // finished runs older than this are removed
+  int64_t orphan_grace_ms = 3'600'000;
+
+  int64_t effective_heartbeat_ms() const { return heartbeat_ms > 0 ? heartbeat_ms : lease_ms / 3; }
+  int effective_cpu_slots() const;
+};
+
+// Reads `path`; a missing file gives the defaults. Throws InputError naming
+// path:line:col for bad YAML, unknown keys or wrong types.
+WorkspaceConfig load_config(const std::filesystem::path& path);
+
+// The commented default file that `atelier init` writes.
+std::string default_config_text();
+
+}  // namespace atelier

@@ -1,0 +1,99 @@
+#include "sqlite_db.h"
+
+#include <sqlite3.h>
+
+#include "../errors.h"
+#include "migrations.h"
+
+namespace atelier::sqlite {
+
+namespace {
+constexpr int kBusyTimeoutMs = 60'000;
+
+[[noreturn]] void rethrow_open_error(const std::filesystem::path& file, const std::exception& e) {
+  const auto* se = dynamic_cast<const SQLite::Exception*>(&e);
+  if (se && (se->getErrorCode() == SQLITE_NOTADB || se->getErrorCode() == SQLITE_CORRUPT)) {
+    throw InputError(file.string() + ": not an Atelier database (" + se->what() + ")");
+  }
+  throw InputError(file.string() + ": cannot open the job database: " + e.what());
+}
+}  // namespace
+
+int schema_version() { return static_cast<int>(schema::migrations().size()); }
+
+Db::Db(const std::filesystem::path& file, bool create) : file_(file) {
+  if (!create && !std::filesystem::exists(file)) {
+    throw InputError(file.string() + ": job database not found (is this an Atelier workspace? "
+                     "run `atelier init` to make one)");
+  }
+  try {
+    int flags = SQLite::OPEN_READWRITE | (create ? SQLite::OPEN_CREATE : 0) | SQLite::OPEN_NOMUTEX;
+    db_ = std::make_unique<SQLite::Database>(file.string(), flags, kBusyTimeoutMs);
+    // The first read is where a non-database file is noticed.
+    db_->exec("PRAGMA foreign_keys = ON");
+    {
+      SQLite::Statement mode(*db_, "PRAGMA journal_mode = WAL");
+      mode.executeStep();
+    }
+    db_->exec("PRAGMA synchronous = NORMAL");
+    migrate();
+  } catch (const InputError&) {
+    throw;
+  } catch (const std::exception& e) {
+    rethrow_open_error(file, e);
+  }
+}
+
+void Db::migrate() {
+  const auto& all = schema::migrations();
+  auto version = [&] { return db_->execAndGet("PRAGMA user_version").getInt(); };
+  if (version() == static_cast<int>(all.size())) return;  // the common case: no write lock
+  WriteTxn txn(*this);
+  int v = version();  // re-read under the write lock: another process may have migrated
+  if (v > static_cast<int>(all.size())) {
+    throw InputError(file_.string() + ": the job database is at schema version " +
+                     std::to_string(v) + ", newer than this atelier understands (" +
+                     std::to_string(all.size()) + "); upgrade atelier");
+  }
+  for (size_t i = static_cast<size_t>(v); i < all.size(); ++i) {
+    try {
+      db_->exec(std::string(all[i].sql));
+    } catch (const SQLite::Exception& e) {
+      throw InputError(file_.string() + ": migration " + std::string(all[i].name) +
+                       " failed: " + e.what());
+    }
+  }
+  db_->exec("PRAGMA user_version = " + std::to_string(all.size()));  // a number, not user data
+  txn.commit();
+}
+
+SQLite::Statement& Db::stmt(const char* sql) {
+  auto it = cache_.find(sql);
+  if (it == cache_.end()) {
+    it = cache_.emplace(sql, std::make_unique<SQLite::Statement>(*db_, sql)).first;
+  } else {
+    it->second->reset();
+    it->second->clearBindings();
+  }
+  return *it->second;
+}
+
+int64_t Db::changes() const { return sqlite3_changes64(db_->getHandle()); }
+
+WriteTxn::WriteTxn(Db& db) : db_(db) { db_.raw().exec("BEGIN IMMEDIATE"); }
+
+WriteTxn::~WriteTxn() {
+  if (!done_) {
+    try {
+      db_.raw().exec("ROLLBACK");
+    } catch (...) {
+    }
+  }
+}
+
+void WriteTxn::commit() {
+  db_.raw().exec("COMMIT");
+  done_ = true;
+}
+
+}  // namespace atelier::sqlite

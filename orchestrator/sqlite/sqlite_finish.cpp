@@ -1,0 +1,227 @@
+// How a lease ends: completion (outputs, lineage, promotion of dependents),
+// failure (retry with backoff, or dead), cancellation, and the lease rescuer's
+// takeover of expired leases. Every path is fenced by (job id, attempt): a
+// worker whose lease was taken over changes nothing.
+#include "../errors.h"
+#include "sqlite_store.h"
+
+namespace atelier::sqlite {
+
+void SqliteStore::end_attempt(int64_t job_id, int attempt, std::string_view outcome,
+                              const std::string* error) {
+  auto& up = db_.stmt(
+      "UPDATE attempts SET outcome = ?, ended_at = ?, error = ? WHERE job_id = ? AND attempt = ?");
+  up.bind(1, std::string(outcome));
+  up.bind(2, now());
+  if (error) up.bind(3, *error); else up.bind(3);
+  up.bind(4, job_id);
+  up.bind(5, attempt);
+  up.exec();
+}
+
+int64_t SqliteStore::promote_dependents(int64_t job_id) {
+  auto& up = db_.stmt(
+      "UPDATE jobs SET state = 'ready', run_after = ? WHERE state = 'waiting' "
+      "AND id IN (SELECT job_id FROM job_deps WHERE dep_id = ?) "
+      "AND NOT EXISTS (SELECT 1 FROM job_deps d JOIN jobs p ON p.id = d.dep_id "
+      "                WHERE d.job_id = jobs.id AND p.state != 'succeeded')");
+  up.bind(1, now());
+  up.bind(2, job_id);
+  up.exec();
+  return db_.changes();
+}
+
+void SqliteStore::skip_downstream(int64_t job_id) {
+  auto& up = db_.stmt(
+      "WITH RECURSIVE down(id) AS ("
+      "  SELECT job_id FROM job_deps WHERE dep_id = ? "
+      "  UNION SELECT d.job_id FROM job_deps d JOIN down ON d.dep_id = down.id) "
+      "UPDATE jobs SET state = 'skipped', finished_at = ?, "
+      "error = 'skipped: an upstream job did not succeed' "
+      "WHERE state = 'waiting' AND id IN (SELECT id FROM down)");
+  up.bind(1, job_id);
+  up.bind(2, now());
+  up.exec();
+}
+
+void SqliteStore::finish_run_if_done(int64_t run_id) {
+  auto& open = db_.stmt(
+      "SELECT EXISTS (SELECT 1 FROM jobs WHERE run_id = ? AND state IN ('waiting','ready','leased'))");
+  open.bind(1, run_id);
+  open.executeStep();
+  bool unfinished = open.getColumn(0).getInt() != 0;
+  open.reset();
+  if (unfinished) return;
+  int64_t dead = 0, cancelled = 0, skipped = 0;
+  auto& counts = db_.stmt("SELECT state, COUNT(*) FROM jobs WHERE run_id = ? GROUP BY state");
+  counts.bind(1, run_id);
+  while (counts.executeStep()) {
+    std::string s = counts.getColumn(0).getString();
+    int64_t n = counts.getColumn(1).getInt64();
+    if (s == "dead") dead = n;
+    if (s == "cancelled") cancelled = n;
+    if (s == "skipped") skipped = n;
+  }
+  counts.reset();
+  auto& up = db_.stmt(
+      "UPDATE runs SET state = ?, finished_at = ? WHERE id = ? AND state = 'running'");
+  up.bind(1, std::string(to_string(final_run_state(dead, cancelled, skipped))));
+  up.bind(2, now());
+  up.bind(3, run_id);
+  up.exec();
+}
+
+std::vector<FenceResult> SqliteStore::complete(const std::vector<Completion>& done) {
+  std::vector<FenceResult> results;
+  results.reserve(done.size());
+  bool made_ready = false;
+  const int64_t t = now();
+  WriteTxn txn(db_);
+  for (const Completion& c : done) {
+    auto& up = db_.stmt(
+        "UPDATE jobs SET state = 'succeeded', finished_at = ?, lease_owner = NULL, "
+        "lease_expires_at = NULL, progress = 1, error = NULL "
+        "WHERE id = ? AND attempt = ? AND state = 'leased' RETURNING run_id");
+    up.bind(1, t);
+    up.bind(2, c.job_id);
+    up.bind(3, c.attempt);
+    if (!up.executeStep()) {
+      up.reset();
+      results.push_back(FenceResult::lost);
+      continue;
+    }
+    const int64_t run_id = up.getColumn(0).getInt64();
+    up.reset();
+    for (const OutputAsset& a : c.outputs) {
+      auto& ins = db_.stmt(
+          "INSERT OR IGNORE INTO assets (sha256, media_type, ext, bytes, width, height, "
+          "duration_ms, job_id, created_at) VALUES (?,?,?,?,?,?,?,?,?)");
+      ins.bind(1, a.sha256);
+      ins.bind(2, a.media_type);
+      ins.bind(3, a.ext);
+      ins.bind(4, a.bytes);
+      if (a.width) ins.bind(5, *a.width); else ins.bind(5);
+      if (a.height) ins.bind(6, *a.height); else ins.bind(6);
+      if (a.duration_ms) ins.bind(7, *a.duration_ms); else ins.bind(7);
+      ins.bind(8, c.job_id);
+      ins.bind(9, t);
+      ins.exec();
+      auto& out = db_.stmt("INSERT OR IGNORE INTO job_outputs (job_id, sha256, name) VALUES (?,?,?)");
+      out.bind(1, c.job_id);
+      out.bind(2, a.sha256);
+      out.bind(3, a.name);
+      out.exec();
+    }
+    for (const InputRef& in : c.inputs) {
+      auto& ins = db_.stmt("INSERT OR IGNORE INTO asset_inputs (job_id, sha256, role) VALUES (?,?,?)");
+      ins.bind(1, c.job_id);
+      ins.bind(2, in.sha256);
+      ins.bind(3, in.role);
+      ins.exec();
+    }
+    end_attempt(c.job_id, c.attempt, "succeeded", nullptr);
+    if (promote_dependents(c.job_id) > 0) made_ready = true;
+    finish_run_if_done(run_id);
+    results.push_back(FenceResult::ok);
+  }
+  txn.commit();
+  if (made_ready) notify_ready();
+  return results;
+}
+
+FenceResult SqliteStore::fail_in_txn(int64_t job_id, int attempt, FailKind kind,
+                                     const std::string& error, bool& made_ready) {
+  auto& q = db_.stmt(
+      "SELECT failures, max_attempts, run_id, cancel_requested FROM jobs "
+      "WHERE id = ? AND attempt = ? AND state = 'leased'");
+  q.bind(1, job_id);
+  q.bind(2, attempt);
+  if (!q.executeStep()) {
+    q.reset();
+    return FenceResult::lost;
+  }
+  int failures = q.getColumn(0).getInt();
+  const int max_attempts = q.getColumn(1).getInt();
+  const int64_t run_id = q.getColumn(2).getInt64();
+  const bool cancel_requested = q.getColumn(3).getInt() != 0;
+  q.reset();
+  const int64_t t = now();
+
+  std::string next;
+  int64_t run_after = t;
+  std::string_view outcome = to_string(kind);
+  if (kind == FailKind::cancelled || cancel_requested) {
+    next = "cancelled";
+    outcome = "cancelled";
+  } else if (kind == FailKind::released) {
+    next = "ready";
+  } else if (kind == FailKind::invalid) {
+    ++failures;
+    next = "dead";
+  } else {
+    ++failures;
+    if (failures >= max_attempts) {
+      next = "dead";
+    } else {
+      next = "ready";
+      std::uniform_real_distribution<double> u(0.0, 1.0);
+      run_after = t + backoff_ms(retry_, failures, u(rng_));
+    }
+  }
+  auto& up = db_.stmt(
+      "UPDATE jobs SET state = ?, failures = ?, run_after = ?, error = ?, lease_owner = NULL, "
+      "lease_expires_at = NULL, finished_at = CASE WHEN ? = 'ready' THEN NULL ELSE ? END "
+      "WHERE id = ?");
+  up.bind(1, next);
+  up.bind(2, failures);
+  up.bind(3, run_after);
+  up.bind(4, error);
+  up.bind(5, next);
+  up.bind(6, t);
+  up.bind(7, job_id);
+  up.exec();
+  end_attempt(job_id, attempt, outcome, &error);
+  if (next == "ready") {
+    made_ready = true;
+  } else {
+    skip_downstream(job_id);
+    finish_run_if_done(run_id);
+  }
+  return FenceResult::ok;
+}
+
+FenceResult SqliteStore::fail(int64_t job_id, int attempt, FailKind kind, const std::string& error) {
+  bool made_ready = false;
+  WriteTxn txn(db_);
+  FenceResult r = fail_in_txn(job_id, attempt, kind, error, made_ready);
+  txn.commit();
+  if (made_ready) notify_ready();
+  return r;
+}
+
+int SqliteStore::rescue_expired_leases() {
+  struct Expired {
+    int64_t id;
+    int attempt;
+    std::string owner;
+  };
+  std::vector<Expired> expired;
+  bool made_ready = false;
+  WriteTxn txn(db_);
+  auto& q = db_.stmt(
+      "SELECT id, attempt, COALESCE(lease_owner, '') FROM jobs "
+      "WHERE state = 'leased' AND lease_expires_at < ?");
+  q.bind(1, now());
+  while (q.executeStep())
+    expired.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getInt(), q.getColumn(2).getString()});
+  q.reset();
+  for (const Expired& e : expired) {
+    fail_in_txn(e.id, e.attempt, FailKind::lease_expired,
+                "lease expired: worker " + e.owner + " stopped heartbeating", made_ready);
+  }
+  txn.commit();
+  if (made_ready) notify_ready();
+  return static_cast<int>(expired.size());
+}
+
+}  // namespace atelier::sqlite

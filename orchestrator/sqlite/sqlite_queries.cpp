@@ -1,0 +1,235 @@
+// Reads for the CLI, the supervisor and tests, plus retention and integrity.
+#include <algorithm>
+
+#include "sqlite_store.h"
+
+namespace atelier::sqlite {
+
+namespace {
+
+#define JOB_COLUMNS                                                                      \
+  "id, run_id, stage, kind, state, params, matrix, priority, attempt, failures, "       \
+  "max_attempts, run_after, created_at, lease_owner, error, lease_expires_at, "         \
+  "started_at, finished_at, cancel_requested_at, progress, progress_msg, "              \
+  "cancel_requested, timeout_ms"
+
+std::optional<int64_t> opt_i64(const SQLite::Column& c) {
+  if (c.isNull()) return std::nullopt;
+  return c.getInt64();
+}
+std::optional<std::string> opt_str(const SQLite::Column& c) {
+  if (c.isNull()) return std::nullopt;
+  return c.getString();
+}
+
+JobRow read_job(SQLite::Statement& q) {
+  JobRow j;
+  j.id = q.getColumn(0).getInt64();
+  j.run_id = q.getColumn(1).getInt64();
+  j.stage = q.getColumn(2).getString();
+  j.kind = q.getColumn(3).getString();
+  j.state = q.getColumn(4).getString();
+  j.params = json::parse(q.getColumn(5).getString());
+  j.matrix = json::parse(q.getColumn(6).getString());
+  j.priority = q.getColumn(7).getInt();
+  j.attempt = q.getColumn(8).getInt();
+  j.failures = q.getColumn(9).getInt();
+  j.max_attempts = q.getColumn(10).getInt();
+  j.run_after = q.getColumn(11).getInt64();
+  j.created_at = q.getColumn(12).getInt64();
+  j.lease_owner = opt_str(q.getColumn(13));
+  j.error = opt_str(q.getColumn(14));
+  j.lease_expires_at = opt_i64(q.getColumn(15));
+  j.started_at = opt_i64(q.getColumn(16));
+  j.finished_at = opt_i64(q.getColumn(17));
+  j.cancel_requested_at = opt_i64(q.getColumn(18));
+  j.progress = q.getColumn(19).getDouble();
+  j.progress_msg = q.getColumn(20).getString();
+  j.cancel_requested = q.getColumn(21).getInt() != 0;
+  j.timeout_ms = q.getColumn(22).getInt64();
+  return j;
+}
+
+RunRow read_run(SQLite::Statement& q) {
+  RunRow r;
+  r.id = q.getColumn(0).getInt64();
+  r.name = q.getColumn(1).getString();
+  r.spec_path = q.getColumn(2).getString();
+  r.spec_sha256 = q.getColumn(3).getString();
+  r.submitter = q.getColumn(4).getString();
+  r.state = q.getColumn(5).getString();
+  r.idem_key = opt_str(q.getColumn(6));
+  r.params = json::parse(q.getColumn(7).getString());
+  r.created_at = q.getColumn(8).getInt64();
+  r.finished_at = opt_i64(q.getColumn(9));
+  return r;
+}
+
+#define RUN_COLUMNS \
+  "id, name, spec_path, spec_sha256, submitter, state, idem_key, params, created_at, finished_at"
+
+AttemptRow read_attempt(SQLite::Statement& q) {
+  AttemptRow a;
+  a.job_id = q.getColumn(0).getInt64();
+  a.attempt = q.getColumn(1).getInt();
+  a.worker_id = q.getColumn(2).getString();
+  a.pid = q.getColumn(3).getInt();
+  a.started_at = q.getColumn(4).getInt64();
+  a.ended_at = opt_i64(q.getColumn(5));
+  a.outcome = q.getColumn(6).getString();
+  a.error = opt_str(q.getColumn(7));
+  a.log_path = q.getColumn(8).getString();
+  return a;
+}
+
+#define ATTEMPT_COLUMNS "job_id, attempt, worker_id, pid, started_at, ended_at, outcome, error, log_path"
+
+}  // namespace
+
+std::optional<RunRow> SqliteStore::get_run(int64_t run_id) {
+  auto& q = db_.stmt("SELECT " RUN_COLUMNS " FROM runs WHERE id = ?");
+  q.bind(1, run_id);
+  std::optional<RunRow> r;
+  if (q.executeStep()) r = read_run(q);
+  q.reset();
+  return r;
+}
+
+std::optional<RunRow> SqliteStore::latest_run() {
+  auto& q = db_.stmt("SELECT " RUN_COLUMNS " FROM runs ORDER BY id DESC LIMIT 1");
+  std::optional<RunRow> r;
+  if (q.executeStep()) r = read_run(q);
+  q.reset();
+  return r;
+}
+
+std::optional<JobRow> SqliteStore::get_job(int64_t job_id) {
+  auto& q = db_.stmt("SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?");
+  q.bind(1, job_id);
+  std::optional<JobRow> j;
+  if (q.executeStep()) j = read_job(q);
+  q.reset();
+  return j;
+}
+
+std::vector<JobRow> SqliteStore::list_jobs(const JobFilter& f) {
+  // NULL filters match everything; keyset pagination on id.
+  auto& q = db_.stmt("SELECT " JOB_COLUMNS " FROM jobs WHERE (?1 IS NULL OR run_id = ?1) "
+                     "AND (?2 IS NULL OR state = ?2) AND (?3 IS NULL OR kind = ?3) AND id > ?4 "
+                     "ORDER BY id LIMIT ?5");
+  if (f.run_id) q.bind(1, *f.run_id); else q.bind(1);
+  if (f.state) q.bind(2, *f.state); else q.bind(2);
+  if (f.kind) q.bind(3, *f.kind); else q.bind(3);
+  q.bind(4, f.after_id);
+  q.bind(5, f.limit);
+  std::vector<JobRow> out;
+  while (q.executeStep()) out.push_back(read_job(q));
+  q.reset();
+  return out;
+}
+
+std::vector<StateCount> SqliteStore::job_counts(int64_t run_id, bool by_stage) {
+  std::vector<StateCount> out;
+  auto& q = by_stage ? db_.stmt("SELECT stage || '/' || state, COUNT(*) FROM jobs WHERE run_id = ? "
+                                "GROUP BY stage, state ORDER BY MIN(id)")
+                     : db_.stmt("SELECT state, COUNT(*) FROM jobs WHERE run_id = ? GROUP BY state");
+  q.bind(1, run_id);
+  while (q.executeStep()) out.push_back({q.getColumn(0).getString(), q.getColumn(1).getInt64()});
+  q.reset();
+  return out;
+}
+
+std::vector<AttemptRow> SqliteStore::attempts(int64_t job_id) {
+  auto& q = db_.stmt("SELECT " ATTEMPT_COLUMNS " FROM attempts WHERE job_id = ? ORDER BY attempt");
+  q.bind(1, job_id);
+  std::vector<AttemptRow> out;
+  while (q.executeStep()) out.push_back(read_attempt(q));
+  q.reset();
+  return out;
+}
+
+std::vector<AttemptRow> SqliteStore::all_attempts(std::optional<int64_t> run_id) {
+  auto& q = db_.stmt("SELECT " ATTEMPT_COLUMNS " FROM attempts WHERE ?1 IS NULL OR job_id IN "
+                     "(SELECT id FROM jobs WHERE run_id = ?1) ORDER BY job_id, attempt");
+  if (run_id) q.bind(1, *run_id); else q.bind(1);
+  std::vector<AttemptRow> out;
+  while (q.executeStep()) out.push_back(read_attempt(q));
+  q.reset();
+  return out;
+}
+
+std::vector<AssetRow> SqliteStore::list_assets(std::optional<int64_t> run_id) {
+  auto& q = db_.stmt(
+      "SELECT a.sha256, a.media_type, a.ext, o.name, a.bytes, o.job_id, a.created_at "
+      "FROM job_outputs o JOIN assets a ON a.sha256 = o.sha256 JOIN jobs j ON j.id = o.job_id "
+      "WHERE ?1 IS NULL OR j.run_id = ?1 ORDER BY o.job_id, o.name");
+  if (run_id) q.bind(1, *run_id); else q.bind(1);
+  std::vector<AssetRow> out;
+  while (q.executeStep()) {
+    AssetRow a;
+    a.sha256 = q.getColumn(0).getString();
+    a.media_type = q.getColumn(1).getString();
+    a.ext = q.getColumn(2).getString();
+    a.name = q.getColumn(3).getString();
+    a.bytes = q.getColumn(4).getInt64();
+    a.job_id = q.getColumn(5).getInt64();
+    a.created_at = q.getColumn(6).getInt64();
+    out.push_back(std::move(a));
+  }
+  q.reset();
+  return out;
+}
+
+std::vector<std::string> SqliteStore::asset_shas() {
+  auto& q = db_.stmt("SELECT sha256 FROM assets");
+  std::vector<std::string> out;
+  while (q.executeStep()) out.push_back(q.getColumn(0).getString());
+  q.reset();
+  return out;
+}
+
+std::vector<JobRow> SqliteStore::leased_jobs() {
+  auto& q = db_.stmt("SELECT " JOB_COLUMNS " FROM jobs WHERE state = 'leased'");
+  std::vector<JobRow> out;
+  while (q.executeStep()) out.push_back(read_job(q));
+  q.reset();
+  return out;
+}
+
+std::vector<std::string> SqliteStore::kinds_with_work() {
+  std::vector<std::string> out;
+  for (const char* state : {"ready", "leased", "waiting"}) {
+    auto& q = db_.stmt("SELECT kind FROM jobs WHERE state = ? GROUP BY kind");
+    q.bind(1, state);
+    while (q.executeStep()) {
+      std::string k = q.getColumn(0).getString();
+      if (std::find(out.begin(), out.end(), k) == out.end()) out.push_back(k);
+    }
+    q.reset();
+  }
+  return out;
+}
+
+int SqliteStore::remove_finished_runs(int64_t before_ms) {
+  WriteTxn txn(db_);
+  auto& del = db_.stmt("DELETE FROM runs WHERE state != 'running' AND finished_at < ?");
+  del.bind(1, before_ms);
+  del.exec();
+  int n = static_cast<int>(db_.changes());
+  if (n > 0) {
+    // Asset rows nothing refers to any more; their files become orphans that
+    // the cleaner removes once they are past the orphan grace.
+    db_.raw().exec(
+        "DELETE FROM assets WHERE source_path IS NULL "
+        "AND NOT EXISTS (SELECT 1 FROM job_outputs o WHERE o.sha256 = assets.sha256) "
+        "AND NOT EXISTS (SELECT 1 FROM asset_inputs i WHERE i.sha256 = assets.sha256)");
+  }
+  txn.commit();
+  return n;
+}
+
+std::string SqliteStore::integrity_check() {
+  return db_.raw().execAndGet("PRAGMA integrity_check").getString();
+}
+
+}  // namespace atelier::sqlite

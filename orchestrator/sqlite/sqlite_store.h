@@ -1,0 +1,89 @@
+// The SQLite implementation of Store. One instance owns one connection and is
+// used by one thread; each process (and each heartbeat thread) opens its own.
+// The queue's SQL is split by concern: sqlite_submit.cpp (runs and jobs in),
+// sqlite_claim.cpp (claim, heartbeat), sqlite_finish.cpp (completion, failure,
+// promotion, skipping, lease rescue), sqlite_control.cpp (cancel, retry, pause,
+// workers, audit) and sqlite_queries.cpp (reads).
+#pragma once
+#include <filesystem>
+#include <memory>
+#include <random>
+
+#include "../clock.h"
+#include "../config.h"
+#include "../store.h"
+#include "sqlite_db.h"
+
+namespace atelier::sqlite {
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(const std::filesystem::path& file, bool create, std::shared_ptr<Clock> clock,
+              RetryPolicy retry = {});
+
+  SubmitResult submit_run(const NewRun& run) override;
+
+  std::vector<Lease> claim(const ClaimRequest& req) override;
+  std::optional<int64_t> next_ready_at(const std::vector<std::string>& kinds) override;
+  HeartbeatResult heartbeat(int64_t job_id, int attempt, int64_t lease_ms,
+                            std::optional<double> progress,
+                            const std::string& progress_msg) override;
+  std::vector<FenceResult> complete(const std::vector<Completion>& done) override;
+  FenceResult fail(int64_t job_id, int attempt, FailKind kind, const std::string& error) override;
+
+  int rescue_expired_leases() override;
+  std::vector<Lease> leases_of(const std::string& worker_id) override;
+
+  int cancel_run(int64_t run_id) override;
+  int cancel_job(int64_t job_id) override;
+  int retry_run(int64_t run_id) override;
+  int retry_job(int64_t job_id) override;
+  void set_paused(const std::string& kind, bool paused) override;
+  void set_limit(const std::string& kind, int max_concurrency) override;
+  std::vector<std::string> paused_kinds() override;
+  void audit(const std::string& actor, const std::string& action, const std::string& target,
+             const json& details) override;
+
+  void register_worker(const WorkerInfo& w) override;
+  void worker_heartbeat(const std::string& id, const std::string& state,
+                        std::optional<int64_t> current_job) override;
+  void unregister_worker(const std::string& id) override;
+
+  std::optional<RunRow> get_run(int64_t run_id) override;
+  std::optional<RunRow> latest_run() override;
+  std::optional<JobRow> get_job(int64_t job_id) override;
+  std::vector<JobRow> list_jobs(const JobFilter& f) override;
+  std::vector<StateCount> job_counts(int64_t run_id, bool by_stage) override;
+  std::vector<AttemptRow> attempts(int64_t job_id) override;
+  std::vector<AttemptRow> all_attempts(std::optional<int64_t> run_id) override;
+  std::vector<AssetRow> list_assets(std::optional<int64_t> run_id) override;
+  std::vector<std::string> asset_shas() override;
+  std::vector<JobRow> leased_jobs() override;
+  std::vector<std::string> kinds_with_work() override;
+  int remove_finished_runs(int64_t before_ms) override;
+  std::string integrity_check() override;
+  void set_ready_hook(std::function<void()> hook) override { ready_hook_ = std::move(hook); }
+
+ private:
+  // Helpers that run inside an open write transaction.
+  FenceResult fail_in_txn(int64_t job_id, int attempt, FailKind kind, const std::string& error,
+                          bool& made_ready);
+  int64_t promote_dependents(int64_t job_id);  // returns jobs made ready
+  void skip_downstream(int64_t job_id);
+  void finish_run_if_done(int64_t run_id);
+  int reset_jobs(const std::vector<int64_t>& ids);  // for retry
+  void end_attempt(int64_t job_id, int attempt, std::string_view outcome,
+                   const std::string* error);
+  void notify_ready() {
+    if (ready_hook_) ready_hook_();
+  }
+  int64_t now() const { return clock_->now_ms(); }
+
+  Db db_;
+  std::shared_ptr<Clock> clock_;
+  RetryPolicy retry_;
+  std::mt19937_64 rng_;
+  std::function<void()> ready_hook_;
+};
+
+}  // namespace atelier::sqlite

@@ -1,0 +1,88 @@
+// Submission: a run and all its jobs and dependency edges in one transaction,
+// deduplicated by idempotency key.
+#include "../errors.h"
+#include "../ids.h"
+#include "sqlite_store.h"
+
+namespace atelier::sqlite {
+
+SubmitResult SqliteStore::submit_run(const NewRun& run) {
+  const std::string params_text = run.params.dump();
+  WriteTxn txn(db_);
+  if (run.idem_key) {
+    auto& q = db_.stmt("SELECT id, spec_sha256, params FROM runs WHERE idem_key = ?");
+    q.bind(1, *run.idem_key);
+    if (q.executeStep()) {
+      int64_t id = q.getColumn(0).getInt64();
+      std::string sha = q.getColumn(1).getString();
+      std::string params = q.getColumn(2).getString();
+      q.reset();
+      if (sha != run.spec_sha256 || json::parse(params) != run.params) {
+        throw InputError("idempotency key '" + *run.idem_key + "' is already used by run " +
+                         run_ref(id) + " with a different " +
+                         (sha != run.spec_sha256 ? "spec" : "set of params") +
+                         "; use another --key or inspect that run with `atelier status " +
+                         run_ref(id) + "`");
+      }
+      return {id, true};
+    }
+  }
+  const int64_t t = now();
+  auto& ins_run = db_.stmt(
+      "INSERT INTO runs (name, spec_path, spec_text, spec_sha256, params, idem_key, submitter, "
+      "state, created_at) VALUES (?,?,?,?,?,?,?, 'running', ?)");
+  ins_run.bind(1, run.name);
+  ins_run.bind(2, run.spec_path);
+  ins_run.bind(3, run.spec_text);
+  ins_run.bind(4, run.spec_sha256);
+  ins_run.bind(5, params_text);
+  if (run.idem_key) ins_run.bind(6, *run.idem_key); else ins_run.bind(6);
+  ins_run.bind(7, run.submitter);
+  ins_run.bind(8, t);
+  ins_run.exec();
+  const int64_t run_id = db_.raw().getLastInsertRowid();
+
+  std::vector<int64_t> ids;
+  ids.reserve(run.jobs.size());
+  bool any_ready = false;
+  auto& ins_job = db_.stmt(
+      "INSERT INTO jobs (run_id, stage, kind, params, matrix, state, priority, max_attempts, "
+      "timeout_ms, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)");
+  for (const NewJob& j : run.jobs) {
+    ins_job.reset();
+    ins_job.bind(1, run_id);
+    ins_job.bind(2, j.stage);
+    ins_job.bind(3, j.kind);
+    ins_job.bind(4, j.params.dump());
+    ins_job.bind(5, j.matrix.dump());
+    ins_job.bind(6, j.deps.empty() ? "ready" : "waiting");
+    ins_job.bind(7, j.priority);
+    ins_job.bind(8, j.max_attempts);
+    ins_job.bind(9, j.timeout_ms);
+    ins_job.bind(10, t);
+    ins_job.exec();
+    ids.push_back(db_.raw().getLastInsertRowid());
+    any_ready = any_ready || j.deps.empty();
+  }
+  auto& ins_dep = db_.stmt("INSERT OR IGNORE INTO job_deps (job_id, dep_id) VALUES (?, ?)");
+  for (size_t i = 0; i < run.jobs.size(); ++i) {
+    for (size_t d : run.jobs[i].deps) {
+      if (d >= ids.size()) throw std::logic_error("job dependency index out of range");
+      ins_dep.reset();
+      ins_dep.bind(1, ids[i]);
+      ins_dep.bind(2, ids[d]);
+      ins_dep.exec();
+    }
+  }
+  if (run.jobs.empty()) {
+    auto& done = db_.stmt("UPDATE runs SET state = 'succeeded', finished_at = ? WHERE id = ?");
+    done.bind(1, t);
+    done.bind(2, run_id);
+    done.exec();
+  }
+  txn.commit();
+  if (any_ready) notify_ready();
+  return {run_id, false};
+}
+
+}  // namespace atelier::sqlite

@@ -1,0 +1,251 @@
+// The store interface: every read and write of the job database goes through it,
+// so a PostgreSQL store can be added without touching callers (DESIGN.md s.9).
+// Queue guarantees (DESIGN.md s.3) are the store's contract:
+//  - claim bumps `attempt`, the fencing token; heartbeat, complete and fail must
+//    present it and are refused (FenceResult::lost) once another claim took over;
+//  - completion records outputs and lineage, marks succeeded and promotes the
+//    dependents whose dependencies all succeeded, in one transaction;
+//  - a job that ends dead or cancelled skips every waiting job downstream of it.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "job_state.h"
+
+namespace atelier {
+
+using json = nlohmann::json;
+
+struct NewJob {
+  std::string stage;
+  std::string kind;
+  json params = json::object();
+  json matrix = json::object();
+  int priority = 0;
+  int max_attempts = 3;
+  int64_t timeout_ms = 0;
+  std::vector<size_t> deps;  // indices into NewRun::jobs (earlier or later)
+};
+
+struct NewRun {
+  std::string name;
+  std::string spec_path;
+  std::string spec_text;
+  std::string spec_sha256;
+  json params = json::object();
+  std::optional<std::string> idem_key;
+  std::string submitter;
+  std::vector<NewJob> jobs;
+};
+
+struct SubmitResult {
+  int64_t run_id = 0;
+  bool existing = false;  // the idempotency key named a run that already exists
+};
+
+struct ClaimRequest {
+  std::string worker_id;
+  int pid = 0;
+  std::vector<std::string> kinds;
+  int max_jobs = 1;
+  int64_t lease_ms = 30'000;
+  std::string log_dir;  // attempt logs go to <log_dir>/j<job>/a<attempt>.log
+};
+
+struct Lease {
+  int64_t job_id = 0;
+  int64_t run_id = 0;
+  std::string stage;
+  std::string kind;
+  json params;
+  json matrix;
+  int attempt = 0;  // fencing token
+  int max_attempts = 0;
+  int64_t timeout_ms = 0;
+  int64_t lease_expires_at = 0;
+  std::string log_path;
+};
+
+enum class FenceResult { ok, lost };
+
+struct HeartbeatResult {
+  FenceResult fence = FenceResult::ok;
+  bool cancel_requested = false;
+};
+
+struct OutputAsset {
+  std::string sha256;
+  std::string media_type;
+  std::string ext;
+  int64_t bytes = 0;
+  std::string name;  // the job's name for it (e.g. "out.txt")
+  std::optional<int> width, height;
+  std::optional<int64_t> duration_ms;
+};
+
+struct InputRef {
+  std::string sha256;
+  std::string role;  // e.g. "image", "model", "lora"
+};
+
+struct Completion {
+  int64_t job_id = 0;
+  int attempt = 0;
+  std::vector<OutputAsset> outputs;
+  std::vector<InputRef> inputs;
+};
+
+enum class FailKind {
+  error,          // the job threw: retry with backoff while attempts remain
+  crashed,        // its worker died under it
+  lease_expired,  // nobody heartbeated it in time
+  timeout,        // it ran past its stage timeout
+  cancelled,      // it stopped because cancel was requested
+  released,       // a draining or dead worker gave it back unstarted: does not count
+  invalid,        // bad input (params, files): retrying cannot help, so dead at once
+};
+std::string_view to_string(FailKind k);
+
+struct RunRow {
+  int64_t id = 0;
+  std::string name, spec_path, spec_sha256, submitter, state;
+  std::optional<std::string> idem_key;
+  json params;
+  int64_t created_at = 0;
+  std::optional<int64_t> finished_at;
+};
+
+struct JobRow {
+  int64_t id = 0, run_id = 0;
+  std::string stage, kind, state;
+  json params, matrix;
+  int priority = 0, attempt = 0, failures = 0, max_attempts = 0;
+  int64_t run_after = 0, created_at = 0;
+  std::optional<std::string> lease_owner, error;
+  std::optional<int64_t> lease_expires_at, started_at, finished_at, cancel_requested_at;
+  double progress = 0;
+  std::string progress_msg;
+  bool cancel_requested = false;
+  int64_t timeout_ms = 0;
+};
+
+struct AttemptRow {
+  int64_t job_id = 0;
+  int attempt = 0;
+  std::string worker_id, outcome, log_path;
+  int pid = 0;
+  int64_t started_at = 0;
+  std::optional<int64_t> ended_at;
+  std::optional<std::string> error;
+};
+
+struct AssetRow {
+  std::string sha256, media_type, ext, name;
+  int64_t bytes = 0;
+  std::optional<int64_t> job_id;
+  int64_t created_at = 0;
+};
+
+struct WorkerInfo {
+  std::string id, host, kinds;
+  int pid = 0;
+};
+
+struct JobFilter {
+  std::optional<int64_t> run_id;
+  std::optional<std::string> state, kind;
+  int64_t after_id = 0;
+  int limit = 1000;
+};
+
+struct StateCount {
+  std::string key;  // a state, or "stage/state"
+  int64_t count = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // --- submission ---------------------------------------------------------
+  // Inserts the run and its jobs in one transaction; jobs without deps start
+  // ready. With an idempotency key already used, returns that run (existing =
+  // true) when spec sha256 and params match, and throws InputError naming it
+  // otherwise.
+  virtual SubmitResult submit_run(const NewRun& run) = 0;
+
+  // --- queue --------------------------------------------------------------
+  // Leases up to max_jobs ready jobs of the given kinds whose run_after has
+  // passed, by priority then age, skipping paused kinds and kinds at their
+  // concurrency limit. One write transaction.
+  virtual std::vector<Lease> claim(const ClaimRequest& req) = 0;
+  // Earliest run_after among ready jobs of these kinds, if any (to sleep until).
+  virtual std::optional<int64_t> next_ready_at(const std::vector<std::string>& kinds) = 0;
+  // Extends the lease; optionally records progress.
+  virtual HeartbeatResult heartbeat(int64_t job_id, int attempt, int64_t lease_ms,
+                                    std::optional<double> progress = std::nullopt,
+                                    const std::string& progress_msg = "") = 0;
+  // Each completion is fenced on its own; returns one FenceResult per entry. All
+  // are written in one transaction.
+  virtual std::vector<FenceResult> complete(const std::vector<Completion>& done) = 0;
+  virtual FenceResult fail(int64_t job_id, int attempt, FailKind kind, const std::string& error) = 0;
+
+  // --- maintenance --------------------------------------------------------
+  // Leases past their expiry go back to ready (or dead / cancelled); returns
+  // how many.
+  virtual int rescue_expired_leases() = 0;
+  // Leased jobs held by this worker (to release them when its process died).
+  virtual std::vector<Lease> leases_of(const std::string& worker_id) = 0;
+
+  // --- control (audited by the caller's actor) ----------------------------
+  // Returns the number of jobs affected.
+  virtual int cancel_run(int64_t run_id) = 0;
+  virtual int cancel_job(int64_t job_id) = 0;
+  virtual int retry_run(int64_t run_id) = 0;
+  virtual int retry_job(int64_t job_id) = 0;
+  virtual void set_paused(const std::string& kind, bool paused) = 0;
+  virtual void set_limit(const std::string& kind, int max_concurrency) = 0;
+  virtual std::vector<std::string> paused_kinds() = 0;
+  virtual void audit(const std::string& actor, const std::string& action,
+                     const std::string& target, const json& details) = 0;
+
+  // --- workers ------------------------------------------------------------
+  virtual void register_worker(const WorkerInfo& w) = 0;
+  virtual void worker_heartbeat(const std::string& id, const std::string& state,
+                                std::optional<int64_t> current_job) = 0;
+  virtual void unregister_worker(const std::string& id) = 0;
+
+  // --- queries ------------------------------------------------------------
+  virtual std::optional<RunRow> get_run(int64_t run_id) = 0;
+  virtual std::optional<RunRow> latest_run() = 0;
+  virtual std::optional<JobRow> get_job(int64_t job_id) = 0;
+  virtual std::vector<JobRow> list_jobs(const JobFilter& f) = 0;
+  // Counts by state for a run; with by_stage, keys are "stage/state".
+  virtual std::vector<StateCount> job_counts(int64_t run_id, bool by_stage) = 0;
+  virtual std::vector<AttemptRow> attempts(int64_t job_id) = 0;
+  virtual std::vector<AttemptRow> all_attempts(std::optional<int64_t> run_id) = 0;
+  virtual std::vector<AssetRow> list_assets(std::optional<int64_t> run_id) = 0;
+  virtual std::vector<std::string> asset_shas() = 0;
+  // Every leased job (few at any time): the supervisor enforces cancel, timeouts
+  // and lease expiry on the ones its own workers hold.
+  virtual std::vector<JobRow> leased_jobs() = 0;
+
+  // Deletes finished runs (and their jobs) finished before `before_ms`, and
+  // asset rows no remaining job produced or consumed. Returns runs removed.
+  // Kinds that have waiting, ready or leased jobs (the supervisor spawns for them).
+  virtual std::vector<std::string> kinds_with_work() = 0;
+
+  virtual int remove_finished_runs(int64_t before_ms) = 0;
+  virtual std::string integrity_check() = 0;
+
+  // Called after a commit that made at least one job ready (to wake idle
+  // workers). Not called inside a transaction.
+  virtual void set_ready_hook(std::function<void()> hook) = 0;
+};
+
+}  // namespace atelier

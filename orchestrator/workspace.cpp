@@ -1,0 +1,93 @@
+#include "workspace.h"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "errors.h"
+#include "sqlite/sqlite_store.h"
+#include "wakeup.h"
+
+namespace atelier {
+namespace fs = std::filesystem;
+
+std::shared_ptr<Clock> system_clock() {
+  static auto c = std::make_shared<SystemClock>();
+  return c;
+}
+
+fs::path Workspace::resolve_dir(const std::optional<std::string>& flag) {
+  if (flag && !flag->empty()) return fs::absolute(*flag);
+  if (const char* env = std::getenv("ATELIER_WORKSPACE"); env && *env) return fs::absolute(env);
+  return fs::current_path();
+}
+
+Workspace Workspace::open(const fs::path& dir) {
+  if (!fs::exists(dir)) {
+    throw InputError(dir.string() + ": workspace folder does not exist (run `atelier init " +
+                     dir.string() + "` to make one)");
+  }
+  if (!fs::exists(dir / "atelier.yaml")) {
+    throw InputError(dir.string() + ": not an Atelier workspace (no atelier.yaml; run "
+                     "`atelier init " + dir.string() + "` or pass -w DIR)");
+  }
+  Workspace ws;
+  ws.dir_ = fs::canonical(dir);
+  ws.config_ = load_config(ws.dir_ / "atelier.yaml");
+  return ws;
+}
+
+Workspace Workspace::init(const fs::path& dir) {
+  fs::create_directories(dir);
+  fs::path cfg = dir / "atelier.yaml";
+  if (!fs::exists(cfg)) {
+    std::ofstream out(cfg);
+    out << default_config_text();
+    if (!out) throw InputError(cfg.string() + ": cannot write");
+  }
+  Workspace ws = open(dir);
+  fs::create_directories(ws.assets_dir());
+  fs::create_directories(ws.logs_dir());
+  fs::create_directories(ws.tmp_dir());
+  ws.open_store(system_clock(), true);
+  return ws;
+}
+
+fs::path Workspace::db_path() const {
+  const std::string& url = config_.store;
+  const std::string prefix = "sqlite:";
+  if (url.rfind(prefix, 0) != 0) {
+    throw InputError(url + ": unsupported store URL (this build supports sqlite:PATH)");
+  }
+  fs::path p = url.substr(prefix.size());
+  return p.is_absolute() ? p : dir_ / p;
+}
+
+fs::path Workspace::assets_dir() const {
+  fs::path p = config_.assets;
+  return p.is_absolute() ? p : dir_ / p;
+}
+
+std::unique_ptr<Store> Workspace::open_store(std::shared_ptr<Clock> clock, bool create) const {
+  auto store = std::make_unique<sqlite::SqliteStore>(db_path(), create, std::move(clock), config_.retry);
+  auto signal = std::make_shared<WakeSignal>(wake_file());
+  store->set_ready_hook([signal] { signal->notify(); });
+  return store;
+}
+
+std::string current_actor() {
+  if (const char* u = std::getenv("ATELIER_ACTOR"); u && *u) return u;
+  if (passwd* pw = ::getpwuid(::geteuid())) return pw->pw_name;
+  if (const char* u = std::getenv("USER"); u && *u) return u;
+  return "uid:" + std::to_string(::geteuid());
+}
+
+std::string host_name() {
+  char buf[256] = {0};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+  return buf;
+}
+
+}  // namespace atelier

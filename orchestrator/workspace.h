@@ -1,0 +1,53 @@
+// A workspace is a folder holding atelier.yaml, the job database, the asset
+// store, attempt logs and the wake file. Opening one reads the config and
+// opens (and migrates) its store.
+#pragma once
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "asset_store.h"
+#include "clock.h"
+#include "config.h"
+#include "store.h"
+
+namespace atelier {
+
+class Workspace {
+ public:
+  // Throws InputError when `dir` is not a workspace (no atelier.yaml).
+  static Workspace open(const std::filesystem::path& dir);
+  // Creates the folder, config, database and key folders; safe on an existing one.
+  static Workspace init(const std::filesystem::path& dir);
+  // -w, else $ATELIER_WORKSPACE, else the current directory.
+  static std::filesystem::path resolve_dir(const std::optional<std::string>& flag);
+
+  const std::filesystem::path& dir() const { return dir_; }
+  const WorkspaceConfig& config() const { return config_; }
+  WorkspaceConfig& config() { return config_; }
+  std::filesystem::path db_path() const;
+  std::filesystem::path assets_dir() const;
+  std::filesystem::path logs_dir() const { return dir_ / "logs"; }
+  std::filesystem::path tmp_dir() const { return dir_ / "tmp"; }
+  std::filesystem::path wake_file() const { return dir_ / ".wake"; }
+
+  // A new store connection (one per thread). Wires its ready hook to the wake file.
+  std::unique_ptr<Store> open_store(std::shared_ptr<Clock> clock = system_clock(),
+                                    bool create = false) const;
+  AssetStore asset_store() const { return AssetStore(assets_dir(), tmp_dir()); }
+
+  // Overrides for `atelier worker --db URL --assets PATH` on another host.
+  void set_store_url(const std::string& url) { config_.store = url; }
+  void set_assets_path(const std::string& path) { config_.assets = path; }
+
+ private:
+  std::filesystem::path dir_;
+  WorkspaceConfig config_;
+};
+
+// Who runs this command (for the audit log and run submitter).
+std::string current_actor();
+std::string host_name();
+
+}  // namespace atelier

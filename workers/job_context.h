@@ -1,0 +1,84 @@
+// What a running job sees: its lease and params, progress reporting, the
+// cancellation check (cancel requested, lease lost, timeout, worker draining),
+// an output writer into the content-addressed store, lineage inputs, and a
+// per-attempt spdlog logger whose file is created on first use.
+#pragma once
+#include <spdlog/logger.h>
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "orchestrator/asset_store.h"
+#include "orchestrator/clock.h"
+#include "orchestrator/store.h"
+
+namespace atelier {
+
+// Thrown by check_cancelled(); the worker loop maps `reason` to a FailKind.
+class JobStopped : public std::runtime_error {
+ public:
+  enum class Reason { cancelled, lease_lost, timeout, draining };
+  JobStopped(Reason r, const std::string& msg) : std::runtime_error(msg), reason(r) {}
+  Reason reason;
+};
+
+// Shared between the running job, the heartbeat thread and the worker loop.
+struct JobSignals {
+  std::atomic<bool> cancel{false};
+  std::atomic<bool> lease_lost{false};
+  std::atomic<int64_t> deadline_ms{0};  // 0: no timeout
+  // When the worker was told to stop (0: not stopping); a running job may go on
+  // for drain_grace_ms after that.
+  const std::atomic<int64_t>* stop_at_ms = nullptr;
+  int64_t drain_grace_ms = 0;
+
+  void set_progress(double fraction, const std::string& message);
+  // The progress reported since the last take, if any.
+  std::optional<std::pair<double, std::string>> take_progress();
+
+ private:
+  std::mutex mu_;
+  bool dirty_ = false;
+  double fraction_ = 0;
+  std::string message_;
+};
+
+class JobContext {
+ public:
+  JobContext(const Lease& lease, AssetStore& assets, JobSignals& signals, const Clock& clock);
+  ~JobContext();
+
+  const Lease& lease() const { return lease_; }
+  const json& params() const { return lease_.params; }
+  int64_t job_id() const { return lease_.job_id; }
+  int attempt() const { return lease_.attempt; }
+
+  void progress(double fraction, const std::string& message = "");
+  bool cancelled() const;
+  void check_cancelled() const;  // throws JobStopped
+
+  // Stores bytes as an output asset of this job (file first, row at completion).
+  const OutputAsset& write_output(const std::string& name, std::string_view data,
+                                  const std::string& media_type, const std::string& ext);
+  void add_input(const std::string& sha256, const std::string& role);
+
+  spdlog::logger& log();
+  const std::vector<OutputAsset>& outputs() const { return outputs_; }
+  const std::vector<InputRef>& inputs() const { return inputs_; }
+
+ private:
+  Lease lease_;
+  AssetStore& assets_;
+  JobSignals& signals_;
+  const Clock& clock_;
+  std::vector<OutputAsset> outputs_;
+  std::vector<InputRef> inputs_;
+  std::shared_ptr<spdlog::logger> logger_;
+};
+
+}  // namespace atelier

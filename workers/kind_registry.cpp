@@ -1,0 +1,13 @@
+// Maps catalog kind names to their implementations in this binary.
+#include "job_kind.h"
+
+namespace atelier {
+
+std::unique_ptr<JobKind> make_sleep_kind();
+
+std::unique_ptr<JobKind> make_kind(const std::string& name) {
+  if (name == "sleep") return make_sleep_kind();
+  return nullptr;
+}
+
+}  // namespace atelier

@@ -1,0 +1,64 @@
+// The `sleep` kind, for tests and chaos drills: waits `ms` milliseconds in
+// slices so cancellation is seen promptly; fails its first `fail_times`
+// attempts; SIGKILLs its own worker during its first `crash_times` attempts;
+// with `output: true` stores a small text asset naming the job (deterministic,
+// so a job run twice would show up as the same file, never as a second asset).
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "../job_kind.h"
+#include "orchestrator/errors.h"
+#include "orchestrator/ids.h"
+
+namespace atelier {
+namespace {
+
+int64_t int_param(const json& p, const char* key) {
+  if (!p.contains(key)) return 0;
+  const json& v = p[key];
+  if (!v.is_number_integer() || v.get<int64_t>() < 0)
+    throw InputError(std::string("sleep: param '") + key + "' must be a whole number >= 0, got " + v.dump());
+  return v.get<int64_t>();
+}
+
+class SleepKind final : public JobKind {
+ public:
+  void run(JobContext& ctx) override {
+    const json& p = ctx.params();
+    const int64_t ms = int_param(p, "ms");
+    const int64_t fail_times = int_param(p, "fail_times");
+    const int64_t crash_times = int_param(p, "crash_times");
+    const bool ignore_cancel = p.value("ignore_cancel", false);
+    if (ctx.attempt() <= crash_times) {
+      ctx.log().warn("crashing the worker on purpose (attempt {} of crash_times {})", ctx.attempt(), crash_times);
+      ::kill(::getpid(), SIGKILL);
+    }
+    if (ms > 0) ctx.log().info("sleeping {} ms", ms);
+    using clock = std::chrono::steady_clock;
+    const auto end = clock::now() + std::chrono::milliseconds(ms);
+    for (auto now = clock::now(); now < end; now = clock::now()) {
+      if (!ignore_cancel) ctx.check_cancelled();
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - now);
+      std::this_thread::sleep_for(std::min(left, std::chrono::milliseconds(20)));
+      ctx.progress(1.0 - static_cast<double>((end - clock::now()).count()) / std::max<int64_t>(1, ms * 1'000'000));
+    }
+    if (ctx.attempt() <= fail_times) {
+      throw std::runtime_error("failing on purpose (attempt " + std::to_string(ctx.attempt()) +
+                               " of fail_times " + std::to_string(fail_times) + ")");
+    }
+    if (p.value("output", false)) {
+      const std::string text = "sleep output of " + job_ref(ctx.job_id()) + " (run " +
+                               run_ref(ctx.lease().run_id) + ", stage " + ctx.lease().stage + ")\n";
+      ctx.write_output("out.txt", text, "text/plain", "txt");
+    }
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<JobKind> make_sleep_kind() { return std::make_unique<SleepKind>(); }
+
+}  // namespace atelier

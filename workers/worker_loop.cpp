@@ -1,0 +1,183 @@
+#include "worker_loop.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <map>
+
+#include "heartbeat.h"
+#include "job_kind.h"
+#include "orchestrator/errors.h"
+#include "orchestrator/ids.h"
+#include "orchestrator/supervisor.h"
+#include "orchestrator/wakeup.h"
+#include "orchestrator/worker_slot.h"
+
+namespace atelier {
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+FailKind fail_kind_for(JobStopped::Reason r) {
+  switch (r) {
+    case JobStopped::Reason::cancelled: return FailKind::cancelled;
+    case JobStopped::Reason::timeout: return FailKind::timeout;
+    case JobStopped::Reason::draining: return FailKind::released;
+    case JobStopped::Reason::lease_lost: return FailKind::error;  // fenced out anyway
+  }
+  return FailKind::error;
+}
+
+class Worker {
+ public:
+  Worker(const Workspace& ws, const WorkerOptions& opts, std::atomic<int64_t>& stop)
+      : ws_(ws),
+        opts_(opts),
+        stop_(stop),
+        clock_(system_clock()),
+        store_(ws.open_store(clock_)),
+        assets_(ws.asset_store()),
+        id_(Supervisor::worker_id_for(::getpid())),
+        slot_(WorkerSlot::attach(opts.slot_fd)),
+        waiter_(ws.wake_file()),
+        hb_(ws, id_, ws.config().lease_ms, ws.config().effective_heartbeat_ms()) {}
+
+  int run() {
+    std::string kinds_text;
+    for (const auto& k : opts_.kinds) kinds_text += (kinds_text.empty() ? "" : ",") + k;
+    store_->register_worker(WorkerInfo{id_, host_name(), kinds_text, static_cast<int>(::getpid())});
+    spdlog::info("worker {} serving {}", id_, kinds_text);
+    const int max_batch = std::max(1, ws_.config().claim_batch);
+    int batch = 1;
+    while (stop_ == 0) {
+      waiter_.drain();
+      ClaimRequest req{id_, static_cast<int>(::getpid()), opts_.kinds, batch, ws_.config().lease_ms,
+                       ws_.logs_dir().string()};
+      std::vector<Lease> leases = store_->claim(req);
+      if (leases.empty()) {
+        batch = 1;
+        idle_wait();
+        continue;
+      }
+      hb_.set_worker_state("busy", leases.front().job_id);
+      const auto started = steady::now();
+      bool slow = run_batch(leases);
+      const double per_job_ms =
+          std::chrono::duration<double, std::milli>(steady::now() - started).count() / leases.size();
+      if (slow || per_job_ms >= 2.0) {
+        batch = 1;
+      } else if (static_cast<int>(leases.size()) == batch) {
+        batch = std::min(batch * 2, max_batch);
+      }
+      hb_.set_worker_state("idle", std::nullopt);
+    }
+    store_->unregister_worker(id_);
+    spdlog::info("worker {} stopped", id_);
+    return 0;
+  }
+
+ private:
+  void idle_wait() {
+    int64_t wait_ms = opts_.idle_wait_max_ms;
+    if (auto next = store_->next_ready_at(opts_.kinds)) {
+      wait_ms = std::clamp<int64_t>(*next - clock_->now_ms(), 0, wait_ms);
+      if (wait_ms == 0) wait_ms = 1;  // ready now but not claimable (paused or at its limit)
+    }
+    waiter_.wait(wait_ms);
+  }
+
+  // Returns true if any job was slow (so the next claim takes one job).
+  bool run_batch(const std::vector<Lease>& leases) {
+    std::vector<std::shared_ptr<JobSignals>> signals;
+    for (const Lease& l : leases) signals.push_back(hb_.track(l));
+    bool slow = false;
+    auto first_pending = steady::now();
+    for (size_t i = 0; i < leases.size(); ++i) {
+      const Lease& l = leases[i];
+      if (stop_ != 0) {
+        // Draining: give back what we claimed but did not start.
+        flush();
+        store_->fail(l.job_id, l.attempt, FailKind::released, "worker " + id_ + " is shutting down");
+        hb_.untrack(l.job_id);
+        continue;
+      }
+      if (pending_.empty()) first_pending = steady::now();
+      const auto t0 = steady::now();
+      run_one(l, *signals[i]);
+      if (steady::now() - t0 > std::chrono::milliseconds(20)) slow = true;
+      // Quick jobs' completions are committed together; anything older than 2 ms goes now.
+      if (i + 1 == leases.size() || steady::now() - first_pending > std::chrono::milliseconds(2)) flush();
+    }
+    flush();
+    return slow;
+  }
+
+  void run_one(const Lease& l, JobSignals& sig) {
+    sig.stop_at_ms = &stop_;
+    sig.drain_grace_ms = ws_.config().drain_grace_ms;
+    if (l.timeout_ms > 0) sig.deadline_ms = clock_->now_ms() + l.timeout_ms;
+    JobContext ctx(l, assets_, sig, *clock_);
+    slot_.set_current(l.job_id);
+    std::optional<std::pair<FailKind, std::string>> failure;
+    try {
+      std::unique_ptr<JobKind> kind = make_kind(l.kind);
+      if (!kind) throw InputError("this worker has no implementation of kind '" + l.kind + "'");
+      kind->run(ctx);
+      // A lease lost while running means someone else owns the job now: do not
+      // write anything (the completion would be refused anyway).
+      ctx.check_cancelled();
+    } catch (const JobStopped& e) {
+      failure = {fail_kind_for(e.reason), e.what()};
+    } catch (const InputError& e) {
+      failure = {FailKind::invalid, e.what()};
+    } catch (const std::exception& e) {
+      failure = {FailKind::error, e.what()};
+    }
+    slot_.set_current(0);
+    if (!failure) {
+      pending_.push_back({l.job_id, l.attempt, ctx.outputs(), ctx.inputs()});
+      return;
+    }
+    flush();
+    ctx.log().error("{}: {}", to_string(failure->first), failure->second);
+    if (store_->fail(l.job_id, l.attempt, failure->first, failure->second) == FenceResult::lost) {
+      spdlog::warn("{} attempt {}: lease was taken over; failure not recorded", job_ref(l.job_id), l.attempt);
+    }
+    hb_.untrack(l.job_id);
+  }
+
+  void flush() {
+    if (pending_.empty()) return;
+    std::vector<FenceResult> r = store_->complete(pending_);
+    for (size_t i = 0; i < pending_.size(); ++i) {
+      if (r[i] == FenceResult::lost) {
+        spdlog::warn("{} attempt {}: lease was taken over; completion refused", job_ref(pending_[i].job_id),
+                     pending_[i].attempt);
+      }
+      hb_.untrack(pending_[i].job_id);
+    }
+    pending_.clear();
+  }
+
+  const Workspace& ws_;
+  const WorkerOptions& opts_;
+  std::atomic<int64_t>& stop_;  // non-zero: told to stop at that time
+  std::shared_ptr<Clock> clock_;
+  std::unique_ptr<Store> store_;
+  AssetStore assets_;
+  std::string id_;
+  WorkerSlot slot_;
+  WakeWaiter waiter_;
+  Heartbeater hb_;
+  std::vector<Completion> pending_;
+};
+
+}  // namespace
+
+int run_worker(const Workspace& ws, const WorkerOptions& opts, std::atomic<int64_t>& stop_at_ms) {
+  Worker w(ws, opts, stop_at_ms);
+  return w.run();
+}
+
+}  // namespace atelier
