@@ -129,7 +129,7 @@ drain_grace_ms: 30000         # on shutdown a worker may finish its job for this
 max_attempts: 3               # per job, unless a stage sets `retries`
 retry: {base_ms: 1000, max_ms: 300000, jitter: 0.2}   # exponential backoff with jitter
 cpu_slots: 0                  # 0: one per core; workers never use more threads than this
-claim_batch: 32               # most quick jobs one worker claims in one transaction
+claim_batch: 128              # most quick jobs one worker claims in one transaction
 pools: {}                     # worker processes per kind, e.g. {sleep: 2}
 limits: {}                    # most jobs of a kind running at once, e.g. {train_lora: 1}
 retention: {days: 30, orphan_grace_ms: 3600000}

@@ -22,7 +22,7 @@ struct WorkspaceConfig {
   int max_attempts = 3;
   RetryPolicy retry;
   int cpu_slots = 0;    // 0: the number of cores
-  int claim_batch = 32; // most jobs one worker holds at once when its jobs are quick
+  int claim_batch = 128;// most jobs one worker holds at once when its jobs are quick
   int64_t supervisor_tick_ms = 200;
   int64_t restart_backoff_base_ms = 500;
   int64_t restart_backoff_max_ms = 30'000;

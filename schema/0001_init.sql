@@ -31,6 +31,7 @@ CREATE TABLE jobs (
   max_attempts        INTEGER NOT NULL DEFAULT 3,
   timeout_ms          INTEGER NOT NULL DEFAULT 0,  -- 0: none
   run_after           INTEGER NOT NULL DEFAULT 0,
+  deps_left           INTEGER NOT NULL DEFAULT 0,  -- dependencies not yet succeeded
   lease_owner         TEXT,
   lease_expires_at    INTEGER,
   progress            REAL NOT NULL DEFAULT 0,
@@ -44,7 +45,6 @@ CREATE TABLE jobs (
 );
 CREATE INDEX jobs_claim ON jobs(state, kind, priority DESC, id);
 CREATE INDEX jobs_run ON jobs(run_id, state);
-CREATE INDEX jobs_lease ON jobs(lease_owner) WHERE lease_owner IS NOT NULL;
 
 CREATE TABLE job_deps (
   job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
@@ -55,7 +55,6 @@ CREATE INDEX job_deps_dep ON job_deps(dep_id, job_id);
 
 -- Outcomes: running succeeded failed crashed lease_expired cancelled timeout released.
 CREATE TABLE attempts (
-  id         INTEGER PRIMARY KEY,
   job_id     INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
   attempt    INTEGER NOT NULL,
   worker_id  TEXT NOT NULL,
@@ -65,8 +64,8 @@ CREATE TABLE attempts (
   outcome    TEXT NOT NULL DEFAULT 'running',
   error      TEXT,
   log_path   TEXT NOT NULL,
-  UNIQUE (job_id, attempt)
-);
+  PRIMARY KEY (job_id, attempt)
+) WITHOUT ROWID;
 
 CREATE TABLE workers (
   id           TEXT PRIMARY KEY,

@@ -143,7 +143,7 @@ std::vector<Lease> SqliteStore::leases_of(const std::string& worker_id) {
   std::vector<Lease> out;
   auto& q = db_.stmt(
       "SELECT id, run_id, stage, kind, attempt, lease_expires_at FROM jobs "
-      "WHERE lease_owner = ? AND state = 'leased'");
+      "WHERE state = 'leased' AND lease_owner = ?");  // leased jobs are few: jobs_claim finds them
   q.bind(1, worker_id);
   while (q.executeStep()) {
     Lease l;

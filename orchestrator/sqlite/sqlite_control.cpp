@@ -71,7 +71,9 @@ int SqliteStore::reset_jobs(const std::vector<int64_t>& ids) {
     auto& up = db_.stmt(
         "UPDATE jobs SET failures = 0, error = NULL, cancel_requested = 0, "
         "cancel_requested_at = NULL, finished_at = NULL, run_after = ?, progress = 0, "
-        "progress_msg = '', state = CASE WHEN EXISTS (SELECT 1 FROM job_deps d JOIN jobs p "
+        "progress_msg = '', deps_left = (SELECT COUNT(*) FROM job_deps d JOIN jobs p "
+        "ON p.id = d.dep_id WHERE d.job_id = jobs.id AND p.state != 'succeeded'), "
+        "state = CASE WHEN EXISTS (SELECT 1 FROM job_deps d JOIN jobs p "
         "ON p.id = d.dep_id WHERE d.job_id = jobs.id AND p.state != 'succeeded') "
         "THEN 'waiting' ELSE 'ready' END "
         "WHERE id = ? AND state IN ('dead', 'cancelled', 'skipped')");

@@ -2,6 +2,8 @@
 // failure (retry with backoff, or dead), cancellation, and the lease rescuer's
 // takeover of expired leases. Every path is fenced by (job id, attempt): a
 // worker whose lease was taken over changes nothing.
+#include <algorithm>
+
 #include "../errors.h"
 #include "sqlite_store.h"
 
@@ -20,15 +22,33 @@ void SqliteStore::end_attempt(int64_t job_id, int attempt, std::string_view outc
 }
 
 int64_t SqliteStore::promote_dependents(int64_t job_id) {
-  auto& up = db_.stmt(
-      "UPDATE jobs SET state = 'ready', run_after = ? WHERE state = 'waiting' "
-      "AND id IN (SELECT job_id FROM job_deps WHERE dep_id = ?) "
-      "AND NOT EXISTS (SELECT 1 FROM job_deps d JOIN jobs p ON p.id = d.dep_id "
-      "                WHERE d.job_id = jobs.id AND p.state != 'succeeded')");
-  up.bind(1, now());
-  up.bind(2, job_id);
-  up.exec();
-  return db_.changes();
+  // deps_left counts dependencies not yet succeeded, so promotion costs one
+  // row per dependent, however many dependencies that dependent has (fan-in).
+  // Dependents are read first and updated by primary key: an IN (subquery)
+  // here would build an ephemeral table on every completion.
+  std::vector<int64_t> dependents;
+  auto& q = db_.stmt("SELECT job_id FROM job_deps WHERE dep_id = ?");
+  q.bind(1, job_id);
+  while (q.executeStep()) dependents.push_back(q.getColumn(0).getInt64());
+  q.reset();
+  int64_t ready = 0;
+  for (int64_t id : dependents) {
+    auto& up = db_.stmt(
+        "UPDATE jobs SET deps_left = deps_left - 1, run_after = ?1, "
+        "state = CASE WHEN deps_left = 1 THEN 'ready' ELSE state END "
+        "WHERE id = ?2 AND state = 'waiting' AND deps_left = 1");
+    up.bind(1, now());
+    up.bind(2, id);
+    up.exec();
+    if (db_.changes() > 0) {
+      ++ready;
+      continue;
+    }
+    auto& dec = db_.stmt("UPDATE jobs SET deps_left = deps_left - 1 WHERE id = ? AND state = 'waiting'");
+    dec.bind(1, id);
+    dec.exec();
+  }
+  return ready;
 }
 
 void SqliteStore::skip_downstream(int64_t job_id) {
@@ -74,6 +94,7 @@ void SqliteStore::finish_run_if_done(int64_t run_id) {
 std::vector<FenceResult> SqliteStore::complete(const std::vector<Completion>& done) {
   std::vector<FenceResult> results;
   results.reserve(done.size());
+  std::vector<int64_t> runs;  // each run touched, checked once for its end
   bool made_ready = false;
   const int64_t t = now();
   WriteTxn txn(db_);
@@ -121,9 +142,10 @@ std::vector<FenceResult> SqliteStore::complete(const std::vector<Completion>& do
     }
     end_attempt(c.job_id, c.attempt, "succeeded", nullptr);
     if (promote_dependents(c.job_id) > 0) made_ready = true;
-    finish_run_if_done(run_id);
+    if (std::find(runs.begin(), runs.end(), run_id) == runs.end()) runs.push_back(run_id);
     results.push_back(FenceResult::ok);
   }
+  for (int64_t run_id : runs) finish_run_if_done(run_id);
   txn.commit();
   if (made_ready) notify_ready();
   return results;

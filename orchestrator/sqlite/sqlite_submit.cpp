@@ -1,5 +1,7 @@
 // Submission: a run and all its jobs and dependency edges in one transaction,
 // deduplicated by idempotency key.
+#include <algorithm>
+
 #include "../errors.h"
 #include "../ids.h"
 #include "sqlite_store.h"
@@ -47,7 +49,7 @@ SubmitResult SqliteStore::submit_run(const NewRun& run) {
   bool any_ready = false;
   auto& ins_job = db_.stmt(
       "INSERT INTO jobs (run_id, stage, kind, params, matrix, state, priority, max_attempts, "
-      "timeout_ms, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)");
+      "timeout_ms, created_at, deps_left) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
   for (const NewJob& j : run.jobs) {
     ins_job.reset();
     ins_job.bind(1, run_id);
@@ -60,13 +62,18 @@ SubmitResult SqliteStore::submit_run(const NewRun& run) {
     ins_job.bind(8, j.max_attempts);
     ins_job.bind(9, j.timeout_ms);
     ins_job.bind(10, t);
+    ins_job.bind(11, static_cast<int64_t>(j.deps.size()));
     ins_job.exec();
     ids.push_back(db_.raw().getLastInsertRowid());
     any_ready = any_ready || j.deps.empty();
   }
   auto& ins_dep = db_.stmt("INSERT OR IGNORE INTO job_deps (job_id, dep_id) VALUES (?, ?)");
   for (size_t i = 0; i < run.jobs.size(); ++i) {
-    for (size_t d : run.jobs[i].deps) {
+    std::vector<size_t> deps = run.jobs[i].deps;
+    std::sort(deps.begin(), deps.end());
+    if (std::adjacent_find(deps.begin(), deps.end()) != deps.end())
+      throw std::logic_error("a job lists the same dependency twice");
+    for (size_t d : deps) {
       if (d >= ids.size()) throw std::logic_error("job dependency index out of range");
       ins_dep.reset();
       ins_dep.bind(1, ids[i]);
