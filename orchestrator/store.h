@@ -156,6 +156,12 @@ struct WorkerInfo {
   int pid = 0;
 };
 
+struct EventRow {
+  int64_t id = 0, at = 0;
+  std::string actor, action, target;
+  json details;
+};
+
 struct JobFilter {
   std::optional<int64_t> run_id;
   std::optional<std::string> state, kind;
@@ -234,6 +240,8 @@ class Store {
   // Every leased job (few at any time): the supervisor enforces cancel, timeouts
   // and lease expiry on the ones its own workers hold.
   virtual std::vector<JobRow> leased_jobs() = 0;
+  // The audit log, newest first.
+  virtual std::vector<EventRow> recent_events(int limit) = 0;
 
   // Deletes finished runs (and their jobs) finished before `before_ms`, and
   // asset rows no remaining job produced or consumed. Returns runs removed.

@@ -81,8 +81,10 @@ class Worker {
   void idle_wait() {
     int64_t wait_ms = opts_.idle_wait_max_ms;
     if (auto next = store_->next_ready_at(opts_.kinds)) {
-      wait_ms = std::clamp<int64_t>(*next - clock_->now_ms(), 0, wait_ms);
-      if (wait_ms == 0) wait_ms = 1;  // ready now but not claimable (paused or at its limit)
+      const int64_t until = *next - clock_->now_ms();
+      // Ready now but not claimable means paused or at its limit: a resume or a
+      // finished job of that kind wakes us, so only the safety net applies.
+      if (until > 0) wait_ms = std::min(until, wait_ms);
     }
     waiter_.wait(wait_ms);
   }

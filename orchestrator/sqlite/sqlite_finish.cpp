@@ -95,6 +95,7 @@ std::vector<FenceResult> SqliteStore::complete(const std::vector<Completion>& do
   std::vector<FenceResult> results;
   results.reserve(done.size());
   std::vector<int64_t> runs;  // each run touched, checked once for its end
+  std::vector<std::string> kinds;
   bool made_ready = false;
   const int64_t t = now();
   WriteTxn txn(db_);
@@ -102,7 +103,7 @@ std::vector<FenceResult> SqliteStore::complete(const std::vector<Completion>& do
     auto& up = db_.stmt(
         "UPDATE jobs SET state = 'succeeded', finished_at = ?, lease_owner = NULL, "
         "lease_expires_at = NULL, progress = 1, error = NULL "
-        "WHERE id = ? AND attempt = ? AND state = 'leased' RETURNING run_id");
+        "WHERE id = ? AND attempt = ? AND state = 'leased' RETURNING run_id, kind");
     up.bind(1, t);
     up.bind(2, c.job_id);
     up.bind(3, c.attempt);
@@ -112,7 +113,9 @@ std::vector<FenceResult> SqliteStore::complete(const std::vector<Completion>& do
       continue;
     }
     const int64_t run_id = up.getColumn(0).getInt64();
+    std::string kind = up.getColumn(1).getString();
     up.reset();
+    if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) kinds.push_back(std::move(kind));
     for (const OutputAsset& a : c.outputs) {
       auto& ins = db_.stmt(
           "INSERT OR IGNORE INTO assets (sha256, media_type, ext, bytes, width, height, "
@@ -146,6 +149,14 @@ std::vector<FenceResult> SqliteStore::complete(const std::vector<Completion>& do
     results.push_back(FenceResult::ok);
   }
   for (int64_t run_id : runs) finish_run_if_done(run_id);
+  // A finished job of a kind at its concurrency limit frees a slot: wake the
+  // workers that could not claim it.
+  for (const std::string& kind : kinds) {
+    auto& q = db_.stmt("SELECT 1 FROM kind_controls WHERE kind = ? AND max_concurrency > 0");
+    q.bind(1, kind);
+    if (q.executeStep()) made_ready = true;
+    q.reset();
+  }
   txn.commit();
   if (made_ready) notify_ready();
   return results;
@@ -217,7 +228,8 @@ FenceResult SqliteStore::fail(int64_t job_id, int attempt, FailKind kind, const 
   WriteTxn txn(db_);
   FenceResult r = fail_in_txn(job_id, attempt, kind, error, made_ready);
   txn.commit();
-  if (made_ready) notify_ready();
+  // Also when the job ended: its lease no longer counts against a kind's limit.
+  if (r == FenceResult::ok) notify_ready();
   return r;
 }
 

@@ -196,6 +196,18 @@ std::vector<JobRow> SqliteStore::leased_jobs() {
   return out;
 }
 
+std::vector<EventRow> SqliteStore::recent_events(int limit) {
+  auto& q = db_.stmt("SELECT id, at, actor, action, target, details FROM events ORDER BY id DESC LIMIT ?");
+  q.bind(1, limit);
+  std::vector<EventRow> out;
+  while (q.executeStep()) {
+    out.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getInt64(), q.getColumn(2).getString(),
+                   q.getColumn(3).getString(), q.getColumn(4).getString(), json::parse(q.getColumn(5).getString())});
+  }
+  q.reset();
+  return out;
+}
+
 std::vector<std::string> SqliteStore::kinds_with_work() {
   std::vector<std::string> out;
   for (const char* state : {"ready", "leased", "waiting"}) {

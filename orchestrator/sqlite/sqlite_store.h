@@ -59,6 +59,7 @@ class SqliteStore final : public Store {
   std::vector<AssetRow> list_assets(std::optional<int64_t> run_id) override;
   std::vector<std::string> asset_shas() override;
   std::vector<JobRow> leased_jobs() override;
+  std::vector<EventRow> recent_events(int limit) override;
   std::vector<std::string> kinds_with_work() override;
   int remove_finished_runs(int64_t before_ms) override;
   std::string integrity_check() override;
