@@ -141,7 +141,9 @@ void Supervisor::spawn_wanted() {
     progressed = false;
     for (const std::string& kind : kinds) {
       auto want_it = opts_.pools.find(kind);
-      const int want = want_it == opts_.pools.end() ? 1 : want_it->second;
+      // Without a configured pool a kind gets as many workers as the CPU slots hold.
+      const int want = want_it != opts_.pools.end() ? want_it->second
+                                                    : std::max(1, opts_.cpu_slots / std::max(1, threads_of(kind)));
       const int have = static_cast<int>(std::count_if(children_.begin(), children_.end(),
                                                       [&](const Child& c) { return c.kind == kind; }));
       if (have >= want || pools_[kind].next_spawn_at > t) continue;

@@ -27,7 +27,7 @@ struct SupervisorOptions {
   std::string exe;                       // the atelier binary
   std::vector<std::string> worker_args;  // global flags before "worker", e.g. {"-w", DIR}
   std::string log_dir;                   // worker process logs go here
-  std::map<std::string, int> pools;      // kind -> processes (default 1 for a kind with work)
+  std::map<std::string, int> pools;      // kind -> processes (default: cpu_slots / threads)
   std::map<std::string, int> threads;    // kind -> threads one worker uses (default 1)
   int cpu_slots = 1;
   int64_t cancel_grace_ms = 10'000;
