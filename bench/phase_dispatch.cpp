@@ -22,7 +22,7 @@ NewRun chain_run(const std::string& actor) {
   NewJob a;
   a.stage = "a";
   a.kind = "sleep";
-  a.params = {{"ms", 0}};
+  a.params = std::make_shared<const json>(json{{"ms", 0}});
   NewJob b = a;
   b.stage = "b";
   b.deps = {0};

@@ -35,7 +35,7 @@ int cmd_submit(const Globals& g, const SubmitArgs& a) {
   NewRun run = prepare_run(ws, a);
   if (a.dry_run) {
     json jobs = json::array();
-    for (const NewJob& j : run.jobs) jobs.push_back({{"stage", j.stage}, {"kind", j.kind}, {"params", j.params}, {"matrix", j.matrix}});
+    for (const NewJob& j : run.jobs) jobs.push_back({{"stage", j.stage}, {"kind", j.kind}, {"params", *j.params}, {"matrix", j.matrix}});
     if (g.json) {
       std::cout << json{{"name", run.name}, {"jobs", jobs}}.dump() << "\n";
     } else {

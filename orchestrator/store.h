@@ -9,6 +9,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,7 +25,9 @@ using json = nlohmann::json;
 struct NewJob {
   std::string stage;
   std::string kind;
-  json params = json::object();
+  // Shared: every job of a stage has the same params, so a large matrix holds
+  // (and the store serialises) them once.
+  std::shared_ptr<const json> params = std::make_shared<const json>(json::object());
   json matrix = json::object();
   int priority = 0;
   int max_attempts = 3;

@@ -12,6 +12,7 @@ CREATE TABLE runs (
   idem_key      TEXT UNIQUE,
   submitter     TEXT NOT NULL,
   state         TEXT NOT NULL DEFAULT 'running',
+  unfinished    INTEGER NOT NULL DEFAULT 0,  -- jobs waiting, ready or leased
   created_at    INTEGER NOT NULL,
   finished_at   INTEGER
 );
@@ -44,7 +45,17 @@ CREATE TABLE jobs (
   finished_at         INTEGER
 );
 CREATE INDEX jobs_claim ON jobs(state, kind, priority DESC, id);
-CREATE INDEX jobs_run ON jobs(run_id, state);
+
+-- A run's jobs by id range: jobs inserted in one write transaction get
+-- consecutive ids, so each submission (or later expansion) of a run records one
+-- range, and every per-run query is a rowid range scan. This replaces an index
+-- on jobs(run_id), which would cost every job insert and state change.
+CREATE TABLE run_job_ranges (
+  run_id   INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  first_id INTEGER NOT NULL,
+  last_id  INTEGER NOT NULL,
+  PRIMARY KEY (run_id, first_id)
+) WITHOUT ROWID;
 
 CREATE TABLE job_deps (
   job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
@@ -99,6 +110,7 @@ CREATE TABLE assets (
   licence     TEXT,
   created_at  INTEGER NOT NULL
 );
+CREATE INDEX assets_job ON assets(job_id);
 
 -- Lineage: what each job produced and consumed (assets), with a role and a name.
 CREATE TABLE job_outputs (
@@ -138,6 +150,8 @@ CREATE TABLE checks (
   created_at INTEGER NOT NULL
 );
 CREATE INDEX checks_asset ON checks(sha256);
+CREATE INDEX checks_job ON checks(job_id);
+CREATE INDEX models_job ON models(job_id);
 
 -- Append-only audit log.
 CREATE TABLE events (

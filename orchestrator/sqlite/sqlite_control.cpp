@@ -11,20 +11,27 @@ namespace atelier::sqlite {
 int SqliteStore::cancel_run(int64_t run_id) {
   const int64_t t = now();
   WriteTxn txn(db_);
-  auto& up = db_.stmt(
-      "UPDATE jobs SET state = 'cancelled', finished_at = ?, error = 'cancelled' "
-      "WHERE run_id = ? AND state IN ('waiting', 'ready')");
-  up.bind(1, t);
-  up.bind(2, run_id);
-  up.exec();
-  int n = static_cast<int>(db_.changes());
-  auto& req = db_.stmt(
-      "UPDATE jobs SET cancel_requested = 1, cancel_requested_at = ? "
-      "WHERE run_id = ? AND state = 'leased' AND cancel_requested = 0");
-  req.bind(1, t);
-  req.bind(2, run_id);
-  req.exec();
-  n += static_cast<int>(db_.changes());
+  int n = 0, requested = 0;
+  for (const IdRange& r : ranges_of(run_id)) {
+    auto& up = db_.stmt(
+        "UPDATE jobs SET state = 'cancelled', finished_at = ?, error = 'cancelled' "
+        "WHERE id BETWEEN ? AND ? AND state IN ('waiting', 'ready')");
+    up.bind(1, t);
+    up.bind(2, r.first);
+    up.bind(3, r.last);
+    up.exec();
+    n += static_cast<int>(db_.changes());
+    auto& req = db_.stmt(
+        "UPDATE jobs SET cancel_requested = 1, cancel_requested_at = ? "
+        "WHERE id BETWEEN ? AND ? AND state = 'leased' AND cancel_requested = 0");
+    req.bind(1, t);
+    req.bind(2, r.first);
+    req.bind(3, r.last);
+    req.exec();
+    requested += static_cast<int>(db_.changes());
+  }
+  add_unfinished(run_id, -n);
+  n += requested;
   finish_run_if_done(run_id);
   txn.commit();
   return n;
@@ -49,7 +56,7 @@ int SqliteStore::cancel_job(int64_t job_id) {
     up.bind(1, t);
     up.bind(2, job_id);
     up.exec();
-    skip_downstream(job_id);
+    add_unfinished(run_id, -1 - skip_downstream(job_id));
     finish_run_if_done(run_id);
     n = 1;
   } else if (state == "leased") {
@@ -90,16 +97,20 @@ int SqliteStore::retry_run(int64_t run_id) {
   if (!get_run(run_id)) throw NotFound("no such run: " + run_ref(run_id));
   std::vector<int64_t> ids;
   // Upstream first, so a job's reset sees its dependencies already reset.
-  auto& q = db_.stmt(
-      "SELECT id FROM jobs WHERE run_id = ? AND state IN ('dead','cancelled','skipped') ORDER BY id");
-  q.bind(1, run_id);
-  while (q.executeStep()) ids.push_back(q.getColumn(0).getInt64());
-  q.reset();
+  for (const IdRange& r : ranges_of(run_id)) {
+    auto& q = db_.stmt(
+        "SELECT id FROM jobs WHERE id BETWEEN ? AND ? AND state IN ('dead','cancelled','skipped') ORDER BY id");
+    q.bind(1, r.first);
+    q.bind(2, r.last);
+    while (q.executeStep()) ids.push_back(q.getColumn(0).getInt64());
+    q.reset();
+  }
   int n = reset_jobs(ids);
   if (n > 0) {
     auto& up = db_.stmt("UPDATE runs SET state = 'running', finished_at = NULL WHERE id = ?");
     up.bind(1, run_id);
     up.exec();
+    add_unfinished(run_id, n);
   }
   txn.commit();
   if (n > 0) notify_ready();
@@ -125,6 +136,7 @@ int SqliteStore::retry_job(int64_t job_id) {
     auto& up = db_.stmt("UPDATE runs SET state = 'running', finished_at = NULL WHERE id = ?");
     up.bind(1, job->run_id);
     up.exec();
+    add_unfinished(job->run_id, n);
   }
   txn.commit();
   if (n > 0) notify_ready();

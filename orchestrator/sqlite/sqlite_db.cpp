@@ -55,6 +55,7 @@ Db::Db(const std::filesystem::path& file, bool create) : file_(file) {
     }
     db_->exec("PRAGMA synchronous = NORMAL");
     db_->exec("PRAGMA temp_store = MEMORY");  // sorts and subqueries never touch a temp file
+    db_->exec("PRAGMA cache_size = -32768");
     migrate();
   } catch (const InputError&) {
     throw;

@@ -51,7 +51,15 @@ int64_t SqliteStore::promote_dependents(int64_t job_id) {
   return ready;
 }
 
-void SqliteStore::skip_downstream(int64_t job_id) {
+void SqliteStore::add_unfinished(int64_t run_id, int64_t delta) {
+  if (delta == 0) return;
+  auto& up = db_.stmt("UPDATE runs SET unfinished = unfinished + ? WHERE id = ?");
+  up.bind(1, delta);
+  up.bind(2, run_id);
+  up.exec();
+}
+
+int64_t SqliteStore::skip_downstream(int64_t job_id) {
   auto& up = db_.stmt(
       "WITH RECURSIVE down(id) AS ("
       "  SELECT job_id FROM job_deps WHERE dep_id = ? "
@@ -62,18 +70,19 @@ void SqliteStore::skip_downstream(int64_t job_id) {
   up.bind(1, job_id);
   up.bind(2, now());
   up.exec();
+  return db_.changes();
 }
 
 void SqliteStore::finish_run_if_done(int64_t run_id) {
-  auto& open = db_.stmt(
-      "SELECT EXISTS (SELECT 1 FROM jobs WHERE run_id = ? AND state IN ('waiting','ready','leased'))");
+  auto& open = db_.stmt("SELECT unfinished FROM runs WHERE id = ?");
   open.bind(1, run_id);
-  open.executeStep();
-  bool unfinished = open.getColumn(0).getInt() != 0;
+  const bool unfinished = open.executeStep() && open.getColumn(0).getInt64() > 0;
   open.reset();
   if (unfinished) return;
   int64_t dead = 0, cancelled = 0, skipped = 0;
-  auto& counts = db_.stmt("SELECT state, COUNT(*) FROM jobs WHERE run_id = ? GROUP BY state");
+  auto& counts = db_.stmt(
+      "SELECT j.state, COUNT(*) FROM run_job_ranges r JOIN jobs j ON j.id BETWEEN r.first_id AND r.last_id "
+      "WHERE r.run_id = ? GROUP BY j.state");
   counts.bind(1, run_id);
   while (counts.executeStep()) {
     std::string s = counts.getColumn(0).getString();
@@ -94,7 +103,7 @@ void SqliteStore::finish_run_if_done(int64_t run_id) {
 std::vector<FenceResult> SqliteStore::complete(const std::vector<Completion>& done) {
   std::vector<FenceResult> results;
   results.reserve(done.size());
-  std::vector<int64_t> runs;  // each run touched, checked once for its end
+  std::vector<std::pair<int64_t, int64_t>> runs;  // run -> jobs finished here, checked once for its end
   std::vector<std::string> kinds;
   bool made_ready = false;
   const int64_t t = now();
@@ -145,10 +154,18 @@ std::vector<FenceResult> SqliteStore::complete(const std::vector<Completion>& do
     }
     end_attempt(c.job_id, c.attempt, "succeeded", nullptr);
     if (promote_dependents(c.job_id) > 0) made_ready = true;
-    if (std::find(runs.begin(), runs.end(), run_id) == runs.end()) runs.push_back(run_id);
+    auto it = std::find_if(runs.begin(), runs.end(), [&](const auto& r) { return r.first == run_id; });
+    if (it == runs.end()) {
+      runs.emplace_back(run_id, 1);
+    } else {
+      ++it->second;
+    }
     results.push_back(FenceResult::ok);
   }
-  for (int64_t run_id : runs) finish_run_if_done(run_id);
+  for (const auto& [run_id, finished] : runs) {
+    add_unfinished(run_id, -finished);
+    finish_run_if_done(run_id);
+  }
   // A finished job of a kind at its concurrency limit frees a slot: wake the
   // workers that could not claim it.
   for (const std::string& kind : kinds) {
@@ -217,7 +234,7 @@ FenceResult SqliteStore::fail_in_txn(int64_t job_id, int attempt, FailKind kind,
   if (next == "ready") {
     made_ready = true;
   } else {
-    skip_downstream(job_id);
+    add_unfinished(run_id, -1 - skip_downstream(job_id));
     finish_run_if_done(run_id);
   }
   return FenceResult::ok;

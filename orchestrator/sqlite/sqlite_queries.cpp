@@ -83,6 +83,8 @@ AttemptRow read_attempt(SQLite::Statement& q) {
 }
 
 #define ATTEMPT_COLUMNS "job_id, attempt, worker_id, pid, started_at, ended_at, outcome, error, log_path"
+#define ATTEMPT_COLUMNS_A \
+  "a.job_id, a.attempt, a.worker_id, a.pid, a.started_at, a.ended_at, a.outcome, a.error, a.log_path"
 
 }  // namespace
 
@@ -112,27 +114,44 @@ std::optional<JobRow> SqliteStore::get_job(int64_t job_id) {
   return j;
 }
 
-std::vector<JobRow> SqliteStore::list_jobs(const JobFilter& f) {
-  // NULL filters match everything; keyset pagination on id.
-  auto& q = db_.stmt("SELECT " JOB_COLUMNS " FROM jobs WHERE (?1 IS NULL OR run_id = ?1) "
-                     "AND (?2 IS NULL OR state = ?2) AND (?3 IS NULL OR kind = ?3) AND id > ?4 "
-                     "ORDER BY id LIMIT ?5");
-  if (f.run_id) q.bind(1, *f.run_id); else q.bind(1);
-  if (f.state) q.bind(2, *f.state); else q.bind(2);
-  if (f.kind) q.bind(3, *f.kind); else q.bind(3);
-  q.bind(4, f.after_id);
-  q.bind(5, f.limit);
-  std::vector<JobRow> out;
-  while (q.executeStep()) out.push_back(read_job(q));
+std::vector<SqliteStore::IdRange> SqliteStore::ranges_of(int64_t run_id) {
+  auto& q = db_.stmt("SELECT first_id, last_id FROM run_job_ranges WHERE run_id = ? ORDER BY first_id");
+  q.bind(1, run_id);
+  std::vector<IdRange> out;
+  while (q.executeStep()) out.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getInt64()});
   q.reset();
+  return out;
+}
+
+std::vector<JobRow> SqliteStore::list_jobs(const JobFilter& f) {
+  // NULL filters match everything; keyset pagination on id. A run is its id
+  // ranges, read in order, so every page is a rowid range scan with no sort.
+  std::vector<IdRange> ranges = f.run_id ? ranges_of(*f.run_id) : std::vector<IdRange>{{1, INT64_MAX}};
+  std::vector<JobRow> out;
+  for (const IdRange& r : ranges) {
+    if (static_cast<int>(out.size()) >= f.limit) break;
+    if (r.last <= f.after_id) continue;
+    auto& q = db_.stmt("SELECT " JOB_COLUMNS " FROM jobs WHERE id BETWEEN ?1 AND ?2 "
+                       "AND (?3 IS NULL OR state = ?3) AND (?4 IS NULL OR kind = ?4) ORDER BY id LIMIT ?5");
+    q.bind(1, std::max(r.first, f.after_id + 1));
+    q.bind(2, r.last);
+    if (f.state) q.bind(3, *f.state); else q.bind(3);
+    if (f.kind) q.bind(4, *f.kind); else q.bind(4);
+    q.bind(5, f.limit - static_cast<int>(out.size()));
+    while (q.executeStep()) out.push_back(read_job(q));
+    q.reset();
+  }
   return out;
 }
 
 std::vector<StateCount> SqliteStore::job_counts(int64_t run_id, bool by_stage) {
   std::vector<StateCount> out;
-  auto& q = by_stage ? db_.stmt("SELECT stage || '/' || state, COUNT(*) FROM jobs WHERE run_id = ? "
-                                "GROUP BY stage, state ORDER BY MIN(id)")
-                     : db_.stmt("SELECT state, COUNT(*) FROM jobs WHERE run_id = ? GROUP BY state");
+  auto& q = by_stage ? db_.stmt("SELECT j.stage || '/' || j.state, COUNT(*) FROM run_job_ranges r "
+                                "JOIN jobs j ON j.id BETWEEN r.first_id AND r.last_id WHERE r.run_id = ? "
+                                "GROUP BY j.stage, j.state ORDER BY MIN(j.id)")
+                     : db_.stmt("SELECT j.state, COUNT(*) FROM run_job_ranges r "
+                                "JOIN jobs j ON j.id BETWEEN r.first_id AND r.last_id WHERE r.run_id = ? "
+                                "GROUP BY j.state");
   q.bind(1, run_id);
   while (q.executeStep()) out.push_back({q.getColumn(0).getString(), q.getColumn(1).getInt64()});
   q.reset();
@@ -149,9 +168,11 @@ std::vector<AttemptRow> SqliteStore::attempts(int64_t job_id) {
 }
 
 std::vector<AttemptRow> SqliteStore::all_attempts(std::optional<int64_t> run_id) {
-  auto& q = db_.stmt("SELECT " ATTEMPT_COLUMNS " FROM attempts WHERE ?1 IS NULL OR job_id IN "
-                     "(SELECT id FROM jobs WHERE run_id = ?1) ORDER BY job_id, attempt");
-  if (run_id) q.bind(1, *run_id); else q.bind(1);
+  auto& q = run_id ? db_.stmt("SELECT " ATTEMPT_COLUMNS_A " FROM run_job_ranges r JOIN attempts a "
+                              "ON a.job_id BETWEEN r.first_id AND r.last_id WHERE r.run_id = ? "
+                              "ORDER BY a.job_id, a.attempt")
+                    : db_.stmt("SELECT " ATTEMPT_COLUMNS " FROM attempts ORDER BY job_id, attempt");
+  if (run_id) q.bind(1, *run_id);
   std::vector<AttemptRow> out;
   while (q.executeStep()) out.push_back(read_attempt(q));
   q.reset();
@@ -159,11 +180,12 @@ std::vector<AttemptRow> SqliteStore::all_attempts(std::optional<int64_t> run_id)
 }
 
 std::vector<AssetRow> SqliteStore::list_assets(std::optional<int64_t> run_id) {
-  auto& q = db_.stmt(
-      "SELECT a.sha256, a.media_type, a.ext, o.name, a.bytes, o.job_id, a.created_at "
-      "FROM job_outputs o JOIN assets a ON a.sha256 = o.sha256 JOIN jobs j ON j.id = o.job_id "
-      "WHERE ?1 IS NULL OR j.run_id = ?1 ORDER BY o.job_id, o.name");
-  if (run_id) q.bind(1, *run_id); else q.bind(1);
+  auto& q = run_id ? db_.stmt("SELECT a.sha256, a.media_type, a.ext, o.name, a.bytes, o.job_id, a.created_at "
+                              "FROM run_job_ranges r JOIN job_outputs o ON o.job_id BETWEEN r.first_id AND r.last_id "
+                              "JOIN assets a ON a.sha256 = o.sha256 WHERE r.run_id = ? ORDER BY o.job_id, o.name")
+                    : db_.stmt("SELECT a.sha256, a.media_type, a.ext, o.name, a.bytes, o.job_id, a.created_at "
+                              "FROM job_outputs o JOIN assets a ON a.sha256 = o.sha256 ORDER BY o.job_id, o.name");
+  if (run_id) q.bind(1, *run_id);
   std::vector<AssetRow> out;
   while (q.executeStep()) {
     AssetRow a;
@@ -223,12 +245,44 @@ std::vector<std::string> SqliteStore::kinds_with_work() {
 }
 
 int SqliteStore::remove_finished_runs(int64_t before_ms) {
+  // Rows go by id range, children first, with foreign keys off for the
+  // transaction: with them on, deleting each run would scan every job to check
+  // for children (jobs.run_id has no index, see run_job_ranges).
+  db_.raw().exec("PRAGMA foreign_keys = OFF");
+  struct FkBack {
+    Db& db;
+    ~FkBack() { db.raw().exec("PRAGMA foreign_keys = ON"); }
+  } fk_back{db_};
   WriteTxn txn(db_);
-  auto& del = db_.stmt("DELETE FROM runs WHERE state != 'running' AND finished_at < ?");
-  del.bind(1, before_ms);
-  del.exec();
-  int n = static_cast<int>(db_.changes());
-  if (n > 0) {
+  std::vector<int64_t> runs;
+  auto& q = db_.stmt("SELECT id FROM runs WHERE state != 'running' AND finished_at < ?");
+  q.bind(1, before_ms);
+  while (q.executeStep()) runs.push_back(q.getColumn(0).getInt64());
+  q.reset();
+  for (int64_t run_id : runs) {
+    for (const IdRange& r : ranges_of(run_id)) {
+      for (const char* sql : {"DELETE FROM attempts WHERE job_id BETWEEN ?1 AND ?2",
+                              "DELETE FROM job_deps WHERE job_id BETWEEN ?1 AND ?2",
+                              "DELETE FROM job_outputs WHERE job_id BETWEEN ?1 AND ?2",
+                              "DELETE FROM asset_inputs WHERE job_id BETWEEN ?1 AND ?2",
+                              "DELETE FROM checks WHERE job_id BETWEEN ?1 AND ?2",
+                              "UPDATE assets SET job_id = NULL WHERE job_id BETWEEN ?1 AND ?2",
+                              "UPDATE models SET job_id = NULL WHERE job_id BETWEEN ?1 AND ?2",
+                              "DELETE FROM jobs WHERE id BETWEEN ?1 AND ?2"}) {
+        auto& del = db_.stmt(sql);
+        del.bind(1, r.first);
+        del.bind(2, r.last);
+        del.exec();
+      }
+    }
+    for (const char* sql : {"DELETE FROM run_job_ranges WHERE run_id = ?", "DELETE FROM checks WHERE run_id = ?",
+                            "DELETE FROM runs WHERE id = ?"}) {
+      auto& del = db_.stmt(sql);
+      del.bind(1, run_id);
+      del.exec();
+    }
+  }
+  if (!runs.empty()) {
     // Asset rows nothing refers to any more; their files become orphans that
     // the cleaner removes once they are past the orphan grace.
     db_.raw().exec(
@@ -237,7 +291,7 @@ int SqliteStore::remove_finished_runs(int64_t before_ms) {
         "AND NOT EXISTS (SELECT 1 FROM asset_inputs i WHERE i.sha256 = assets.sha256)");
   }
   txn.commit();
-  return n;
+  return static_cast<int>(runs.size());
 }
 
 std::string SqliteStore::integrity_check() {

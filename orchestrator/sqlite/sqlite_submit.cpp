@@ -10,6 +10,14 @@ namespace atelier::sqlite {
 
 SubmitResult SqliteStore::submit_run(const NewRun& run) {
   const std::string params_text = run.params.dump();
+  // The rows below reference only the run inserted here and each other (by
+  // construction), so per-row foreign-key lookups would only cost time on
+  // large submissions. The pragma cannot change inside a transaction.
+  db_.raw().exec("PRAGMA foreign_keys = OFF");
+  struct FkBack {
+    Db& db;
+    ~FkBack() { db.raw().exec("PRAGMA foreign_keys = ON"); }
+  } fk_back{db_};
   WriteTxn txn(db_);
   if (run.idem_key) {
     auto& q = db_.stmt("SELECT id, spec_sha256, params FROM runs WHERE idem_key = ?");
@@ -32,7 +40,7 @@ SubmitResult SqliteStore::submit_run(const NewRun& run) {
   const int64_t t = now();
   auto& ins_run = db_.stmt(
       "INSERT INTO runs (name, spec_path, spec_text, spec_sha256, params, idem_key, submitter, "
-      "state, created_at) VALUES (?,?,?,?,?,?,?, 'running', ?)");
+      "state, created_at, unfinished) VALUES (?,?,?,?,?,?,?, 'running', ?, ?)");
   ins_run.bind(1, run.name);
   ins_run.bind(2, run.spec_path);
   ins_run.bind(3, run.spec_text);
@@ -41,6 +49,7 @@ SubmitResult SqliteStore::submit_run(const NewRun& run) {
   if (run.idem_key) ins_run.bind(6, *run.idem_key); else ins_run.bind(6);
   ins_run.bind(7, run.submitter);
   ins_run.bind(8, t);
+  ins_run.bind(9, static_cast<int64_t>(run.jobs.size()));
   ins_run.exec();
   const int64_t run_id = db_.raw().getLastInsertRowid();
 
@@ -50,13 +59,21 @@ SubmitResult SqliteStore::submit_run(const NewRun& run) {
   auto& ins_job = db_.stmt(
       "INSERT INTO jobs (run_id, stage, kind, params, matrix, state, priority, max_attempts, "
       "timeout_ms, created_at, deps_left) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+  // Jobs of one stage share their params: serialise them once per change.
+  const json* last_params = nullptr;
+  std::string params_text_cache;
   for (const NewJob& j : run.jobs) {
+    if (last_params != j.params.get()) {
+      params_text_cache = j.params->dump();
+      last_params = j.params.get();
+    }
     ins_job.reset();
     ins_job.bind(1, run_id);
-    ins_job.bind(2, j.stage);
-    ins_job.bind(3, j.kind);
-    ins_job.bind(4, j.params.dump());
-    ins_job.bind(5, j.matrix.dump());
+    ins_job.bindNoCopy(2, j.stage);
+    ins_job.bindNoCopy(3, j.kind);
+    ins_job.bindNoCopy(4, params_text_cache);
+    const std::string matrix_text = j.matrix.dump();
+    ins_job.bindNoCopy(5, matrix_text);
     ins_job.bind(6, j.deps.empty() ? "ready" : "waiting");
     ins_job.bind(7, j.priority);
     ins_job.bind(8, j.max_attempts);
@@ -66,6 +83,17 @@ SubmitResult SqliteStore::submit_run(const NewRun& run) {
     ins_job.exec();
     ids.push_back(db_.raw().getLastInsertRowid());
     any_ready = any_ready || j.deps.empty();
+  }
+  if (!ids.empty()) {
+    // Ids from one transaction are consecutive (nobody else writes meanwhile);
+    // the range table relies on it, so check rather than assume.
+    if (ids.back() - ids.front() + 1 != static_cast<int64_t>(ids.size()))
+      throw std::logic_error("job ids of one submission are not consecutive");
+    auto& range = db_.stmt("INSERT INTO run_job_ranges (run_id, first_id, last_id) VALUES (?,?,?)");
+    range.bind(1, run_id);
+    range.bind(2, ids.front());
+    range.bind(3, ids.back());
+    range.exec();
   }
   auto& ins_dep = db_.stmt("INSERT OR IGNORE INTO job_deps (job_id, dep_id) VALUES (?, ?)");
   for (size_t i = 0; i < run.jobs.size(); ++i) {

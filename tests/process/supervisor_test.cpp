@@ -33,7 +33,7 @@ TEST(Supervisor, RestartsACrashedWorkerAndCountsOnlyTheRunningJob) {
   TempWorkspace tw(fast_config());
   auto store = tw.store();
   NewRun r = simple_run("crash", 1);
-  r.jobs[0].params = {{"crash_times", 1}, {"ms", 10}};
+  r.jobs[0].params = std::make_shared<const json>(json{{"crash_times", 1}, {"ms", 10}});
   store->submit_run(r);
   Supervisor sup(*store, *system_clock(), options(tw, 1));
   ASSERT_TRUE(wait_until([&] {
@@ -58,7 +58,7 @@ TEST(Supervisor, KillsAFrozenWorkerWhoseLeaseExpired) {
   TempWorkspace tw(fast_config() + "lease_ms: 400\n");
   auto store = tw.store();
   NewRun r = simple_run("frozen", 1);
-  r.jobs[0].params = {{"ms", 300}};
+  r.jobs[0].params = std::make_shared<const json>(json{{"ms", 300}});
   store->submit_run(r);
   Supervisor sup(*store, *system_clock(), options(tw, 1));
   ASSERT_TRUE(wait_until([&] {

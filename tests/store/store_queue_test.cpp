@@ -189,3 +189,22 @@ TEST_F(QueueTest, EmptyRunSucceedsAtOnce) {
   int64_t run = store->submit_run(simple_run("empty", 0)).run_id;
   EXPECT_EQ(store->get_run(run)->state, "succeeded");
 }
+
+TEST_F(QueueTest, JobListingsPageThroughOneRunByKeyset) {
+  store->submit_run(simple_run("first", 5));
+  store->submit_run(simple_run("second", 5));
+  JobFilter f{.run_id = 2, .limit = 2};
+  std::vector<int64_t> seen;
+  for (;;) {
+    auto page = store->list_jobs(f);
+    for (const JobRow& j : page) {
+      EXPECT_EQ(j.run_id, 2);
+      seen.push_back(j.id);
+    }
+    if (page.size() < 2) break;
+    f.after_id = page.back().id;
+  }
+  EXPECT_EQ(seen, (std::vector<int64_t>{6, 7, 8, 9, 10}));
+  EXPECT_EQ(store->list_jobs({.state = "ready", .limit = 100}).size(), 10u);
+  EXPECT_EQ(store->job_counts(1, false).at(0).count, 5);
+}

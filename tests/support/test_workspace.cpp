@@ -71,7 +71,7 @@ NewRun simple_run(const std::string& name, int jobs, const std::string& kind, st
     NewJob j;
     j.stage = "s";
     j.kind = kind;
-    j.params = {{"i", i}};
+    j.params = std::make_shared<const json>(json{{"i", i}});
     r.jobs.push_back(j);
   }
   return r;

@@ -45,7 +45,7 @@ TEST(Spec, ExpandsMatrixAndDependencies) {
   ASSERT_EQ(r.jobs.size(), 7u);
   EXPECT_EQ(r.jobs[0].matrix, (json{{"x", 1}, {"y", "p"}}));
   EXPECT_EQ(r.jobs[5].matrix, (json{{"x", 3}, {"y", "q"}}));
-  EXPECT_EQ(r.jobs[0].params["ms"], 5);  // a whole-value reference keeps its type
+  EXPECT_EQ((*r.jobs[0].params)["ms"], 5);  // a whole-value reference keeps its type
   EXPECT_EQ(r.jobs[0].priority, 2);
   EXPECT_EQ(r.jobs[0].max_attempts, 3);
   EXPECT_EQ(r.jobs[6].stage, "b");
