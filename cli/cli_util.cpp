@@ -6,7 +6,9 @@
 
 namespace atelier::cli {
 
-Workspace open_workspace(const Globals& g) { return Workspace::open(Workspace::resolve_dir(g.workspace)); }
+Workspace open_workspace(const Globals& g) {
+  return Workspace::open(Workspace::resolve_dir(g.workspace));
+}
 
 NewRun prepare_run(const Workspace& ws, const SubmitArgs& a, PipelineSpec* spec_out) {
   PipelineSpec spec = load_spec(a.spec, a.sets);
@@ -39,9 +41,15 @@ json run_status_json(Store& store, const RunRow& run) {
     auto slash = c.key.rfind('/');
     stages[c.key.substr(0, slash)][c.key.substr(slash + 1)] = c.count;
   }
-  json out = {{"run", run_ref(run.id)},   {"name", run.name},         {"state", run.state},
-              {"jobs", jobs},             {"total", total},           {"stages", stages},
-              {"spec", run.spec_path},    {"submitter", run.submitter}, {"created_at", format_time(run.created_at)}};
+  json out = {{"run", run_ref(run.id)},
+              {"name", run.name},
+              {"state", run.state},
+              {"jobs", jobs},
+              {"total", total},
+              {"stages", stages},
+              {"spec", run.spec_path},
+              {"submitter", run.submitter},
+              {"created_at", format_time(run.created_at)}};
   out["key"] = run.idem_key ? json(*run.idem_key) : json(nullptr);
   out["finished_at"] = run.finished_at ? json(format_time(*run.finished_at)) : json(nullptr);
   return out;

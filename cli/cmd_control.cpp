@@ -45,7 +45,8 @@ int cmd_retry(const Globals& g, const std::string& target) {
 }
 
 int cmd_pause(const Globals& g, const std::string& kind, bool paused) {
-  if (!find_kind(kind)) throw InputError("unknown kind '" + kind + "' (known: " + known_kinds_list() + ")");
+  if (!find_kind(kind))
+    throw InputError("unknown kind '" + kind + "' (known: " + known_kinds_list() + ")");
   Workspace ws = open_workspace(g);
   auto store = ws.open_store();
   store->set_paused(kind, paused);

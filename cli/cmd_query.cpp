@@ -12,31 +12,35 @@ int cmd_status(const Globals& g, const std::optional<std::string>& run) {
   Workspace ws = open_workspace(g);
   auto store = ws.open_store();
   std::optional<RunRow> row = run ? store->get_run(parse_run_id(*run)) : store->latest_run();
-  if (!row) throw NotFound(run ? "no such run: " + *run : "no runs in " + ws.dir().string() + " yet");
+  if (!row)
+    throw NotFound(run ? "no such run: " + *run : "no runs in " + ws.dir().string() + " yet");
   json s = run_status_json(*store, *row);
   if (g.json) {
     std::cout << s.dump() << "\n";
   } else {
-    std::cout << s["run"].get<std::string>() << "  " << row->name << "  " << row->state << "  (" << s["total"]
-              << " jobs, submitted " << s["created_at"].get<std::string>() << " by " << row->submitter << ")\n";
+    std::cout << s["run"].get<std::string>() << "  " << row->name << "  " << row->state << "  ("
+              << s["total"] << " jobs, submitted " << s["created_at"].get<std::string>() << " by "
+              << row->submitter << ")\n";
     for (auto it = s["stages"].begin(); it != s["stages"].end(); ++it) {
       std::cout << "  " << it.key() << ":";
-      for (auto c = it->begin(); c != it->end(); ++c) std::cout << " " << c.key() << " " << c.value();
+      for (auto c = it->begin(); c != it->end(); ++c)
+        std::cout << " " << c.key() << " " << c.value();
       std::cout << "\n";
     }
   }
   return row->state == "failed" ? 1 : 0;
 }
 
-int cmd_jobs(const Globals& g, const std::optional<std::string>& run, const std::optional<std::string>& state,
-             const std::optional<std::string>& kind) {
+int cmd_jobs(const Globals& g, const std::optional<std::string>& run,
+             const std::optional<std::string>& state, const std::optional<std::string>& kind) {
   Workspace ws = open_workspace(g);
   auto store = ws.open_store();
   JobFilter f;
   if (run) f.run_id = parse_run_id(*run);
   if (state) {
     if (!parse_job_state(*state))
-      throw InputError("--state " + *state + ": not a job state (waiting ready leased succeeded dead cancelled skipped)");
+      throw InputError("--state " + *state +
+                       ": not a job state (waiting ready leased succeeded dead cancelled skipped)");
     f.state = *state;
   }
   f.kind = kind;
@@ -44,16 +48,18 @@ int cmd_jobs(const Globals& g, const std::optional<std::string>& run, const std:
   for (;;) {
     auto page = store->list_jobs(f);
     for (const JobRow& j : page) {
-      json o = {{"job", job_ref(j.id)}, {"run", run_ref(j.run_id)}, {"stage", j.stage},  {"kind", j.kind},
-                {"state", j.state},     {"attempt", j.attempt},     {"failures", j.failures}, {"priority", j.priority},
-                {"params", j.params},   {"matrix", j.matrix},       {"progress", j.progress}};
+      json o = {{"job", job_ref(j.id)},   {"run", run_ref(j.run_id)}, {"stage", j.stage},
+                {"kind", j.kind},         {"state", j.state},         {"attempt", j.attempt},
+                {"failures", j.failures}, {"priority", j.priority},   {"params", j.params},
+                {"matrix", j.matrix},     {"progress", j.progress}};
       o["error"] = j.error ? json(*j.error) : json(nullptr);
       o["worker"] = j.lease_owner ? json(*j.lease_owner) : json(nullptr);
       if (g.json) {
         out.push_back(std::move(o));
       } else {
-        std::cout << job_ref(j.id) << "\t" << run_ref(j.run_id) << "\t" << j.stage << "\t" << j.kind << "\t" << j.state
-                  << "\tattempt " << j.attempt << (j.error ? "\t" + *j.error : "") << "\n";
+        std::cout << job_ref(j.id) << "\t" << run_ref(j.run_id) << "\t" << j.stage << "\t" << j.kind
+                  << "\t" << j.state << "\tattempt " << j.attempt
+                  << (j.error ? "\t" + *j.error : "") << "\n";
       }
     }
     if (page.size() < static_cast<size_t>(f.limit)) break;
@@ -71,8 +77,9 @@ int cmd_logs(const Globals& g, const std::string& job) {
   auto attempts = store->attempts(id);
   if (attempts.empty()) std::cout << job_ref(id) << " has not run yet\n";
   for (const AttemptRow& a : attempts) {
-    std::cout << "== " << job_ref(id) << " attempt " << a.attempt << " on " << a.worker_id << " (pid " << a.pid << "): "
-              << a.outcome << (a.error ? " - " + *a.error : "") << "\n";
+    std::cout << "== " << job_ref(id) << " attempt " << a.attempt << " on " << a.worker_id
+              << " (pid " << a.pid << "): " << a.outcome << (a.error ? " - " + *a.error : "")
+              << "\n";
     std::ifstream in(a.log_path);
     if (in) {
       std::cout << in.rdbuf();
@@ -96,10 +103,15 @@ int cmd_assets(const Globals& g, const std::optional<std::string>& run) {
   for (const AssetRow& a : store->list_assets(run_id)) {
     const std::string path = files.path_for(a.sha256, a.ext).string();
     if (g.json) {
-      out.push_back({{"sha256", a.sha256}, {"path", path}, {"media_type", a.media_type}, {"job", job_ref(*a.job_id)},
-                     {"name", a.name}, {"bytes", a.bytes}});
+      out.push_back({{"sha256", a.sha256},
+                     {"path", path},
+                     {"media_type", a.media_type},
+                     {"job", job_ref(*a.job_id)},
+                     {"name", a.name},
+                     {"bytes", a.bytes}});
     } else {
-      std::cout << a.sha256 << "\t" << job_ref(*a.job_id) << "\t" << a.media_type << "\t" << path << "\n";
+      std::cout << a.sha256 << "\t" << job_ref(*a.job_id) << "\t" << a.media_type << "\t" << path
+                << "\n";
     }
   }
   if (g.json) std::cout << out.dump() << "\n";

@@ -20,18 +20,23 @@ namespace atelier::cli {
 namespace {
 
 volatile sig_atomic_t g_stop = 0;
-void on_signal(int) { g_stop = 1; }
+void on_signal(int) {
+  g_stop = 1;
+}
 
 std::map<std::string, int> parse_pools(const std::string& text) {
   std::map<std::string, int> pools;
   size_t start = 0;
   while (start < text.size()) {
     size_t end = text.find(',', start);
-    std::string item = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    std::string item =
+        text.substr(start, end == std::string::npos ? std::string::npos : end - start);
     auto eq = item.find('=');
     if (eq == std::string::npos) throw InputError("--workers " + text + ": expected kind=N,...");
     const std::string kind = item.substr(0, eq);
-    if (!find_kind(kind)) throw InputError("--workers " + text + ": unknown kind '" + kind + "' (known: " + known_kinds_list() + ")");
+    if (!find_kind(kind))
+      throw InputError("--workers " + text + ": unknown kind '" + kind +
+                       "' (known: " + known_kinds_list() + ")");
     try {
       pools[kind] = std::stoi(item.substr(eq + 1));
     } catch (const std::exception&) {
@@ -67,7 +72,8 @@ int cmd_run(const Globals& g, const SubmitArgs& args) {
   Store& store = loop.store();
   SubmitResult r = store.submit_run(run);
   const std::string ref = run_ref(r.run_id);
-  store.audit(current_actor(), r.existing ? "run.resume" : "run", ref, {{"spec", run.spec_path}, {"key", *a.key}});
+  store.audit(current_actor(), r.existing ? "run.resume" : "run", ref,
+              {{"spec", run.spec_path}, {"key", *a.key}});
   std::cerr << (r.existing ? "taking up " : "submitted ") << ref << " (key " << *a.key << ")\n";
 
   struct sigaction sa {};
@@ -101,7 +107,8 @@ int cmd_run(const Globals& g, const SubmitArgs& args) {
     auto assets = store.list_assets(r.run_id);
     if (!assets.empty()) {
       std::cout << assets.size() << " output asset(s) under " << ws.assets_dir().string()
-                << " (list them: atelier -w " << ws.dir().string() << " assets --run " << ref << ")\n";
+                << " (list them: atelier -w " << ws.dir().string() << " assets --run " << ref
+                << ")\n";
     }
   }
   if (interrupted && row->state == "running") {

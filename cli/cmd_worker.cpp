@@ -2,6 +2,9 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <ctime>
 
 #include "cli_util.h"
@@ -14,12 +17,15 @@ namespace {
 
 std::atomic<int64_t> g_stop_at{0};
 static_assert(std::atomic<int64_t>::is_always_lock_free);
+int g_stop_pipe[2] = {-1, -1};
 
 void on_signal(int) {
   if (g_stop_at.load() != 0) return;
   timespec ts{};
-  ::clock_gettime(CLOCK_REALTIME, &ts);  // async-signal-safe
+  ::clock_gettime(CLOCK_REALTIME, &ts);  // async-signal-safe, as is write()
   g_stop_at.store(static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000);
+  const char byte = 1;
+  [[maybe_unused]] auto n = ::write(g_stop_pipe[1], &byte, 1);
 }
 
 }  // namespace
@@ -35,11 +41,15 @@ int cmd_worker(const Globals& g, const std::string& kinds, const std::optional<s
   while (start <= kinds.size()) {
     size_t end = kinds.find(',', start);
     std::string k = kinds.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    if (!find_kind(k)) throw InputError("--kinds " + kinds + ": unknown kind '" + k + "' (known: " + known_kinds_list() + ")");
+    if (!find_kind(k))
+      throw InputError("--kinds " + kinds + ": unknown kind '" + k +
+                       "' (known: " + known_kinds_list() + ")");
     opts.kinds.push_back(k);
     if (end == std::string::npos) break;
     start = end + 1;
   }
+  if (::pipe2(g_stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0) throw std::runtime_error("pipe2 failed");
+  opts.stop_fd = g_stop_pipe[0];
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   ::sigaction(SIGTERM, &sa, nullptr);

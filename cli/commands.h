@@ -26,8 +26,8 @@ int cmd_validate(const Globals& g, const SubmitArgs& a);
 int cmd_submit(const Globals& g, const SubmitArgs& a);
 int cmd_run(const Globals& g, const SubmitArgs& a);
 int cmd_status(const Globals& g, const std::optional<std::string>& run);
-int cmd_jobs(const Globals& g, const std::optional<std::string>& run, const std::optional<std::string>& state,
-             const std::optional<std::string>& kind);
+int cmd_jobs(const Globals& g, const std::optional<std::string>& run,
+             const std::optional<std::string>& state, const std::optional<std::string>& kind);
 int cmd_logs(const Globals& g, const std::string& job);
 int cmd_cancel(const Globals& g, const std::string& target);
 int cmd_retry(const Globals& g, const std::string& target);

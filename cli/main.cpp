@@ -1,8 +1,8 @@
 // The `atelier` binary: argument parsing and the process edge, where
 // exceptions become one clear message and the exit codes of DESIGN.md s.7
 // (0 ok, 1 the thing asked about failed, 2 usage / validation / bad input).
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <iostream>
 
@@ -17,7 +17,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();  // -w and --json may also follow the subcommand
   Globals g;
-  app.add_option("-w,--workspace", g.workspace, "workspace folder (default $ATELIER_WORKSPACE, else .)");
+  app.add_option("-w,--workspace", g.workspace,
+                 "workspace folder (default $ATELIER_WORKSPACE, else .)");
   app.add_flag("--json", g.json, "machine-readable output");
   app.set_version_flag("--version", "atelier 0.1.0");
 
@@ -29,19 +30,22 @@ int main(int argc, char** argv) {
   auto add_spec = [&](CLI::App* c, bool with_key) {
     c->add_option("SPEC", sa.spec, "pipeline spec (YAML)")->required();
     c->add_option("--set", sa.sets, "override a spec param: key=value");
-    if (with_key) c->add_option("--key", sa.key, "idempotency key: resubmitting it returns the same run");
+    if (with_key)
+      c->add_option("--key", sa.key, "idempotency key: resubmitting it returns the same run");
   };
   auto* validate = app.add_subcommand("validate", "check a spec; exit 2 on any error");
   add_spec(validate, false);
   auto* submit = app.add_subcommand("submit", "enqueue a run and print its id");
   add_spec(submit, true);
   submit->add_flag("--dry-run", sa.dry_run, "validate and show the jobs without enqueuing");
-  auto* run = app.add_subcommand("run", "submit (or take up the run with --key) and orchestrate it to its end");
+  auto* run = app.add_subcommand(
+      "run", "submit (or take up the run with --key) and orchestrate it to its end");
   add_spec(run, true);
   run->add_option("--workers", sa.workers, "worker processes per kind: kind=N,...");
 
   std::optional<std::string> run_ref, state, kind;
-  auto* status = app.add_subcommand("status", "a run's state and job counts (default: the latest run)");
+  auto* status =
+      app.add_subcommand("status", "a run's state and job counts (default: the latest run)");
   status->add_option("RUN", run_ref);
   auto* jobs = app.add_subcommand("jobs", "list jobs");
   jobs->add_option("--run", run_ref);
@@ -53,7 +57,8 @@ int main(int argc, char** argv) {
   logs->add_option("JOB", target)->required();
   auto* cancel = app.add_subcommand("cancel", "cancel a run or a job");
   cancel->add_option("RUN|JOB", target)->required();
-  auto* retry = app.add_subcommand("retry", "requeue a run's or a job's failed, cancelled and skipped jobs");
+  auto* retry =
+      app.add_subcommand("retry", "requeue a run's or a job's failed, cancelled and skipped jobs");
   retry->add_option("RUN|JOB", target)->required();
   auto* pause = app.add_subcommand("pause", "stop claiming jobs of a kind");
   pause->add_option("KIND", target)->required();
@@ -65,7 +70,8 @@ int main(int argc, char** argv) {
   std::string kinds;
   std::optional<std::string> db, assets_path;
   int slot_fd = -1;
-  auto* worker = app.add_subcommand("worker", "run a worker process (normally spawned by a supervisor)");
+  auto* worker =
+      app.add_subcommand("worker", "run a worker process (normally spawned by a supervisor)");
   worker->add_option("--kinds", kinds, "kinds to serve: k1,k2")->required();
   worker->add_option("--db", db, "store URL (default: the workspace's)");
   worker->add_option("--assets", assets_path, "asset store path (default: the workspace's)");

@@ -9,7 +9,8 @@ namespace atelier::cli {
 void ProgressView::update(const RunRow& run, const std::vector<StateCount>& counts) {
   int64_t total = 0, done = 0;
   std::string parts;
-  for (const char* state : {"succeeded", "leased", "ready", "waiting", "dead", "cancelled", "skipped"}) {
+  for (const char* state :
+       {"succeeded", "leased", "ready", "waiting", "dead", "cancelled", "skipped"}) {
     for (const StateCount& c : counts) {
       if (c.key != state) continue;
       parts += std::string(parts.empty() ? "" : "  ") + state + " " + std::to_string(c.count);
@@ -17,9 +18,11 @@ void ProgressView::update(const RunRow& run, const std::vector<StateCount>& coun
   }
   for (const StateCount& c : counts) {
     total += c.count;
-    if (c.key == "succeeded" || c.key == "dead" || c.key == "cancelled" || c.key == "skipped") done += c.count;
+    if (c.key == "succeeded" || c.key == "dead" || c.key == "cancelled" || c.key == "skipped")
+      done += c.count;
   }
-  std::string line = run_ref(run.id) + " " + run.state + "  " + std::to_string(done) + "/" + std::to_string(total) + "  " + parts;
+  std::string line = run_ref(run.id) + " " + run.state + "  " + std::to_string(done) + "/" +
+                     std::to_string(total) + "  " + parts;
   if (line == last_) return;
   last_ = line;
   if (tty_) {

@@ -76,7 +76,8 @@ std::string sha256_file(const fs::path& file) {
   return hex(out, sizeof out);
 }
 
-AssetStore::AssetStore(fs::path root, fs::path tmp_dir) : root_(std::move(root)), tmp_(std::move(tmp_dir)) {
+AssetStore::AssetStore(fs::path root, fs::path tmp_dir)
+    : root_(std::move(root)), tmp_(std::move(tmp_dir)) {
   if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
   fs::create_directories(root_);
   fs::create_directories(tmp_);

@@ -28,8 +28,8 @@ class AssetStore {
   const std::filesystem::path& tmp_dir() const { return tmp_; }
 
  private:
-  StoredFile commit_temp(const std::filesystem::path& tmp, const std::string& sha,
-                         int64_t bytes, const std::string& ext);
+  StoredFile commit_temp(const std::filesystem::path& tmp, const std::string& sha, int64_t bytes,
+                         const std::string& ext);
   std::filesystem::path root_, tmp_;
 };
 

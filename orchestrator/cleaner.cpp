@@ -11,7 +11,8 @@ namespace fs = std::filesystem;
 bool Cleaner::old_enough(const fs::path& p) const {
   struct stat st {};
   if (::stat(p.c_str(), &st) != 0) return false;
-  const int64_t mtime_ms = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1'000'000;
+  const int64_t mtime_ms =
+      static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1'000'000;
   return clock_.now_ms() - mtime_ms >= opts_.orphan_grace_ms;
 }
 
@@ -19,8 +20,8 @@ CleanerStats Cleaner::run_once() {
   CleanerStats s;
   std::error_code ec;
   if (opts_.retention_days > 0) {
-    s.runs_removed = store_.remove_finished_runs(clock_.now_ms() -
-                                                 int64_t{opts_.retention_days} * 86'400'000);
+    s.runs_removed =
+        store_.remove_finished_runs(clock_.now_ms() - int64_t{opts_.retention_days} * 86'400'000);
   }
   const auto shas = store_.asset_shas();
   const std::unordered_set<std::string> known(shas.begin(), shas.end());

@@ -97,16 +97,19 @@ WorkspaceConfig load_config(const std::filesystem::path& path) {
   if (c.claim_batch < 1) c.claim_batch = 1;
   if (auto r = root["retry"]) {
     check_keys(path, r, {"base_ms", "max_ms", "jitter"}, "retry");
-    if (r["base_ms"]) c.retry.base_ms = as<int64_t>(path, r["base_ms"], "retry.base_ms", "a number");
+    if (r["base_ms"])
+      c.retry.base_ms = as<int64_t>(path, r["base_ms"], "retry.base_ms", "a number");
     if (r["max_ms"]) c.retry.max_ms = as<int64_t>(path, r["max_ms"], "retry.max_ms", "a number");
     if (r["jitter"]) c.retry.jitter = as<double>(path, r["jitter"], "retry.jitter", "a number");
   }
   if (auto r = root["restart_backoff"]) {
     check_keys(path, r, {"base_ms", "max_ms"}, "restart_backoff");
     if (r["base_ms"])
-      c.restart_backoff_base_ms = as<int64_t>(path, r["base_ms"], "restart_backoff.base_ms", "a number");
+      c.restart_backoff_base_ms =
+          as<int64_t>(path, r["base_ms"], "restart_backoff.base_ms", "a number");
     if (r["max_ms"])
-      c.restart_backoff_max_ms = as<int64_t>(path, r["max_ms"], "restart_backoff.max_ms", "a number");
+      c.restart_backoff_max_ms =
+          as<int64_t>(path, r["max_ms"], "restart_backoff.max_ms", "a number");
   }
   if (root["pools"]) c.pools = int_map(path, root["pools"], "pools");
   if (root["limits"]) c.limits = int_map(path, root["limits"], "limits");
@@ -114,7 +117,8 @@ WorkspaceConfig load_config(const std::filesystem::path& path) {
     check_keys(path, r, {"days", "orphan_grace_ms"}, "retention");
     if (r["days"]) c.retention_days = as<int>(path, r["days"], "retention.days", "a whole number");
     if (r["orphan_grace_ms"])
-      c.orphan_grace_ms = as<int64_t>(path, r["orphan_grace_ms"], "retention.orphan_grace_ms", "a number");
+      c.orphan_grace_ms =
+          as<int64_t>(path, r["orphan_grace_ms"], "retention.orphan_grace_ms", "a number");
   }
   return c;
 }

@@ -21,8 +21,8 @@ struct WorkspaceConfig {
   int64_t drain_grace_ms = 30'000;  // how long a draining worker may finish its job
   int max_attempts = 3;
   RetryPolicy retry;
-  int cpu_slots = 0;    // 0: the number of cores
-  int claim_batch = 128;// most jobs one worker holds at once when its jobs are quick
+  int cpu_slots = 0;      // 0: the number of cores
+  int claim_batch = 128;  // most jobs one worker holds at once when its jobs are quick
   int64_t supervisor_tick_ms = 200;
   int64_t restart_backoff_base_ms = 500;
   int64_t restart_backoff_max_ms = 30'000;

@@ -30,14 +30,16 @@ TypedId parse_id(std::string_view text, const IdKind* bare) {
 int64_t parse_run_id(std::string_view text) {
   IdKind bare = IdKind::run;
   TypedId t = parse_id(text, &bare);
-  if (t.kind != IdKind::run) throw InputError("expected a run id (r<number>), got '" + std::string(text) + "'");
+  if (t.kind != IdKind::run)
+    throw InputError("expected a run id (r<number>), got '" + std::string(text) + "'");
   return t.id;
 }
 
 int64_t parse_job_id(std::string_view text) {
   IdKind bare = IdKind::job;
   TypedId t = parse_id(text, &bare);
-  if (t.kind != IdKind::job) throw InputError("expected a job id (j<number>), got '" + std::string(text) + "'");
+  if (t.kind != IdKind::job)
+    throw InputError("expected a job id (j<number>), got '" + std::string(text) + "'");
   return t.id;
 }
 

@@ -14,8 +14,12 @@ struct TypedId {
   int64_t id;
 };
 
-inline std::string run_ref(int64_t id) { return "r" + std::to_string(id); }
-inline std::string job_ref(int64_t id) { return "j" + std::to_string(id); }
+inline std::string run_ref(int64_t id) {
+  return "r" + std::to_string(id);
+}
+inline std::string job_ref(int64_t id) {
+  return "j" + std::to_string(id);
+}
 
 // Parses "r12" or "j345". A bare number is taken as `bare` when given; anything
 // else throws InputError naming the text.

@@ -7,13 +7,20 @@ namespace atelier {
 
 std::string_view to_string(JobState s) {
   switch (s) {
-    case JobState::waiting: return "waiting";
-    case JobState::ready: return "ready";
-    case JobState::leased: return "leased";
-    case JobState::succeeded: return "succeeded";
-    case JobState::dead: return "dead";
-    case JobState::cancelled: return "cancelled";
-    case JobState::skipped: return "skipped";
+    case JobState::waiting:
+      return "waiting";
+    case JobState::ready:
+      return "ready";
+    case JobState::leased:
+      return "leased";
+    case JobState::succeeded:
+      return "succeeded";
+    case JobState::dead:
+      return "dead";
+    case JobState::cancelled:
+      return "cancelled";
+    case JobState::skipped:
+      return "skipped";
   }
   return "?";
 }
@@ -35,24 +42,33 @@ bool can_transition(JobState from, JobState to) {
   using S = JobState;
   if (to == S::cancelled) return !is_terminal(from);
   switch (from) {
-    case S::waiting: return to == S::ready || to == S::skipped;
-    case S::ready: return to == S::leased;
-    case S::leased: return to == S::succeeded || to == S::ready || to == S::dead;
+    case S::waiting:
+      return to == S::ready || to == S::skipped;
+    case S::ready:
+      return to == S::leased;
+    case S::leased:
+      return to == S::succeeded || to == S::ready || to == S::dead;
     // `atelier retry` puts finished jobs back in the queue.
     case S::dead:
     case S::cancelled:
-    case S::skipped: return to == S::ready || to == S::waiting;
-    case S::succeeded: return false;
+    case S::skipped:
+      return to == S::ready || to == S::waiting;
+    case S::succeeded:
+      return false;
   }
   return false;
 }
 
 std::string_view to_string(RunState s) {
   switch (s) {
-    case RunState::running: return "running";
-    case RunState::succeeded: return "succeeded";
-    case RunState::failed: return "failed";
-    case RunState::cancelled: return "cancelled";
+    case RunState::running:
+      return "running";
+    case RunState::succeeded:
+      return "succeeded";
+    case RunState::failed:
+      return "failed";
+    case RunState::cancelled:
+      return "cancelled";
   }
   return "?";
 }

@@ -22,9 +22,9 @@ enum class RunState { running, succeeded, failed, cancelled };
 std::string_view to_string(RunState s);
 
 struct RetryPolicy {
-  int64_t base_ms = 1000;     // delay after the first failure
-  int64_t max_ms = 300'000;   // cap
-  double jitter = 0.2;        // +-fraction of the delay, uniformly
+  int64_t base_ms = 1000;    // delay after the first failure
+  int64_t max_ms = 300'000;  // cap
+  double jitter = 0.2;       // +-fraction of the delay, uniformly
 };
 
 // Delay before the next attempt after `failures` failed attempts (1-based):

@@ -23,7 +23,8 @@ SupervisorOptions supervisor_options(const Workspace& ws, const OrchestratorOpti
 }
 }  // namespace
 
-OrchestratorLoop::OrchestratorLoop(const Workspace& ws, std::shared_ptr<Clock> clock, OrchestratorOptions opts)
+OrchestratorLoop::OrchestratorLoop(const Workspace& ws, std::shared_ptr<Clock> clock,
+                                   OrchestratorOptions opts)
     : ws_(ws),
       clock_(std::move(clock)),
       store_(ws.open_store(clock_)),

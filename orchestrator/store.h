@@ -202,7 +202,8 @@ class Store {
   // Each completion is fenced on its own; returns one FenceResult per entry. All
   // are written in one transaction.
   virtual std::vector<FenceResult> complete(const std::vector<Completion>& done) = 0;
-  virtual FenceResult fail(int64_t job_id, int attempt, FailKind kind, const std::string& error) = 0;
+  virtual FenceResult fail(int64_t job_id, int attempt, FailKind kind,
+                           const std::string& error) = 0;
 
   // --- maintenance --------------------------------------------------------
   // Leases past their expiry go back to ready (or dead / cancelled); returns
@@ -220,8 +221,8 @@ class Store {
   virtual void set_paused(const std::string& kind, bool paused) = 0;
   virtual void set_limit(const std::string& kind, int max_concurrency) = 0;
   virtual std::vector<std::string> paused_kinds() = 0;
-  virtual void audit(const std::string& actor, const std::string& action,
-                     const std::string& target, const json& details) = 0;
+  virtual void audit(const std::string& actor, const std::string& action, const std::string& target,
+                     const json& details) = 0;
 
   // --- workers ------------------------------------------------------------
   virtual void register_worker(const WorkerInfo& w) = 0;

@@ -31,7 +31,9 @@ Supervisor::~Supervisor() {
   }
 }
 
-std::string Supervisor::worker_id_for(pid_t pid) { return host_name() + ":" + std::to_string(pid); }
+std::string Supervisor::worker_id_for(pid_t pid) {
+  return host_name() + ":" + std::to_string(pid);
+}
 
 std::vector<ChildInfo> Supervisor::children() const {
   std::vector<ChildInfo> out;
@@ -71,7 +73,8 @@ void Supervisor::reap() {
     int status = 0;
     pid_t pid = ::waitpid(-1, &status, WNOHANG);
     if (pid <= 0) return;
-    auto it = std::find_if(children_.begin(), children_.end(), [&](const Child& c) { return c.pid == pid; });
+    auto it = std::find_if(children_.begin(), children_.end(),
+                           [&](const Child& c) { return c.pid == pid; });
     if (it == children_.end()) continue;
     on_exit(*it, status);
     children_.erase(it);
@@ -113,7 +116,8 @@ void Supervisor::enforce() {
                            [&](const Child& c) { return c.worker_id == *j.lease_owner; });
     if (it == children_.end()) continue;
     if (j.lease_expires_at && *j.lease_expires_at < t) {
-      spdlog::warn("supervisor: worker {} let the lease of j{} expire; killing it", it->worker_id, j.id);
+      spdlog::warn("supervisor: worker {} let the lease of j{} expire; killing it", it->worker_id,
+                   j.id);
       ::kill(it->pid, SIGKILL);
     } else if (j.cancel_requested && j.cancel_requested_at) {
       const int64_t since = t - *j.cancel_requested_at;
@@ -121,7 +125,8 @@ void Supervisor::enforce() {
         spdlog::warn("supervisor: j{} ignored cancel; killing worker {}", j.id, it->worker_id);
         ::kill(it->pid, SIGKILL);
       } else if (since >= opts_.cancel_grace_ms && !it->term_sent) {
-        spdlog::info("supervisor: j{} still running after cancel; SIGTERM to {}", j.id, it->worker_id);
+        spdlog::info("supervisor: j{} still running after cancel; SIGTERM to {}", j.id,
+                     it->worker_id);
         ::kill(it->pid, SIGTERM);
         it->term_sent = true;
       }
@@ -142,15 +147,17 @@ void Supervisor::spawn_wanted() {
     for (const std::string& kind : kinds) {
       auto want_it = opts_.pools.find(kind);
       // Without a configured pool a kind gets as many workers as the CPU slots hold.
-      const int want = want_it != opts_.pools.end() ? want_it->second
-                                                    : std::max(1, opts_.cpu_slots / std::max(1, threads_of(kind)));
-      const int have = static_cast<int>(std::count_if(children_.begin(), children_.end(),
-                                                      [&](const Child& c) { return c.kind == kind; }));
+      const int want = want_it != opts_.pools.end()
+                           ? want_it->second
+                           : std::max(1, opts_.cpu_slots / std::max(1, threads_of(kind)));
+      const int have = static_cast<int>(std::count_if(
+          children_.begin(), children_.end(), [&](const Child& c) { return c.kind == kind; }));
       if (have >= want || pools_[kind].next_spawn_at > t) continue;
       const int need = threads_of(kind);
       if (used + need > opts_.cpu_slots && !(used == 0 && children_.empty())) {
         if (!warned_slots_) {
-          spdlog::warn("supervisor: cpu_slots={} reached; {} waits for a free slot", opts_.cpu_slots, kind);
+          spdlog::warn("supervisor: cpu_slots={} reached; {} waits for a free slot",
+                       opts_.cpu_slots, kind);
           warned_slots_ = true;
         }
         continue;

@@ -41,11 +41,11 @@ void WakeWaiter::drain() {
   }
 }
 
-bool WakeWaiter::wait(int64_t timeout_ms) {
-  pollfd p{fd_, POLLIN, 0};
-  int rc = ::poll(&p, 1, static_cast<int>(timeout_ms < 0 ? 0 : timeout_ms));
+bool WakeWaiter::wait(int64_t timeout_ms, int interrupt_fd) {
+  pollfd p[2] = {{fd_, POLLIN, 0}, {interrupt_fd, POLLIN, 0}};
+  int rc = ::poll(p, interrupt_fd >= 0 ? 2 : 1, static_cast<int>(timeout_ms < 0 ? 0 : timeout_ms));
   if (rc > 0) {
-    drain();
+    if (p[0].revents) drain();
     return true;
   }
   return rc < 0;  // EINTR: let the caller look again

@@ -28,8 +28,10 @@ class WakeWaiter {
 
   void drain();  // forget queued notifications
   // True when notified before timeout_ms passed (also on EINTR: the caller
-  // re-checks its own state either way).
-  bool wait(int64_t timeout_ms);
+  // re-checks its own state either way). A readable `interrupt_fd` (a signal
+  // handler's self-pipe) also ends the wait, so a signal that lands just before
+  // the wait is not slept through.
+  bool wait(int64_t timeout_ms, int interrupt_fd = -1);
 
  private:
   int fd_ = -1;

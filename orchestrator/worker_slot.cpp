@@ -13,7 +13,8 @@ WorkerSlot WorkerSlot::create() {
   WorkerSlot s;
   s.fd_ = ::memfd_create("atelier-worker-slot", 0);  // no CLOEXEC: the child inherits it
   if (s.fd_ < 0) throw std::system_error(errno, std::generic_category(), "memfd_create");
-  if (::ftruncate(s.fd_, 4096) != 0) throw std::system_error(errno, std::generic_category(), "ftruncate");
+  if (::ftruncate(s.fd_, 4096) != 0)
+    throw std::system_error(errno, std::generic_category(), "ftruncate");
   void* p = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, s.fd_, 0);
   if (p == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "mmap");
   s.cell_ = new (p) std::atomic<int64_t>(0);
@@ -55,7 +56,9 @@ void WorkerSlot::set_current(int64_t job_id) {
   if (cell_) cell_->store(job_id, std::memory_order_release);
 }
 
-int64_t WorkerSlot::current() const { return cell_ ? cell_->load(std::memory_order_acquire) : 0; }
+int64_t WorkerSlot::current() const {
+  return cell_ ? cell_->load(std::memory_order_acquire) : 0;
+}
 
 void WorkerSlot::close_fd() {
   if (fd_ >= 0) ::close(fd_);

@@ -30,8 +30,10 @@ Workspace Workspace::open(const fs::path& dir) {
                      dir.string() + "` to make one)");
   }
   if (!fs::exists(dir / "atelier.yaml")) {
-    throw InputError(dir.string() + ": not an Atelier workspace (no atelier.yaml; run "
-                     "`atelier init " + dir.string() + "` or pass -w DIR)");
+    throw InputError(dir.string() +
+                     ": not an Atelier workspace (no atelier.yaml; run "
+                     "`atelier init " +
+                     dir.string() + "` or pass -w DIR)");
   }
   Workspace ws;
   ws.dir_ = fs::canonical(dir);
@@ -71,7 +73,8 @@ fs::path Workspace::assets_dir() const {
 }
 
 std::unique_ptr<Store> Workspace::open_store(std::shared_ptr<Clock> clock, bool create) const {
-  auto store = std::make_unique<sqlite::SqliteStore>(db_path(), create, std::move(clock), config_.retry);
+  auto store =
+      std::make_unique<sqlite::SqliteStore>(db_path(), create, std::move(clock), config_.retry);
   auto signal = std::make_shared<WakeSignal>(wake_file());
   store->set_ready_hook([signal] { signal->notify(); });
   return store;

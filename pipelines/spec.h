@@ -25,7 +25,7 @@ struct StageSpec {
   json with = json::object();
   std::vector<std::string> needs;
   std::vector<std::pair<std::string, std::vector<json>>> matrix;  // in spec order
-  int retries = -1;  // -1: the workspace default
+  int retries = -1;                                               // -1: the workspace default
   int priority = 0;
   int64_t timeout_ms = 0;
   SourcePos pos;

@@ -25,10 +25,12 @@ class Loader {
   [[noreturn]] void fail(const YAML::Node& at, const std::string& msg) const {
     const YAML::Mark m = at.Mark();
     if (m.is_null()) throw InputError(path_ + ": " + msg);
-    throw InputError(path_ + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) + ": " + msg);
+    throw InputError(path_ + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) +
+                     ": " + msg);
   }
 
-  void only_keys(const YAML::Node& map, const std::set<std::string>& allowed, const std::string& where) const {
+  void only_keys(const YAML::Node& map, const std::set<std::string>& allowed,
+                 const std::string& where) const {
     for (const auto& kv : map) {
       const std::string k = kv.first.Scalar();
       if (!allowed.count(k)) {
@@ -91,36 +93,53 @@ class Loader {
     return params[name];
   }
 
-  void check_type(const YAML::Node& at, const std::string& stage, const ParamSpec& p, const json& v) const {
+  void check_type(const YAML::Node& at, const std::string& stage, const ParamSpec& p,
+                  const json& v) const {
     bool ok = false;
     switch (p.type) {
-      case ParamType::integer: ok = v.is_number_integer(); break;
-      case ParamType::number: ok = v.is_number(); break;
-      case ParamType::boolean: ok = v.is_boolean(); break;
-      case ParamType::string: ok = v.is_string(); break;
-      case ParamType::list: ok = v.is_array(); break;
-      case ParamType::object: ok = v.is_object(); break;
+      case ParamType::integer:
+        ok = v.is_number_integer();
+        break;
+      case ParamType::number:
+        ok = v.is_number();
+        break;
+      case ParamType::boolean:
+        ok = v.is_boolean();
+        break;
+      case ParamType::string:
+        ok = v.is_string();
+        break;
+      case ParamType::list:
+        ok = v.is_array();
+        break;
+      case ParamType::object:
+        ok = v.is_object();
+        break;
     }
     if (!ok) {
-      fail(at, "stage '" + stage + "': param '" + p.name + "' must be " + std::string(to_string(p.type)) +
-                   ", got " + v.dump());
+      fail(at, "stage '" + stage + "': param '" + p.name + "' must be " +
+                   std::string(to_string(p.type)) + ", got " + v.dump());
     }
   }
 
   StageSpec stage(const YAML::Node& n, const json& params) const {
     if (!n.IsMap()) fail(n, "each stage must be a mapping with at least 'id' and 'kind'");
-    only_keys(n, {"id", "kind", "with", "needs", "matrix", "retries", "priority", "timeout"}, "a stage");
+    only_keys(n, {"id", "kind", "with", "needs", "matrix", "retries", "priority", "timeout"},
+              "a stage");
     StageSpec s;
     s.pos = {n.Mark().line + 1, n.Mark().column + 1};
     if (!n["id"]) fail(n, "stage is missing 'id'");
     s.id = str(n["id"], "id");
     static const std::regex id_re("[A-Za-z][A-Za-z0-9_-]*");
     if (!std::regex_match(s.id, id_re))
-      fail(n["id"], "stage id '" + s.id + "' must start with a letter and use letters, digits, _ or -");
+      fail(n["id"],
+           "stage id '" + s.id + "' must start with a letter and use letters, digits, _ or -");
     if (!n["kind"]) fail(n, "stage '" + s.id + "' is missing 'kind'");
     s.kind = str(n["kind"], "kind");
     const KindSpec* kind = find_kind(s.kind);
-    if (!kind) fail(n["kind"], "stage '" + s.id + "': unknown kind '" + s.kind + "' (known: " + known_kinds_list() + ")");
+    if (!kind)
+      fail(n["kind"], "stage '" + s.id + "': unknown kind '" + s.kind +
+                          "' (known: " + known_kinds_list() + ")");
     if (const YAML::Node with = n["with"]) {
       if (!with.IsMap()) fail(with, "stage '" + s.id + "': 'with' must be a mapping of params");
       for (const auto& kv : with) {
@@ -129,7 +148,8 @@ class Loader {
         if (!p) {
           std::string list;
           for (const auto& q : kind->params) list += (list.empty() ? "" : ", ") + q.name;
-          fail(kv.first, "stage '" + s.id + "': kind '" + s.kind + "' has no param '" + key + "' (its params: " + list + ")");
+          fail(kv.first, "stage '" + s.id + "': kind '" + s.kind + "' has no param '" + key +
+                             "' (its params: " + list + ")");
         }
         json v = resolve(kv.second, params);
         check_type(kv.second, s.id, *p, v);
@@ -154,7 +174,8 @@ class Loader {
       for (const auto& kv : matrix) {
         json values = resolve(kv.second, params);
         if (!values.is_array() || values.empty())
-          fail(kv.second, "stage '" + s.id + "': matrix '" + kv.first.Scalar() + "' must be a non-empty list");
+          fail(kv.second,
+               "stage '" + s.id + "': matrix '" + kv.first.Scalar() + "' must be a non-empty list");
         s.matrix.emplace_back(kv.first.Scalar(), values.get<std::vector<json>>());
       }
     }
@@ -176,7 +197,8 @@ class Loader {
   void check_graph(const YAML::Node& stages_node, const std::vector<StageSpec>& stages) const {
     std::map<std::string, size_t> index;
     for (size_t i = 0; i < stages.size(); ++i) {
-      if (!index.emplace(stages[i].id, i).second) fail(stages_node[i]["id"], "duplicate stage id '" + stages[i].id + "'");
+      if (!index.emplace(stages[i].id, i).second)
+        fail(stages_node[i]["id"], "duplicate stage id '" + stages[i].id + "'");
     }
     for (size_t i = 0; i < stages.size(); ++i) {
       for (size_t k = 0; k < stages[i].needs.size(); ++k) {
@@ -215,18 +237,23 @@ class Loader {
     try {
       root = YAML::Load(text);
     } catch (const YAML::ParserException& e) {
-      throw InputError(path_ + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
-                       ": invalid YAML: " + e.msg);
+      throw InputError(path_ + ":" + std::to_string(e.mark.line + 1) + ":" +
+                       std::to_string(e.mark.column + 1) + ": invalid YAML: " + e.msg);
     }
-    if (!root.IsMap()) throw InputError(path_ + ": a pipeline spec must be a YAML mapping with version, name and stages");
+    if (!root.IsMap())
+      throw InputError(path_ +
+                       ": a pipeline spec must be a YAML mapping with version, name and stages");
     only_keys(root, {"version", "name", "params", "stages"}, "the spec");
     PipelineSpec spec;
     spec.path = path_;
     spec.text = text;
     spec.sha256 = sha256_hex(text);
-    if (!root["version"]) throw InputError(path_ + ": missing 'version' (this Atelier reads version 1)");
+    if (!root["version"])
+      throw InputError(path_ + ": missing 'version' (this Atelier reads version 1)");
     spec.version = integer(root["version"], "version");
-    if (spec.version != 1) fail(root["version"], "unsupported spec version " + std::to_string(spec.version) + " (this Atelier reads version 1)");
+    if (spec.version != 1)
+      fail(root["version"], "unsupported spec version " + std::to_string(spec.version) +
+                                " (this Atelier reads version 1)");
     if (!root["name"]) throw InputError(path_ + ": missing 'name'");
     spec.name = str(root["name"], "name");
     if (const YAML::Node params = root["params"]) {
@@ -245,11 +272,13 @@ class Loader {
   void apply_sets(json& params, const std::vector<std::string>& sets) const {
     for (const std::string& kv : sets) {
       auto eq = kv.find('=');
-      if (eq == std::string::npos || eq == 0) throw InputError("--set " + kv + ": expected key=value");
+      if (eq == std::string::npos || eq == 0)
+        throw InputError("--set " + kv + ": expected key=value");
       const std::string key = kv.substr(0, eq);
       if (!params.contains(key)) {
         std::string list;
-        for (auto it = params.begin(); it != params.end(); ++it) list += (list.empty() ? "" : ", ") + it.key();
+        for (auto it = params.begin(); it != params.end(); ++it)
+          list += (list.empty() ? "" : ", ") + it.key();
         throw InputError("--set " + kv + ": " + path_ + " declares no param '" + key + "'" +
                          (list.empty() ? " (it has no params)" : " (its params: " + list + ")"));
       }
@@ -272,20 +301,23 @@ class Loader {
 int64_t parse_duration_ms(const std::string& text) {
   static const std::regex re(R"(\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h)?\s*)");
   std::smatch m;
-  if (!std::regex_match(text, m, re)) throw InputError("'" + text + "' is not a duration (e.g. 90s, 5m, 2h, 1500ms)");
+  if (!std::regex_match(text, m, re))
+    throw InputError("'" + text + "' is not a duration (e.g. 90s, 5m, 2h, 1500ms)");
   double v = std::stod(m[1].str());
   const std::string unit = m[2].matched ? m[2].str() : "s";
   double mult = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60'000 : 3'600'000;
   return static_cast<int64_t>(v * mult);
 }
 
-PipelineSpec parse_spec(const std::string& text, const std::string& path, const std::vector<std::string>& sets) {
+PipelineSpec parse_spec(const std::string& text, const std::string& path,
+                        const std::vector<std::string>& sets) {
   return Loader(path).load(text, sets);
 }
 
 PipelineSpec load_spec(const std::filesystem::path& file, const std::vector<std::string>& sets) {
   if (!std::filesystem::exists(file)) throw InputError(file.string() + ": spec file not found");
-  if (std::filesystem::is_directory(file)) throw InputError(file.string() + ": is a folder, not a spec file");
+  if (std::filesystem::is_directory(file))
+    throw InputError(file.string() + ": is a folder, not a spec file");
   std::ifstream in(file, std::ios::binary);
   if (!in) throw InputError(file.string() + ": cannot read spec file");
   std::stringstream ss;

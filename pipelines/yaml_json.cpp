@@ -17,7 +17,8 @@ nlohmann::json scalar(const YAML::Node& n) {
   if (ec == std::errc() && p == s.data() + s.size()) return i;
   char* end = nullptr;
   double d = std::strtod(s.c_str(), &end);
-  if (end && *end == '\0' && end != s.c_str() && s.find_first_of("0123456789") != std::string::npos) return d;
+  if (end && *end == '\0' && end != s.c_str() && s.find_first_of("0123456789") != std::string::npos)
+    return d;
   return s;
 }
 }  // namespace
@@ -25,8 +26,10 @@ nlohmann::json scalar(const YAML::Node& n) {
 nlohmann::json yaml_to_json(const YAML::Node& node) {
   switch (node.Type()) {
     case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined: return nullptr;
-    case YAML::NodeType::Scalar: return scalar(node);
+    case YAML::NodeType::Undefined:
+      return nullptr;
+    case YAML::NodeType::Scalar:
+      return scalar(node);
     case YAML::NodeType::Sequence: {
       nlohmann::json a = nlohmann::json::array();
       for (const auto& e : node) a.push_back(yaml_to_json(e));

@@ -4,7 +4,8 @@
 
 namespace atelier {
 
-Heartbeater::Heartbeater(const Workspace& ws, std::string worker_id, int64_t lease_ms, int64_t interval_ms)
+Heartbeater::Heartbeater(const Workspace& ws, std::string worker_id, int64_t lease_ms,
+                         int64_t interval_ms)
     : store_(ws.open_store()),
       worker_id_(std::move(worker_id)),
       lease_ms_(lease_ms),
@@ -74,8 +75,10 @@ void Heartbeater::beat() {
   }
   for (auto& [job_id, h] : held) {
     auto progress = h.signals->take_progress();
-    HeartbeatResult r = progress ? store_->heartbeat(job_id, h.attempt, lease_ms_, progress->first, progress->second)
-                                 : store_->heartbeat(job_id, h.attempt, lease_ms_, std::nullopt, "");
+    HeartbeatResult r =
+        progress
+            ? store_->heartbeat(job_id, h.attempt, lease_ms_, progress->first, progress->second)
+            : store_->heartbeat(job_id, h.attempt, lease_ms_, std::nullopt, "");
     if (r.fence == FenceResult::lost) h.signals->lease_lost = true;
     if (r.cancel_requested) h.signals->cancel = true;
   }

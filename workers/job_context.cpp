@@ -7,7 +7,8 @@
 
 namespace atelier {
 
-JobContext::JobContext(const Lease& lease, AssetStore& assets, JobSignals& signals, const Clock& clock)
+JobContext::JobContext(const Lease& lease, AssetStore& assets, JobSignals& signals,
+                       const Clock& clock)
     : lease_(lease), assets_(assets), signals_(signals), clock_(clock) {}
 
 JobContext::~JobContext() {
@@ -43,12 +44,14 @@ bool JobContext::cancelled() const {
 
 void JobContext::check_cancelled() const {
   using R = JobStopped::Reason;
-  if (signals_.lease_lost) throw JobStopped(R::lease_lost, "lease lost: another worker took this job over");
+  if (signals_.lease_lost)
+    throw JobStopped(R::lease_lost, "lease lost: another worker took this job over");
   if (signals_.cancel) throw JobStopped(R::cancelled, "cancelled");
   const int64_t t = clock_.now_ms();
   if (signals_.stop_at_ms) {
     const int64_t stop_at = signals_.stop_at_ms->load();
-    if (stop_at > 0 && t >= stop_at + signals_.drain_grace_ms) throw JobStopped(R::draining, "worker is shutting down; job released");
+    if (stop_at > 0 && t >= stop_at + signals_.drain_grace_ms)
+      throw JobStopped(R::draining, "worker is shutting down; job released");
   }
   const int64_t deadline = signals_.deadline_ms.load();
   if (deadline > 0 && t >= deadline)

@@ -21,10 +21,14 @@ using steady = std::chrono::steady_clock;
 
 FailKind fail_kind_for(JobStopped::Reason r) {
   switch (r) {
-    case JobStopped::Reason::cancelled: return FailKind::cancelled;
-    case JobStopped::Reason::timeout: return FailKind::timeout;
-    case JobStopped::Reason::draining: return FailKind::released;
-    case JobStopped::Reason::lease_lost: return FailKind::error;  // fenced out anyway
+    case JobStopped::Reason::cancelled:
+      return FailKind::cancelled;
+    case JobStopped::Reason::timeout:
+      return FailKind::timeout;
+    case JobStopped::Reason::draining:
+      return FailKind::released;
+    case JobStopped::Reason::lease_lost:
+      return FailKind::error;  // fenced out anyway
   }
   return FailKind::error;
 }
@@ -52,8 +56,8 @@ class Worker {
     int batch = 1;
     while (stop_ == 0) {
       waiter_.drain();
-      ClaimRequest req{id_, static_cast<int>(::getpid()), opts_.kinds, batch, ws_.config().lease_ms,
-                       ws_.logs_dir().string()};
+      ClaimRequest req{id_,   static_cast<int>(::getpid()), opts_.kinds,
+                       batch, ws_.config().lease_ms,        ws_.logs_dir().string()};
       std::vector<Lease> leases = store_->claim(req);
       if (leases.empty()) {
         batch = 1;
@@ -64,7 +68,8 @@ class Worker {
       const auto started = steady::now();
       bool slow = run_batch(leases);
       const double per_job_ms =
-          std::chrono::duration<double, std::milli>(steady::now() - started).count() / leases.size();
+          std::chrono::duration<double, std::milli>(steady::now() - started).count() /
+          leases.size();
       if (slow || per_job_ms >= 2.0) {
         batch = 1;
       } else if (static_cast<int>(leases.size()) == batch) {
@@ -86,7 +91,7 @@ class Worker {
       // finished job of that kind wakes us, so only the safety net applies.
       if (until > 0) wait_ms = std::min(until, wait_ms);
     }
-    waiter_.wait(wait_ms);
+    if (stop_ == 0) waiter_.wait(wait_ms, opts_.stop_fd);
   }
 
   // Returns true if any job was slow (so the next claim takes one job).
@@ -100,7 +105,8 @@ class Worker {
       if (stop_ != 0) {
         // Draining: give back what we claimed but did not start.
         flush();
-        store_->fail(l.job_id, l.attempt, FailKind::released, "worker " + id_ + " is shutting down");
+        store_->fail(l.job_id, l.attempt, FailKind::released,
+                     "worker " + id_ + " is shutting down");
         hb_.untrack(l.job_id);
         continue;
       }
@@ -109,7 +115,8 @@ class Worker {
       run_one(l, *signals[i]);
       if (steady::now() - t0 > std::chrono::milliseconds(20)) slow = true;
       // Quick jobs' completions are committed together; anything older than 2 ms goes now.
-      if (i + 1 == leases.size() || steady::now() - first_pending > std::chrono::milliseconds(2)) flush();
+      if (i + 1 == leases.size() || steady::now() - first_pending > std::chrono::milliseconds(2))
+        flush();
     }
     flush();
     return slow;
@@ -144,7 +151,8 @@ class Worker {
     flush();
     ctx.log().error("{}: {}", to_string(failure->first), failure->second);
     if (store_->fail(l.job_id, l.attempt, failure->first, failure->second) == FenceResult::lost) {
-      spdlog::warn("{} attempt {}: lease was taken over; failure not recorded", job_ref(l.job_id), l.attempt);
+      spdlog::warn("{} attempt {}: lease was taken over; failure not recorded", job_ref(l.job_id),
+                   l.attempt);
     }
     hb_.untrack(l.job_id);
   }
@@ -154,8 +162,8 @@ class Worker {
     std::vector<FenceResult> r = store_->complete(pending_);
     for (size_t i = 0; i < pending_.size(); ++i) {
       if (r[i] == FenceResult::lost) {
-        spdlog::warn("{} attempt {}: lease was taken over; completion refused", job_ref(pending_[i].job_id),
-                     pending_[i].attempt);
+        spdlog::warn("{} attempt {}: lease was taken over; completion refused",
+                     job_ref(pending_[i].job_id), pending_[i].attempt);
       }
       hb_.untrack(pending_[i].job_id);
     }

@@ -17,7 +17,8 @@ namespace atelier {
 
 struct WorkerOptions {
   std::vector<std::string> kinds;
-  int slot_fd = -1;              // shared page from the supervisor (WorkerSlot), or -1
+  int slot_fd = -1;                 // shared page from the supervisor (WorkerSlot), or -1
+  int stop_fd = -1;                 // readable once told to stop (the signal handler's self-pipe)
   int64_t idle_wait_max_ms = 5000;  // safety net if a wake-up is ever missed
 };
 

@@ -99,7 +99,8 @@ int SqliteStore::retry_run(int64_t run_id) {
   // Upstream first, so a job's reset sees its dependencies already reset.
   for (const IdRange& r : ranges_of(run_id)) {
     auto& q = db_.stmt(
-        "SELECT id FROM jobs WHERE id BETWEEN ? AND ? AND state IN ('dead','cancelled','skipped') ORDER BY id");
+        "SELECT id FROM jobs WHERE id BETWEEN ? AND ? AND state IN ('dead','cancelled','skipped') "
+        "ORDER BY id");
     q.bind(1, r.first);
     q.bind(2, r.last);
     while (q.executeStep()) ids.push_back(q.getColumn(0).getInt64());
@@ -172,7 +173,8 @@ std::vector<std::string> SqliteStore::paused_kinds() {
 
 void SqliteStore::audit(const std::string& actor, const std::string& action,
                         const std::string& target, const json& details) {
-  auto& ins = db_.stmt("INSERT INTO events (at, actor, action, target, details) VALUES (?,?,?,?,?)");
+  auto& ins =
+      db_.stmt("INSERT INTO events (at, actor, action, target, details) VALUES (?,?,?,?,?)");
   ins.bind(1, now());
   ins.bind(2, actor);
   ins.bind(3, action);
@@ -196,9 +198,13 @@ void SqliteStore::register_worker(const WorkerInfo& w) {
 
 void SqliteStore::worker_heartbeat(const std::string& id, const std::string& state,
                                    std::optional<int64_t> current_job) {
-  auto& up = db_.stmt("UPDATE workers SET state = ?, current_job = ?, heartbeat_at = ? WHERE id = ?");
+  auto& up =
+      db_.stmt("UPDATE workers SET state = ?, current_job = ?, heartbeat_at = ? WHERE id = ?");
   up.bind(1, state);
-  if (current_job) up.bind(2, *current_job); else up.bind(2);
+  if (current_job)
+    up.bind(2, *current_job);
+  else
+    up.bind(2);
   up.bind(3, now());
   up.bind(4, id);
   up.exec();

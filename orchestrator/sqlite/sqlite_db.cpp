@@ -22,7 +22,8 @@ int busy_handler(void*, int tries) {
   const int64_t sleep_us = std::min<int64_t>(2000, 20LL << std::min(tries / 8, 7));
   static thread_local std::chrono::steady_clock::time_point first;
   if (tries == 0) first = std::chrono::steady_clock::now();
-  if (std::chrono::steady_clock::now() - first > std::chrono::milliseconds(kBusyTimeoutMs)) return 0;
+  if (std::chrono::steady_clock::now() - first > std::chrono::milliseconds(kBusyTimeoutMs))
+    return 0;
   std::this_thread::sleep_for(std::chrono::microseconds(sleep_us));
   return 1;
 }
@@ -36,11 +37,14 @@ int busy_handler(void*, int tries) {
 }
 }  // namespace
 
-int schema_version() { return static_cast<int>(schema::migrations().size()); }
+int schema_version() {
+  return static_cast<int>(schema::migrations().size());
+}
 
 Db::Db(const std::filesystem::path& file, bool create) : file_(file) {
   if (!create && !std::filesystem::exists(file)) {
-    throw InputError(file.string() + ": job database not found (is this an Atelier workspace? "
+    throw InputError(file.string() +
+                     ": job database not found (is this an Atelier workspace? "
                      "run `atelier init` to make one)");
   }
   try {
@@ -98,9 +102,13 @@ SQLite::Statement& Db::stmt(const char* sql) {
   return *it->second;
 }
 
-int64_t Db::changes() const { return sqlite3_changes64(db_->getHandle()); }
+int64_t Db::changes() const {
+  return sqlite3_changes64(db_->getHandle());
+}
 
-WriteTxn::WriteTxn(Db& db) : db_(db) { db_.raw().exec("BEGIN IMMEDIATE"); }
+WriteTxn::WriteTxn(Db& db) : db_(db) {
+  db_.raw().exec("BEGIN IMMEDIATE");
+}
 
 WriteTxn::~WriteTxn() {
   if (!done_) {

@@ -15,7 +15,10 @@ void SqliteStore::end_attempt(int64_t job_id, int attempt, std::string_view outc
       "UPDATE attempts SET outcome = ?, ended_at = ?, error = ? WHERE job_id = ? AND attempt = ?");
   up.bind(1, std::string(outcome));
   up.bind(2, now());
-  if (error) up.bind(3, *error); else up.bind(3);
+  if (error)
+    up.bind(3, *error);
+  else
+    up.bind(3);
   up.bind(4, job_id);
   up.bind(5, attempt);
   up.exec();
@@ -44,7 +47,8 @@ int64_t SqliteStore::promote_dependents(int64_t job_id) {
       ++ready;
       continue;
     }
-    auto& dec = db_.stmt("UPDATE jobs SET deps_left = deps_left - 1 WHERE id = ? AND state = 'waiting'");
+    auto& dec =
+        db_.stmt("UPDATE jobs SET deps_left = deps_left - 1 WHERE id = ? AND state = 'waiting'");
     dec.bind(1, id);
     dec.exec();
   }
@@ -81,7 +85,8 @@ void SqliteStore::finish_run_if_done(int64_t run_id) {
   if (unfinished) return;
   int64_t dead = 0, cancelled = 0, skipped = 0;
   auto& counts = db_.stmt(
-      "SELECT j.state, COUNT(*) FROM run_job_ranges r JOIN jobs j ON j.id BETWEEN r.first_id AND r.last_id "
+      "SELECT j.state, COUNT(*) FROM run_job_ranges r JOIN jobs j ON j.id BETWEEN r.first_id AND "
+      "r.last_id "
       "WHERE r.run_id = ? GROUP BY j.state");
   counts.bind(1, run_id);
   while (counts.executeStep()) {
@@ -92,8 +97,8 @@ void SqliteStore::finish_run_if_done(int64_t run_id) {
     if (s == "skipped") skipped = n;
   }
   counts.reset();
-  auto& up = db_.stmt(
-      "UPDATE runs SET state = ?, finished_at = ? WHERE id = ? AND state = 'running'");
+  auto& up =
+      db_.stmt("UPDATE runs SET state = ?, finished_at = ? WHERE id = ? AND state = 'running'");
   up.bind(1, std::string(to_string(final_run_state(dead, cancelled, skipped))));
   up.bind(2, now());
   up.bind(3, run_id);
@@ -103,7 +108,8 @@ void SqliteStore::finish_run_if_done(int64_t run_id) {
 std::vector<FenceResult> SqliteStore::complete(const std::vector<Completion>& done) {
   std::vector<FenceResult> results;
   results.reserve(done.size());
-  std::vector<std::pair<int64_t, int64_t>> runs;  // run -> jobs finished here, checked once for its end
+  std::vector<std::pair<int64_t, int64_t>>
+      runs;  // run -> jobs finished here, checked once for its end
   std::vector<std::string> kinds;
   bool made_ready = false;
   const int64_t t = now();
@@ -124,7 +130,8 @@ std::vector<FenceResult> SqliteStore::complete(const std::vector<Completion>& do
     const int64_t run_id = up.getColumn(0).getInt64();
     std::string kind = up.getColumn(1).getString();
     up.reset();
-    if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) kinds.push_back(std::move(kind));
+    if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end())
+      kinds.push_back(std::move(kind));
     for (const OutputAsset& a : c.outputs) {
       auto& ins = db_.stmt(
           "INSERT OR IGNORE INTO assets (sha256, media_type, ext, bytes, width, height, "
@@ -133,20 +140,31 @@ std::vector<FenceResult> SqliteStore::complete(const std::vector<Completion>& do
       ins.bind(2, a.media_type);
       ins.bind(3, a.ext);
       ins.bind(4, a.bytes);
-      if (a.width) ins.bind(5, *a.width); else ins.bind(5);
-      if (a.height) ins.bind(6, *a.height); else ins.bind(6);
-      if (a.duration_ms) ins.bind(7, *a.duration_ms); else ins.bind(7);
+      if (a.width)
+        ins.bind(5, *a.width);
+      else
+        ins.bind(5);
+      if (a.height)
+        ins.bind(6, *a.height);
+      else
+        ins.bind(6);
+      if (a.duration_ms)
+        ins.bind(7, *a.duration_ms);
+      else
+        ins.bind(7);
       ins.bind(8, c.job_id);
       ins.bind(9, t);
       ins.exec();
-      auto& out = db_.stmt("INSERT OR IGNORE INTO job_outputs (job_id, sha256, name) VALUES (?,?,?)");
+      auto& out =
+          db_.stmt("INSERT OR IGNORE INTO job_outputs (job_id, sha256, name) VALUES (?,?,?)");
       out.bind(1, c.job_id);
       out.bind(2, a.sha256);
       out.bind(3, a.name);
       out.exec();
     }
     for (const InputRef& in : c.inputs) {
-      auto& ins = db_.stmt("INSERT OR IGNORE INTO asset_inputs (job_id, sha256, role) VALUES (?,?,?)");
+      auto& ins =
+          db_.stmt("INSERT OR IGNORE INTO asset_inputs (job_id, sha256, role) VALUES (?,?,?)");
       ins.bind(1, c.job_id);
       ins.bind(2, in.sha256);
       ins.bind(3, in.role);
@@ -154,7 +172,8 @@ std::vector<FenceResult> SqliteStore::complete(const std::vector<Completion>& do
     }
     end_attempt(c.job_id, c.attempt, "succeeded", nullptr);
     if (promote_dependents(c.job_id) > 0) made_ready = true;
-    auto it = std::find_if(runs.begin(), runs.end(), [&](const auto& r) { return r.first == run_id; });
+    auto it =
+        std::find_if(runs.begin(), runs.end(), [&](const auto& r) { return r.first == run_id; });
     if (it == runs.end()) {
       runs.emplace_back(run_id, 1);
     } else {
@@ -240,7 +259,8 @@ FenceResult SqliteStore::fail_in_txn(int64_t job_id, int attempt, FailKind kind,
   return FenceResult::ok;
 }
 
-FenceResult SqliteStore::fail(int64_t job_id, int attempt, FailKind kind, const std::string& error) {
+FenceResult SqliteStore::fail(int64_t job_id, int attempt, FailKind kind,
+                              const std::string& error) {
   bool made_ready = false;
   WriteTxn txn(db_);
   FenceResult r = fail_in_txn(job_id, attempt, kind, error, made_ready);
@@ -264,7 +284,8 @@ int SqliteStore::rescue_expired_leases() {
       "WHERE state = 'leased' AND lease_expires_at < ?");
   q.bind(1, now());
   while (q.executeStep())
-    expired.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getInt(), q.getColumn(2).getString()});
+    expired.push_back(
+        {q.getColumn(0).getInt64(), q.getColumn(1).getInt(), q.getColumn(2).getString()});
   q.reset();
   for (const Expired& e : expired) {
     fail_in_txn(e.id, e.attempt, FailKind::lease_expired,

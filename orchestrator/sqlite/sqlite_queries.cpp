@@ -7,10 +7,10 @@ namespace atelier::sqlite {
 
 namespace {
 
-#define JOB_COLUMNS                                                                      \
-  "id, run_id, stage, kind, state, params, matrix, priority, attempt, failures, "       \
-  "max_attempts, run_after, created_at, lease_owner, error, lease_expires_at, "         \
-  "started_at, finished_at, cancel_requested_at, progress, progress_msg, "              \
+#define JOB_COLUMNS                                                               \
+  "id, run_id, stage, kind, state, params, matrix, priority, attempt, failures, " \
+  "max_attempts, run_after, created_at, lease_owner, error, lease_expires_at, "   \
+  "started_at, finished_at, cancel_requested_at, progress, progress_msg, "        \
   "cancel_requested, timeout_ms"
 
 std::optional<int64_t> opt_i64(const SQLite::Column& c) {
@@ -82,9 +82,11 @@ AttemptRow read_attempt(SQLite::Statement& q) {
   return a;
 }
 
-#define ATTEMPT_COLUMNS "job_id, attempt, worker_id, pid, started_at, ended_at, outcome, error, log_path"
-#define ATTEMPT_COLUMNS_A \
-  "a.job_id, a.attempt, a.worker_id, a.pid, a.started_at, a.ended_at, a.outcome, a.error, a.log_path"
+#define ATTEMPT_COLUMNS \
+  "job_id, attempt, worker_id, pid, started_at, ended_at, outcome, error, log_path"
+#define ATTEMPT_COLUMNS_A                                                                   \
+  "a.job_id, a.attempt, a.worker_id, a.pid, a.started_at, a.ended_at, a.outcome, a.error, " \
+  "a.log_path"
 
 }  // namespace
 
@@ -115,7 +117,8 @@ std::optional<JobRow> SqliteStore::get_job(int64_t job_id) {
 }
 
 std::vector<SqliteStore::IdRange> SqliteStore::ranges_of(int64_t run_id) {
-  auto& q = db_.stmt("SELECT first_id, last_id FROM run_job_ranges WHERE run_id = ? ORDER BY first_id");
+  auto& q =
+      db_.stmt("SELECT first_id, last_id FROM run_job_ranges WHERE run_id = ? ORDER BY first_id");
   q.bind(1, run_id);
   std::vector<IdRange> out;
   while (q.executeStep()) out.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getInt64()});
@@ -126,17 +129,26 @@ std::vector<SqliteStore::IdRange> SqliteStore::ranges_of(int64_t run_id) {
 std::vector<JobRow> SqliteStore::list_jobs(const JobFilter& f) {
   // NULL filters match everything; keyset pagination on id. A run is its id
   // ranges, read in order, so every page is a rowid range scan with no sort.
-  std::vector<IdRange> ranges = f.run_id ? ranges_of(*f.run_id) : std::vector<IdRange>{{1, INT64_MAX}};
+  std::vector<IdRange> ranges =
+      f.run_id ? ranges_of(*f.run_id) : std::vector<IdRange>{{1, INT64_MAX}};
   std::vector<JobRow> out;
   for (const IdRange& r : ranges) {
     if (static_cast<int>(out.size()) >= f.limit) break;
     if (r.last <= f.after_id) continue;
-    auto& q = db_.stmt("SELECT " JOB_COLUMNS " FROM jobs WHERE id BETWEEN ?1 AND ?2 "
-                       "AND (?3 IS NULL OR state = ?3) AND (?4 IS NULL OR kind = ?4) ORDER BY id LIMIT ?5");
+    auto& q = db_.stmt(
+        "SELECT " JOB_COLUMNS
+        " FROM jobs WHERE id BETWEEN ?1 AND ?2 "
+        "AND (?3 IS NULL OR state = ?3) AND (?4 IS NULL OR kind = ?4) ORDER BY id LIMIT ?5");
     q.bind(1, std::max(r.first, f.after_id + 1));
     q.bind(2, r.last);
-    if (f.state) q.bind(3, *f.state); else q.bind(3);
-    if (f.kind) q.bind(4, *f.kind); else q.bind(4);
+    if (f.state)
+      q.bind(3, *f.state);
+    else
+      q.bind(3);
+    if (f.kind)
+      q.bind(4, *f.kind);
+    else
+      q.bind(4);
     q.bind(5, f.limit - static_cast<int>(out.size()));
     while (q.executeStep()) out.push_back(read_job(q));
     q.reset();
@@ -146,12 +158,15 @@ std::vector<JobRow> SqliteStore::list_jobs(const JobFilter& f) {
 
 std::vector<StateCount> SqliteStore::job_counts(int64_t run_id, bool by_stage) {
   std::vector<StateCount> out;
-  auto& q = by_stage ? db_.stmt("SELECT j.stage || '/' || j.state, COUNT(*) FROM run_job_ranges r "
-                                "JOIN jobs j ON j.id BETWEEN r.first_id AND r.last_id WHERE r.run_id = ? "
-                                "GROUP BY j.stage, j.state ORDER BY MIN(j.id)")
-                     : db_.stmt("SELECT j.state, COUNT(*) FROM run_job_ranges r "
-                                "JOIN jobs j ON j.id BETWEEN r.first_id AND r.last_id WHERE r.run_id = ? "
-                                "GROUP BY j.state");
+  auto& q = by_stage
+                ? db_.stmt(
+                      "SELECT j.stage || '/' || j.state, COUNT(*) FROM run_job_ranges r "
+                      "JOIN jobs j ON j.id BETWEEN r.first_id AND r.last_id WHERE r.run_id = ? "
+                      "GROUP BY j.stage, j.state ORDER BY MIN(j.id)")
+                : db_.stmt(
+                      "SELECT j.state, COUNT(*) FROM run_job_ranges r "
+                      "JOIN jobs j ON j.id BETWEEN r.first_id AND r.last_id WHERE r.run_id = ? "
+                      "GROUP BY j.state");
   q.bind(1, run_id);
   while (q.executeStep()) out.push_back({q.getColumn(0).getString(), q.getColumn(1).getInt64()});
   q.reset();
@@ -168,10 +183,11 @@ std::vector<AttemptRow> SqliteStore::attempts(int64_t job_id) {
 }
 
 std::vector<AttemptRow> SqliteStore::all_attempts(std::optional<int64_t> run_id) {
-  auto& q = run_id ? db_.stmt("SELECT " ATTEMPT_COLUMNS_A " FROM run_job_ranges r JOIN attempts a "
+  auto& q = run_id ? db_.stmt("SELECT " ATTEMPT_COLUMNS_A
+                              " FROM run_job_ranges r JOIN attempts a "
                               "ON a.job_id BETWEEN r.first_id AND r.last_id WHERE r.run_id = ? "
                               "ORDER BY a.job_id, a.attempt")
-                    : db_.stmt("SELECT " ATTEMPT_COLUMNS " FROM attempts ORDER BY job_id, attempt");
+                   : db_.stmt("SELECT " ATTEMPT_COLUMNS " FROM attempts ORDER BY job_id, attempt");
   if (run_id) q.bind(1, *run_id);
   std::vector<AttemptRow> out;
   while (q.executeStep()) out.push_back(read_attempt(q));
@@ -180,11 +196,17 @@ std::vector<AttemptRow> SqliteStore::all_attempts(std::optional<int64_t> run_id)
 }
 
 std::vector<AssetRow> SqliteStore::list_assets(std::optional<int64_t> run_id) {
-  auto& q = run_id ? db_.stmt("SELECT a.sha256, a.media_type, a.ext, o.name, a.bytes, o.job_id, a.created_at "
-                              "FROM run_job_ranges r JOIN job_outputs o ON o.job_id BETWEEN r.first_id AND r.last_id "
-                              "JOIN assets a ON a.sha256 = o.sha256 WHERE r.run_id = ? ORDER BY o.job_id, o.name")
-                    : db_.stmt("SELECT a.sha256, a.media_type, a.ext, o.name, a.bytes, o.job_id, a.created_at "
-                              "FROM job_outputs o JOIN assets a ON a.sha256 = o.sha256 ORDER BY o.job_id, o.name");
+  auto& q =
+      run_id
+          ? db_.stmt(
+                "SELECT a.sha256, a.media_type, a.ext, o.name, a.bytes, o.job_id, a.created_at "
+                "FROM run_job_ranges r JOIN job_outputs o ON o.job_id BETWEEN r.first_id AND "
+                "r.last_id "
+                "JOIN assets a ON a.sha256 = o.sha256 WHERE r.run_id = ? ORDER BY o.job_id, o.name")
+          : db_.stmt(
+                "SELECT a.sha256, a.media_type, a.ext, o.name, a.bytes, o.job_id, a.created_at "
+                "FROM job_outputs o JOIN assets a ON a.sha256 = o.sha256 ORDER BY o.job_id, "
+                "o.name");
   if (run_id) q.bind(1, *run_id);
   std::vector<AssetRow> out;
   while (q.executeStep()) {
@@ -219,12 +241,14 @@ std::vector<JobRow> SqliteStore::leased_jobs() {
 }
 
 std::vector<EventRow> SqliteStore::recent_events(int limit) {
-  auto& q = db_.stmt("SELECT id, at, actor, action, target, details FROM events ORDER BY id DESC LIMIT ?");
+  auto& q = db_.stmt(
+      "SELECT id, at, actor, action, target, details FROM events ORDER BY id DESC LIMIT ?");
   q.bind(1, limit);
   std::vector<EventRow> out;
   while (q.executeStep()) {
     out.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getInt64(), q.getColumn(2).getString(),
-                   q.getColumn(3).getString(), q.getColumn(4).getString(), json::parse(q.getColumn(5).getString())});
+                   q.getColumn(3).getString(), q.getColumn(4).getString(),
+                   json::parse(q.getColumn(5).getString())});
   }
   q.reset();
   return out;
@@ -275,8 +299,9 @@ int SqliteStore::remove_finished_runs(int64_t before_ms) {
         del.exec();
       }
     }
-    for (const char* sql : {"DELETE FROM run_job_ranges WHERE run_id = ?", "DELETE FROM checks WHERE run_id = ?",
-                            "DELETE FROM runs WHERE id = ?"}) {
+    for (const char* sql :
+         {"DELETE FROM run_job_ranges WHERE run_id = ?", "DELETE FROM checks WHERE run_id = ?",
+          "DELETE FROM runs WHERE id = ?"}) {
       auto& del = db_.stmt(sql);
       del.bind(1, run_id);
       del.exec();

@@ -6,19 +6,25 @@ SqliteStore::SqliteStore(const std::filesystem::path& file, bool create,
                          std::shared_ptr<Clock> clock, RetryPolicy retry)
     : db_(file, create), clock_(std::move(clock)), retry_(retry), rng_(std::random_device{}()) {}
 
-
 }  // namespace atelier::sqlite
 
 namespace atelier {
 std::string_view to_string(FailKind k) {
   switch (k) {
-    case FailKind::error: return "failed";
-    case FailKind::crashed: return "crashed";
-    case FailKind::lease_expired: return "lease_expired";
-    case FailKind::timeout: return "timeout";
-    case FailKind::cancelled: return "cancelled";
-    case FailKind::released: return "released";
-    case FailKind::invalid: return "invalid";
+    case FailKind::error:
+      return "failed";
+    case FailKind::crashed:
+      return "crashed";
+    case FailKind::lease_expired:
+      return "lease_expired";
+    case FailKind::timeout:
+      return "timeout";
+    case FailKind::cancelled:
+      return "cancelled";
+    case FailKind::released:
+      return "released";
+    case FailKind::invalid:
+      return "invalid";
   }
   return "failed";
 }

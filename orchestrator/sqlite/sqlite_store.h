@@ -70,7 +70,7 @@ class SqliteStore final : public Store {
   FenceResult fail_in_txn(int64_t job_id, int attempt, FailKind kind, const std::string& error,
                           bool& made_ready);
   int64_t promote_dependents(int64_t job_id);  // returns jobs made ready
-  int64_t skip_downstream(int64_t job_id);  // returns jobs skipped
+  int64_t skip_downstream(int64_t job_id);     // returns jobs skipped
   // runs.unfinished counts a run's waiting, ready and leased jobs, so the end
   // of a run is noticed without scanning its jobs.
   void add_unfinished(int64_t run_id, int64_t delta);
@@ -78,10 +78,9 @@ class SqliteStore final : public Store {
   struct IdRange {
     int64_t first, last;
   };
-  std::vector<IdRange> ranges_of(int64_t run_id);  // see run_job_ranges in the schema
+  std::vector<IdRange> ranges_of(int64_t run_id);   // see run_job_ranges in the schema
   int reset_jobs(const std::vector<int64_t>& ids);  // for retry
-  void end_attempt(int64_t job_id, int attempt, std::string_view outcome,
-                   const std::string* error);
+  void end_attempt(int64_t job_id, int attempt, std::string_view outcome, const std::string* error);
   void notify_ready() {
     if (ready_hook_) ready_hook_();
   }

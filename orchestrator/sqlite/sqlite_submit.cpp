@@ -28,11 +28,10 @@ SubmitResult SqliteStore::submit_run(const NewRun& run) {
       std::string params = q.getColumn(2).getString();
       q.reset();
       if (sha != run.spec_sha256 || json::parse(params) != run.params) {
-        throw InputError("idempotency key '" + *run.idem_key + "' is already used by run " +
-                         run_ref(id) + " with a different " +
-                         (sha != run.spec_sha256 ? "spec" : "set of params") +
-                         "; use another --key or inspect that run with `atelier status " +
-                         run_ref(id) + "`");
+        throw InputError(
+            "idempotency key '" + *run.idem_key + "' is already used by run " + run_ref(id) +
+            " with a different " + (sha != run.spec_sha256 ? "spec" : "set of params") +
+            "; use another --key or inspect that run with `atelier status " + run_ref(id) + "`");
       }
       return {id, true};
     }
@@ -46,7 +45,10 @@ SubmitResult SqliteStore::submit_run(const NewRun& run) {
   ins_run.bind(3, run.spec_text);
   ins_run.bind(4, run.spec_sha256);
   ins_run.bind(5, params_text);
-  if (run.idem_key) ins_run.bind(6, *run.idem_key); else ins_run.bind(6);
+  if (run.idem_key)
+    ins_run.bind(6, *run.idem_key);
+  else
+    ins_run.bind(6);
   ins_run.bind(7, run.submitter);
   ins_run.bind(8, t);
   ins_run.bind(9, static_cast<int64_t>(run.jobs.size()));

@@ -30,7 +30,8 @@ stages:
     with: {ms: 10, output: true}
 )");
   const std::string w = tw.dir().string();
-  const std::vector<std::string> args{"-w", w, "run", spec.string(), "--key", "chaos-1", "--workers", "sleep=3"};
+  const std::vector<std::string> args{"-w",    w,         "run",       spec.string(),
+                                      "--key", "chaos-1", "--workers", "sleep=3"};
   auto store = tw.store();
   std::mt19937 rng(42);
   int kills = 0;
@@ -45,8 +46,8 @@ stages:
       ::kill(workers[rng() % workers.size()], SIGKILL);
       ++kills;
     }
-    auto counts = store->job_counts(1, false);
-    ASSERT_EQ(store->get_run(1)->state, "running") << "the run ended before the orchestrator was killed";
+    ASSERT_EQ(store->get_run(1)->state, "running")
+        << "the run ended before the orchestrator was killed";
     run.signal(SIGKILL);  // the orchestrator dies without draining
     run.wait();
   }

@@ -23,21 +23,26 @@ TEST(Cli, BadInputGivesExitTwoAndOneClearMessage) {
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_EQ(missing.err, "atelier: /no/such/spec.yaml: spec file not found\n");
 
-  auto bad_yaml = tw.write_file("bad.yaml", "version: 1\nname: x\nstages:\n  - id: a\n    kind: [sleep\n");
+  auto bad_yaml =
+      tw.write_file("bad.yaml", "version: 1\nname: x\nstages:\n  - id: a\n    kind: [sleep\n");
   ProcResult y = run_atelier({"-w", w, "validate", bad_yaml.string()});
   EXPECT_EQ(y.exit_code, 2);
   EXPECT_NE(y.err.find(bad_yaml.string() + ":"), std::string::npos) << y.err;
   EXPECT_NE(y.err.find("invalid YAML"), std::string::npos) << y.err;
 
-  auto unknown = tw.write_file("unknown.yaml", "version: 1\nname: x\nstages:\n  - id: a\n    kind: teleport\n");
+  auto unknown = tw.write_file("unknown.yaml",
+                               "version: 1\nname: x\nstages:\n  - id: a\n    kind: teleport\n");
   ProcResult u = run_atelier({"-w", w, "submit", unknown.string()});
   EXPECT_EQ(u.exit_code, 2);
-  EXPECT_NE(u.err.find(unknown.string() + ":5:11: stage 'a': unknown kind 'teleport'"), std::string::npos) << u.err;
+  EXPECT_NE(u.err.find(unknown.string() + ":5:11: stage 'a': unknown kind 'teleport'"),
+            std::string::npos)
+      << u.err;
   EXPECT_TRUE(tw.store()->list_jobs({}).empty());  // nothing was enqueued
 
   ProcResult nows = run_atelier({"-w", "/no/such/workspace", "status"});
   EXPECT_EQ(nows.exit_code, 2);
-  EXPECT_NE(nows.err.find("/no/such/workspace: workspace folder does not exist"), std::string::npos) << nows.err;
+  EXPECT_NE(nows.err.find("/no/such/workspace: workspace folder does not exist"), std::string::npos)
+      << nows.err;
 
   ProcResult usage = run_atelier({"frobnicate"});
   EXPECT_EQ(usage.exit_code, 2);
@@ -77,9 +82,10 @@ TEST(Cli, IdempotencyKeyReturnsTheSameRunAndRefusesAnotherSpec) {
 
 TEST(Cli, AFailedRunExitsOne) {
   TempWorkspace tw(fast_config());
-  auto spec = tw.write_file("f.yaml",
-                            "version: 1\nname: f\nstages:\n  - id: a\n    kind: sleep\n    retries: 1\n"
-                            "    with: {fail_times: 5}\n  - id: b\n    kind: sleep\n    needs: a\n");
+  auto spec =
+      tw.write_file("f.yaml",
+                    "version: 1\nname: f\nstages:\n  - id: a\n    kind: sleep\n    retries: 1\n"
+                    "    with: {fail_times: 5}\n  - id: b\n    kind: sleep\n    needs: a\n");
   ProcResult r = run_atelier({"-w", tw.dir().string(), "run", spec.string()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.out.find("r1 failed"), std::string::npos) << r.out;
@@ -93,18 +99,22 @@ TEST(Cli, AFailedRunExitsOne) {
 TEST(Cli, EightProcessesSubmittingAndClaimingSeeNoBusyErrors) {
   TempWorkspace tw(fast_config());
   const std::string w = tw.dir().string();
-  auto spec = tw.write_file("m.yaml", "version: 1\nname: many\nstages:\n  - id: a\n    kind: sleep\n"
-                                      "    matrix: {i: " + range_list(25) + "}\n    with: {ms: 0, output: true}\n");
+  auto spec = tw.write_file("m.yaml",
+                            "version: 1\nname: many\nstages:\n  - id: a\n    kind: sleep\n"
+                            "    matrix: {i: " +
+                                range_list(25) + "}\n    with: {ms: 0, output: true}\n");
   std::vector<std::unique_ptr<BackgroundProc>> workers;
   for (int i = 0; i < 4; ++i) {
-    workers.push_back(std::make_unique<BackgroundProc>(std::vector<std::string>{"-w", w, "worker", "--kinds", "sleep"},
-                                                       (tw.dir() / ("w" + std::to_string(i) + ".log")).string()));
+    workers.push_back(std::make_unique<BackgroundProc>(
+        std::vector<std::string>{"-w", w, "worker", "--kinds", "sleep"},
+        (tw.dir() / ("w" + std::to_string(i) + ".log")).string()));
   }
   std::vector<ProcResult> results(4 * 10);
   std::vector<std::thread> submitters;
   for (int s = 0; s < 4; ++s) {
     submitters.emplace_back([&, s] {
-      for (int k = 0; k < 10; ++k) results[s * 10 + k] = run_atelier({"-w", w, "submit", spec.string()});
+      for (int k = 0; k < 10; ++k)
+        results[s * 10 + k] = run_atelier({"-w", w, "submit", spec.string()});
     });
   }
   for (auto& t : submitters) t.join();

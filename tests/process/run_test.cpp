@@ -31,7 +31,8 @@ stages:
     needs: [plain, flaky, crashy]
     with: {output: true}
 )");
-  ProcResult r = run_atelier({"-w", tw.dir().string(), "run", spec.string(), "--workers", "sleep=4"});
+  ProcResult r =
+      run_atelier({"-w", tw.dir().string(), "run", spec.string(), "--workers", "sleep=4"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("r1 succeeded"), std::string::npos) << r.out;
 
@@ -56,8 +57,9 @@ stages:
 
 TEST(Run, AHeartbeatingJobKeepsItsLeaseOverManyLeaseLengths) {
   TempWorkspace tw(fast_config() + "lease_ms: 200\n");
-  auto spec = tw.write_file("long.yaml",
-                            "version: 1\nname: long\nstages:\n  - id: long\n    kind: sleep\n    with: {ms: 2500}\n");
+  auto spec = tw.write_file(
+      "long.yaml",
+      "version: 1\nname: long\nstages:\n  - id: long\n    kind: sleep\n    with: {ms: 2500}\n");
   ProcResult r = run_atelier({"-w", tw.dir().string(), "run", spec.string()});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   auto store = tw.store();
@@ -73,9 +75,10 @@ TEST(Run, AHeartbeatingJobKeepsItsLeaseOverManyLeaseLengths) {
 
 TEST(Run, StatusAssetsAndLogsDescribeTheRun) {
   TempWorkspace tw(fast_config());
-  auto spec = tw.write_file("s.yaml",
-                            "version: 1\nname: small\nstages:\n  - id: a\n    kind: sleep\n"
-                            "    matrix: {i: [1, 2]}\n    with: {ms: 1, output: true, fail_times: 1}\n");
+  auto spec =
+      tw.write_file("s.yaml",
+                    "version: 1\nname: small\nstages:\n  - id: a\n    kind: sleep\n"
+                    "    matrix: {i: [1, 2]}\n    with: {ms: 1, output: true, fail_times: 1}\n");
   const std::string w = tw.dir().string();
   ASSERT_EQ(run_atelier({"-w", w, "run", spec.string(), "--json"}).exit_code, 0);
   ProcResult st = run_atelier({"-w", w, "status", "r1", "--json"});

@@ -44,7 +44,8 @@ TEST(Supervisor, RestartsACrashedWorkerAndCountsOnlyTheRunningJob) {
   auto attempts = store->attempts(1);
   ASSERT_EQ(attempts.size(), 2u);
   EXPECT_EQ(attempts[0].outcome, "crashed");
-  EXPECT_NE(attempts[0].error->find("killed by signal 9 while running this job"), std::string::npos);
+  EXPECT_NE(attempts[0].error->find("killed by signal 9 while running this job"),
+            std::string::npos);
   EXPECT_NE(attempts[0].pid, attempts[1].pid);
   EXPECT_GE(sup.restarts(), 1);
   sup.begin_drain();
@@ -74,7 +75,8 @@ TEST(Supervisor, KillsAFrozenWorkerWhoseLeaseExpired) {
   EXPECT_EQ(store->get_run(1)->state, "succeeded");
   auto attempts = store->attempts(1);
   ASSERT_EQ(attempts.size(), 2u);
-  EXPECT_TRUE(attempts[0].outcome == "crashed" || attempts[0].outcome == "lease_expired") << attempts[0].outcome;
+  EXPECT_TRUE(attempts[0].outcome == "crashed" || attempts[0].outcome == "lease_expired")
+      << attempts[0].outcome;
   EXPECT_EQ(attempts[0].pid, frozen);
   EXPECT_NE(attempts[1].pid, frozen);
   EXPECT_EQ(attempts[1].outcome, "succeeded");
@@ -83,9 +85,12 @@ TEST(Supervisor, KillsAFrozenWorkerWhoseLeaseExpired) {
 
 TEST(Supervisor, SigtermDrainsAndTheRunCanBeTakenUpAgain) {
   TempWorkspace tw(fast_config());
-  auto spec = tw.write_file("d.yaml", "version: 1\nname: drain\nstages:\n  - id: a\n    kind: sleep\n"
-                                      "    matrix: {i: " + range_list(12) + "}\n    with: {ms: 400, output: true}\n");
-  const std::vector<std::string> args{"-w", tw.dir().string(), "run", spec.string(), "--key", "k", "--workers", "sleep=2"};
+  auto spec = tw.write_file("d.yaml",
+                            "version: 1\nname: drain\nstages:\n  - id: a\n    kind: sleep\n"
+                            "    matrix: {i: " +
+                                range_list(12) + "}\n    with: {ms: 400, output: true}\n");
+  const std::vector<std::string> args{"-w", tw.dir().string(), "run",    spec.string(), "--key",
+                                      "k",  "--workers",       "sleep=2"};
   auto store = tw.store();
   {
     BackgroundProc run(args, (tw.dir() / "run.log").string());

@@ -17,7 +17,8 @@ TEST(Cleaner, RemovesOrphansAndExpiredRunsButKeepsWhatIsReferenced) {
   store->submit_run(simple_run("kept", 1));
   StoredFile kept = files.put_bytes("referenced", "txt");
   Lease l = store->claim({"w", 1, {"sleep"}, 1, 1000, (tw.dir() / "logs").string()}).at(0);
-  store->complete({{l.job_id, l.attempt, {{kept.sha256, "text/plain", "txt", kept.bytes, "out.txt"}}, {}}});
+  store->complete(
+      {{l.job_id, l.attempt, {{kept.sha256, "text/plain", "txt", kept.bytes, "out.txt"}}, {}}});
   StoredFile orphan = files.put_bytes("crashed before its commit", "txt");
   tw.write_file("tmp/put-1-1.tmp", "half written");
   fs::create_directories(tw.dir() / "logs" / "j1");

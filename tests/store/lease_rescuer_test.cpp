@@ -28,5 +28,6 @@ TEST(LeaseRescuer, TakesBackOnlyExpiredLeasesAndEndsExhaustedJobsDead) {
   EXPECT_EQ(store->get_job(2)->state, "ready");
   EXPECT_EQ(store->get_job(3)->state, "dead");
   EXPECT_EQ(store->attempts(2).at(0).outcome, "lease_expired");
-  EXPECT_NE(store->attempts(2).at(0).error->find("worker w stopped heartbeating"), std::string::npos);
+  EXPECT_NE(store->attempts(2).at(0).error->find("worker w stopped heartbeating"),
+            std::string::npos);
 }

@@ -57,7 +57,8 @@ TEST(Schema, ANewerDatabaseIsRefusedClearly) {
     FAIL();
   } catch (const InputError& e) {
     std::string m = e.what();
-    EXPECT_NE(m.find("schema version 999, newer than this atelier understands"), std::string::npos) << m;
+    EXPECT_NE(m.find("schema version 999, newer than this atelier understands"), std::string::npos)
+        << m;
     EXPECT_NE(m.find(tw.ws().db_path().string()), std::string::npos) << m;
   }
 }
@@ -67,12 +68,14 @@ TEST(Schema, ANonDatabaseFileIsNamed) {
   std::filesystem::remove(tw.ws().db_path());
   std::filesystem::remove(tw.ws().db_path().string() + "-wal");
   std::filesystem::remove(tw.ws().db_path().string() + "-shm");
-  std::ofstream(tw.ws().db_path()) << "this is a text file, not a database, and it is long enough to have a header\n";
+  std::ofstream(tw.ws().db_path())
+      << "this is a text file, not a database, and it is long enough to have a header\n";
   try {
     tw.store();
     FAIL();
   } catch (const InputError& e) {
     std::string m = e.what();
-    EXPECT_NE(m.find(tw.ws().db_path().string() + ": not an Atelier database"), std::string::npos) << m;
+    EXPECT_NE(m.find(tw.ws().db_path().string() + ": not an Atelier database"), std::string::npos)
+        << m;
   }
 }

@@ -114,7 +114,8 @@ TEST_F(QueueTest, InvalidInputDiesAtOnceAndReleasedDoesNotCount) {
   r.jobs[1].max_attempts = 1;
   store->submit_run(r);
   auto leases = store->claim(req("w", 2));
-  store->fail(leases[0].job_id, leases[0].attempt, FailKind::invalid, "field 'ms' must be a number");
+  store->fail(leases[0].job_id, leases[0].attempt, FailKind::invalid,
+              "field 'ms' must be a number");
   EXPECT_EQ(job(1).state, "dead");
   store->fail(leases[1].job_id, leases[1].attempt, FailKind::released, "draining");
   JobRow j = job(2);
@@ -130,7 +131,8 @@ TEST_F(QueueTest, DependentsStartOnlyWhenAllDependenciesSucceed) {
   EXPECT_EQ(job(4).state, "waiting");
   auto leases = store->claim(req("w", 10));
   ASSERT_EQ(leases.size(), 3u);
-  store->complete({{leases[0].job_id, leases[0].attempt, {}, {}}, {leases[1].job_id, leases[1].attempt, {}, {}}});
+  store->complete({{leases[0].job_id, leases[0].attempt, {}, {}},
+                   {leases[1].job_id, leases[1].attempt, {}, {}}});
   EXPECT_EQ(job(4).state, "waiting");
   store->complete({{leases[2].job_id, leases[2].attempt, {}, {}}});
   EXPECT_EQ(job(4).state, "ready");

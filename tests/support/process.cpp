@@ -19,7 +19,9 @@ std::vector<char*> argv_of(std::vector<std::string>& args) {
   return v;
 }
 
-int decode(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status); }
+int decode(int status) {
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+}
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path);

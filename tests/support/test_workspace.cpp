@@ -13,7 +13,8 @@ namespace fs = std::filesystem;
 
 TempWorkspace::TempWorkspace(const std::string& extra_config) {
   std::random_device rd;
-  dir_ = fs::temp_directory_path() / ("atelier-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
+  dir_ = fs::temp_directory_path() /
+         ("atelier-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
   fs::create_directories(dir_);
   if (!extra_config.empty()) {
     std::ofstream(dir_ / "atelier.yaml") << extra_config << "\n";
@@ -30,7 +31,9 @@ TempWorkspace::~TempWorkspace() {
   }
 }
 
-std::unique_ptr<Store> TempWorkspace::store(std::shared_ptr<Clock> clock) const { return ws_->open_store(clock); }
+std::unique_ptr<Store> TempWorkspace::store(std::shared_ptr<Clock> clock) const {
+  return ws_->open_store(clock);
+}
 
 fs::path TempWorkspace::write_file(const std::string& name, const std::string& text) const {
   fs::path p = dir_ / name;
@@ -47,7 +50,8 @@ std::string fast_config(int cpu_slots) {
          "retry: {base_ms: 20, max_ms: 200, jitter: 0.2}\n"
          "restart_backoff: {base_ms: 10, max_ms: 200}\n"
          "max_attempts: 5\n"
-         "cpu_slots: " + std::to_string(cpu_slots) + "\n";
+         "cpu_slots: " +
+         std::to_string(cpu_slots) + "\n";
 }
 
 bool wait_until(const std::function<bool()>& done, int64_t limit_ms) {
@@ -59,7 +63,8 @@ bool wait_until(const std::function<bool()>& done, int64_t limit_ms) {
   return done();
 }
 
-NewRun simple_run(const std::string& name, int jobs, const std::string& kind, std::optional<std::string> key) {
+NewRun simple_run(const std::string& name, int jobs, const std::string& kind,
+                  std::optional<std::string> key) {
   NewRun r;
   r.name = name;
   r.spec_path = name + ".yaml";

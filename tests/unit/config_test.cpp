@@ -17,7 +17,8 @@ std::filesystem::path write(const std::string& text) {
 }  // namespace
 
 TEST(Config, DefaultsAndOverrides) {
-  auto p = write("lease_ms: 500\npools: {sleep: 3}\nlimits: {sleep: 1}\nretry: {base_ms: 10}\ncpu_slots: 4\n");
+  auto p = write(
+      "lease_ms: 500\npools: {sleep: 3}\nlimits: {sleep: 1}\nretry: {base_ms: 10}\ncpu_slots: 4\n");
   WorkspaceConfig c = load_config(p);
   EXPECT_EQ(c.lease_ms, 500);
   EXPECT_EQ(c.effective_heartbeat_ms(), 166);
@@ -40,13 +41,15 @@ TEST(Config, UnknownKeysAndBadTypesNameTheLine) {
     load_config(write("lease_ms: 100\nleese_ms: 5\n"));
     FAIL();
   } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find(":2:1: unknown key 'leese_ms'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(":2:1: unknown key 'leese_ms'"), std::string::npos)
+        << e.what();
   }
   try {
     load_config(write("lease_ms: soon\n"));
     FAIL();
   } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find(":1:11: 'lease_ms' must be a number"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(":1:11: 'lease_ms' must be a number"), std::string::npos)
+        << e.what();
   }
   EXPECT_THROW(load_config(write("pools: [1, 2]\n")), InputError);
   EXPECT_THROW(load_config(write("lease_ms: [\n")), InputError);

@@ -31,8 +31,8 @@ TEST(JobState, TerminalStates) {
 }
 
 TEST(JobState, NamesRoundTrip) {
-  for (auto s : {JobState::waiting, JobState::ready, JobState::leased, JobState::succeeded, JobState::dead,
-                 JobState::cancelled, JobState::skipped}) {
+  for (auto s : {JobState::waiting, JobState::ready, JobState::leased, JobState::succeeded,
+                 JobState::dead, JobState::cancelled, JobState::skipped}) {
     EXPECT_EQ(parse_job_state(to_string(s)), s);
   }
   EXPECT_FALSE(parse_job_state("running").has_value());

@@ -73,36 +73,46 @@ TEST(Spec, InvalidYamlNamesLineAndColumn) {
 
 TEST(Spec, UnknownKindNamesItsPosition) {
   std::string e = error_of("version: 1\nname: x\nstages:\n  - id: a\n    kind: paint\n");
-  EXPECT_NE(e.find("spec.yaml:5:11: stage 'a': unknown kind 'paint' (known: sleep"), std::string::npos) << e;
+  EXPECT_NE(e.find("spec.yaml:5:11: stage 'a': unknown kind 'paint' (known: sleep"),
+            std::string::npos)
+      << e;
 }
 
 TEST(Spec, RejectsUnknownKeysParamsTypesAndStages) {
-  EXPECT_NE(error_of("version: 1\nname: x\nstagez: []\n").find("spec.yaml:3:1: unknown key 'stagez'"),
-            std::string::npos);
-  EXPECT_NE(error_of("version: 1\nname: x\nstages:\n  - id: a\n    kind: sleep\n    with: {secs: 3}\n")
-                .find("spec.yaml:6:12: stage 'a': kind 'sleep' has no param 'secs'"),
-            std::string::npos);
-  EXPECT_NE(error_of("version: 1\nname: x\nstages:\n  - id: a\n    kind: sleep\n    with: {ms: soon}\n")
-                .find("spec.yaml:6:16: stage 'a': param 'ms' must be an integer"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of("version: 1\nname: x\nstagez: []\n").find("spec.yaml:3:1: unknown key 'stagez'"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of("version: 1\nname: x\nstages:\n  - id: a\n    kind: sleep\n    with: {secs: 3}\n")
+          .find("spec.yaml:6:12: stage 'a': kind 'sleep' has no param 'secs'"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of("version: 1\nname: x\nstages:\n  - id: a\n    kind: sleep\n    with: {ms: soon}\n")
+          .find("spec.yaml:6:16: stage 'a': param 'ms' must be an integer"),
+      std::string::npos);
   EXPECT_NE(error_of("version: 1\nname: x\nstages:\n  - id: a\n    kind: sleep\n    needs: [zz]\n")
                 .find("spec.yaml:6:13: stage 'a' needs unknown stage 'zz'"),
             std::string::npos);
-  EXPECT_NE(error_of("version: 2\nname: x\nstages: []\n").find("unsupported spec version 2"), std::string::npos);
-  EXPECT_NE(error_of("version: 1\nname: x\nstages:\n  - id: a\n    kind: sleep\n    timeout: soon\n")
-                .find("not a duration"),
+  EXPECT_NE(error_of("version: 2\nname: x\nstages: []\n").find("unsupported spec version 2"),
             std::string::npos);
-  EXPECT_NE(error_of("version: 1\nname: x\nstages:\n  - {id: a, kind: sleep}\n  - {id: a, kind: sleep}\n")
-                .find("duplicate stage id 'a'"),
-            std::string::npos);
-  EXPECT_NE(error_of("version: 1\nname: x\nstages:\n  - id: a\n    kind: sleep\n    with: {ms: '${params.q}'}\n")
+  EXPECT_NE(
+      error_of("version: 1\nname: x\nstages:\n  - id: a\n    kind: sleep\n    timeout: soon\n")
+          .find("not a duration"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of("version: 1\nname: x\nstages:\n  - {id: a, kind: sleep}\n  - {id: a, kind: sleep}\n")
+          .find("duplicate stage id 'a'"),
+      std::string::npos);
+  EXPECT_NE(error_of("version: 1\nname: x\nstages:\n  - id: a\n    kind: sleep\n    with: {ms: "
+                     "'${params.q}'}\n")
                 .find("unknown param 'q'"),
             std::string::npos);
 }
 
 TEST(Spec, RejectsCycles) {
   std::string e = error_of(
-      "version: 1\nname: x\nstages:\n  - {id: a, kind: sleep, needs: c}\n  - {id: b, kind: sleep, needs: a}\n"
+      "version: 1\nname: x\nstages:\n  - {id: a, kind: sleep, needs: c}\n  - {id: b, kind: sleep, "
+      "needs: a}\n"
       "  - {id: c, kind: sleep, needs: b}\n");
   EXPECT_NE(e.find("dependency cycle: a -> c -> b -> a"), std::string::npos) << e;
 }

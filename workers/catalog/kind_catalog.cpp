@@ -4,12 +4,18 @@ namespace atelier {
 
 std::string_view to_string(ParamType t) {
   switch (t) {
-    case ParamType::integer: return "an integer";
-    case ParamType::number: return "a number";
-    case ParamType::boolean: return "true or false";
-    case ParamType::string: return "a string";
-    case ParamType::list: return "a list";
-    case ParamType::object: return "a mapping";
+    case ParamType::integer:
+      return "an integer";
+    case ParamType::number:
+      return "a number";
+    case ParamType::boolean:
+      return "true or false";
+    case ParamType::string:
+      return "a string";
+    case ParamType::list:
+      return "a list";
+    case ParamType::object:
+      return "a mapping";
   }
   return "?";
 }
@@ -22,7 +28,9 @@ const ParamSpec* KindSpec::param(std::string_view n) const {
 
 const std::vector<KindSpec>& kind_catalog() {
   static const std::vector<KindSpec> all = {
-      {"sleep", 1, "test and chaos-drill kind: waits, fails or crashes on request",
+      {"sleep",
+       1,
+       "test and chaos-drill kind: waits, fails or crashes on request",
        {{"ms", ParamType::integer, false, "how long to sleep (default 0)"},
         {"fail_times", ParamType::integer, false, "fail the first N attempts with an error"},
         {"crash_times", ParamType::integer, false,

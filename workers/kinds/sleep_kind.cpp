@@ -20,7 +20,8 @@ int64_t int_param(const json& p, const char* key) {
   if (!p.contains(key)) return 0;
   const json& v = p[key];
   if (!v.is_number_integer() || v.get<int64_t>() < 0)
-    throw InputError(std::string("sleep: param '") + key + "' must be a whole number >= 0, got " + v.dump());
+    throw InputError(std::string("sleep: param '") + key + "' must be a whole number >= 0, got " +
+                     v.dump());
   return v.get<int64_t>();
 }
 
@@ -33,7 +34,8 @@ class SleepKind final : public JobKind {
     const int64_t crash_times = int_param(p, "crash_times");
     const bool ignore_cancel = p.value("ignore_cancel", false);
     if (ctx.attempt() <= crash_times) {
-      ctx.log().warn("crashing the worker on purpose (attempt {} of crash_times {})", ctx.attempt(), crash_times);
+      ctx.log().warn("crashing the worker on purpose (attempt {} of crash_times {})", ctx.attempt(),
+                     crash_times);
       ::kill(::getpid(), SIGKILL);
     }
     if (ms > 0) ctx.log().info("sleeping {} ms", ms);
@@ -43,7 +45,8 @@ class SleepKind final : public JobKind {
       if (!ignore_cancel) ctx.check_cancelled();
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - now);
       std::this_thread::sleep_for(std::min(left, std::chrono::milliseconds(20)));
-      ctx.progress(1.0 - static_cast<double>((end - clock::now()).count()) / std::max<int64_t>(1, ms * 1'000'000));
+      ctx.progress(1.0 - static_cast<double>((end - clock::now()).count()) /
+                             std::max<int64_t>(1, ms * 1'000'000));
     }
     if (ctx.attempt() <= fail_times) {
       throw std::runtime_error("failing on purpose (attempt " + std::to_string(ctx.attempt()) +
@@ -59,6 +62,8 @@ class SleepKind final : public JobKind {
 
 }  // namespace
 
-std::unique_ptr<JobKind> make_sleep_kind() { return std::make_unique<SleepKind>(); }
+std::unique_ptr<JobKind> make_sleep_kind() {
+  return std::make_unique<SleepKind>();
+}
 
 }  // namespace atelier
