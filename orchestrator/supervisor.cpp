@@ -181,9 +181,15 @@ void Supervisor::spawn(const std::string& kind) {
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   std::filesystem::create_directories(opts_.log_dir);
+  // Everything the child needs is prepared here: between fork and exec it may
+  // only make async-signal-safe calls.
+  const std::string log = opts_.log_dir + "/worker-" + kind + "-" + std::to_string(::getpid()) +
+                          "-" + std::to_string(spawned_++) + ".log";
+  const int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) {
+    if (log_fd >= 0) ::close(log_fd);
     spdlog::error("supervisor: fork failed: {}", std::strerror(errno));
     return;
   }
@@ -197,17 +203,15 @@ void Supervisor::spawn(const std::string& kind) {
     } else {
       ::fcntl(3, F_SETFD, 0);
     }
-    std::string log = opts_.log_dir + "/worker-" + kind + "-" + std::to_string(::getpid()) + ".log";
-    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      ::close(fd);
+    if (log_fd >= 0) {
+      ::dup2(log_fd, 1);
+      ::dup2(log_fd, 2);
     }
     ::execv(opts_.exe.c_str(), argv.data());
     ::_exit(127);
   }
   slot.close_fd();
+  if (log_fd >= 0) ::close(log_fd);
   if (pools_[kind].next_spawn_at > 0) ++restarts_;
   children_.push_back(Child{pid, kind, worker_id_for(pid), std::move(slot), clock_.now_ms()});
 }

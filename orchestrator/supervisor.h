@@ -83,6 +83,7 @@ class Supervisor {
   bool draining_ = false;
   int64_t drain_kill_at_ = 0;
   int restarts_ = 0;
+  int spawned_ = 0;
   bool warned_slots_ = false;
 };
 

@@ -201,10 +201,7 @@ void SqliteStore::worker_heartbeat(const std::string& id, const std::string& sta
   auto& up =
       db_.stmt("UPDATE workers SET state = ?, current_job = ?, heartbeat_at = ? WHERE id = ?");
   up.bind(1, state);
-  if (current_job)
-    up.bind(2, *current_job);
-  else
-    up.bind(2);
+  bind_opt(up, 2, current_job);
   up.bind(3, now());
   up.bind(4, id);
   up.exec();

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -49,6 +50,30 @@ class WriteTxn {
   Db& db_;
   bool done_ = false;
 };
+
+// PRAGMA foreign_keys = OFF for the next transaction(s), back ON when it goes
+// out of scope. Declare it before the WriteTxn: the pragma cannot change inside
+// a transaction. For bulk writes whose rows are consistent by construction.
+class ForeignKeysOff {
+ public:
+  explicit ForeignKeysOff(Db& db) : db_(db) { db_.raw().exec("PRAGMA foreign_keys = OFF"); }
+  ~ForeignKeysOff() { db_.raw().exec("PRAGMA foreign_keys = ON"); }
+  ForeignKeysOff(const ForeignKeysOff&) = delete;
+  ForeignKeysOff& operator=(const ForeignKeysOff&) = delete;
+
+ private:
+  Db& db_;
+};
+
+// Binds the value, or NULL when there is none.
+template <typename T>
+void bind_opt(SQLite::Statement& st, int index, const std::optional<T>& v) {
+  if (v) {
+    st.bind(index, *v);
+  } else {
+    st.bind(index);
+  }
+}
 
 // The schema version this build writes.
 int schema_version();

@@ -15,10 +15,7 @@ void SqliteStore::end_attempt(int64_t job_id, int attempt, std::string_view outc
       "UPDATE attempts SET outcome = ?, ended_at = ?, error = ? WHERE job_id = ? AND attempt = ?");
   up.bind(1, std::string(outcome));
   up.bind(2, now());
-  if (error)
-    up.bind(3, *error);
-  else
-    up.bind(3);
+  bind_opt(up, 3, error ? std::optional<std::string>(*error) : std::nullopt);
   up.bind(4, job_id);
   up.bind(5, attempt);
   up.exec();
@@ -140,18 +137,9 @@ std::vector<FenceResult> SqliteStore::complete(const std::vector<Completion>& do
       ins.bind(2, a.media_type);
       ins.bind(3, a.ext);
       ins.bind(4, a.bytes);
-      if (a.width)
-        ins.bind(5, *a.width);
-      else
-        ins.bind(5);
-      if (a.height)
-        ins.bind(6, *a.height);
-      else
-        ins.bind(6);
-      if (a.duration_ms)
-        ins.bind(7, *a.duration_ms);
-      else
-        ins.bind(7);
+      bind_opt(ins, 5, a.width);
+      bind_opt(ins, 6, a.height);
+      bind_opt(ins, 7, a.duration_ms);
       ins.bind(8, c.job_id);
       ins.bind(9, t);
       ins.exec();

@@ -141,14 +141,8 @@ std::vector<JobRow> SqliteStore::list_jobs(const JobFilter& f) {
         "AND (?3 IS NULL OR state = ?3) AND (?4 IS NULL OR kind = ?4) ORDER BY id LIMIT ?5");
     q.bind(1, std::max(r.first, f.after_id + 1));
     q.bind(2, r.last);
-    if (f.state)
-      q.bind(3, *f.state);
-    else
-      q.bind(3);
-    if (f.kind)
-      q.bind(4, *f.kind);
-    else
-      q.bind(4);
+    bind_opt(q, 3, f.state);
+    bind_opt(q, 4, f.kind);
     q.bind(5, f.limit - static_cast<int>(out.size()));
     while (q.executeStep()) out.push_back(read_job(q));
     q.reset();
@@ -272,11 +266,7 @@ int SqliteStore::remove_finished_runs(int64_t before_ms) {
   // Rows go by id range, children first, with foreign keys off for the
   // transaction: with them on, deleting each run would scan every job to check
   // for children (jobs.run_id has no index, see run_job_ranges).
-  db_.raw().exec("PRAGMA foreign_keys = OFF");
-  struct FkBack {
-    Db& db;
-    ~FkBack() { db.raw().exec("PRAGMA foreign_keys = ON"); }
-  } fk_back{db_};
+  ForeignKeysOff fk_off(db_);
   WriteTxn txn(db_);
   std::vector<int64_t> runs;
   auto& q = db_.stmt("SELECT id FROM runs WHERE state != 'running' AND finished_at < ?");

@@ -13,11 +13,7 @@ SubmitResult SqliteStore::submit_run(const NewRun& run) {
   // The rows below reference only the run inserted here and each other (by
   // construction), so per-row foreign-key lookups would only cost time on
   // large submissions. The pragma cannot change inside a transaction.
-  db_.raw().exec("PRAGMA foreign_keys = OFF");
-  struct FkBack {
-    Db& db;
-    ~FkBack() { db.raw().exec("PRAGMA foreign_keys = ON"); }
-  } fk_back{db_};
+  ForeignKeysOff fk_off(db_);
   WriteTxn txn(db_);
   if (run.idem_key) {
     auto& q = db_.stmt("SELECT id, spec_sha256, params FROM runs WHERE idem_key = ?");
@@ -45,10 +41,7 @@ SubmitResult SqliteStore::submit_run(const NewRun& run) {
   ins_run.bind(3, run.spec_text);
   ins_run.bind(4, run.spec_sha256);
   ins_run.bind(5, params_text);
-  if (run.idem_key)
-    ins_run.bind(6, *run.idem_key);
-  else
-    ins_run.bind(6);
+  bind_opt(ins_run, 6, run.idem_key);
   ins_run.bind(7, run.submitter);
   ins_run.bind(8, t);
   ins_run.bind(9, static_cast<int64_t>(run.jobs.size()));

@@ -12,11 +12,26 @@
 namespace atelier::test {
 namespace {
 
-std::vector<char*> argv_of(std::vector<std::string>& args) {
-  std::vector<char*> v;
-  for (auto& a : args) v.push_back(a.data());
-  v.push_back(nullptr);
-  return v;
+// Starts `atelier ARGS...` with stdout and stderr on the given descriptors and
+// stdin on /dev/null. Everything is prepared before fork: tests fork from
+// several threads, and the child may only make async-signal-safe calls.
+pid_t spawn_atelier(const std::vector<std::string>& args, int out_fd, int err_fd) {
+  std::vector<std::string> full{ATELIER_BIN};
+  full.insert(full.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : full) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(out_fd, 1);
+    ::dup2(err_fd, 2);
+    ::dup2(devnull, 0);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(devnull);
+  return pid;
 }
 
 int decode(int status) {
@@ -33,22 +48,11 @@ std::string slurp(const std::string& path) {
 }  // namespace
 
 ProcResult run_atelier(const std::vector<std::string>& args) {
-  std::vector<std::string> full{ATELIER_BIN};
-  full.insert(full.end(), args.begin(), args.end());
   char out_tmpl[] = "/tmp/atelier-out-XXXXXX";
   char err_tmpl[] = "/tmp/atelier-err-XXXXXX";
-  int out_fd = ::mkstemp(out_tmpl);
-  int err_fd = ::mkstemp(err_tmpl);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(out_fd, 1);
-    ::dup2(err_fd, 2);
-    int devnull = ::open("/dev/null", O_RDONLY);
-    ::dup2(devnull, 0);
-    auto argv = argv_of(full);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
+  int out_fd = ::mkostemp(out_tmpl, O_CLOEXEC);
+  int err_fd = ::mkostemp(err_tmpl, O_CLOEXEC);
+  pid_t pid = spawn_atelier(args, out_fd, err_fd);
   ::close(out_fd);
   ::close(err_fd);
   int status = 0;
@@ -60,19 +64,9 @@ ProcResult run_atelier(const std::vector<std::string>& args) {
 }
 
 BackgroundProc::BackgroundProc(const std::vector<std::string>& args, const std::string& log_file) {
-  std::vector<std::string> full{ATELIER_BIN};
-  full.insert(full.end(), args.begin(), args.end());
-  pid_ = ::fork();
-  if (pid_ == 0) {
-    int fd = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    int devnull = ::open("/dev/null", O_RDONLY);
-    ::dup2(devnull, 0);
-    auto argv = argv_of(full);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
+  const int fd = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  pid_ = spawn_atelier(args, fd, fd);
+  ::close(fd);
 }
 
 BackgroundProc::~BackgroundProc() {
