@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "orchestrator/ids.h"
+#include "pipelines/imports.h"
 
 namespace atelier::cli {
 
@@ -10,8 +11,10 @@ Workspace open_workspace(const Globals& g) {
   return Workspace::open(Workspace::resolve_dir(g.workspace));
 }
 
-NewRun prepare_run(const Workspace& ws, const SubmitArgs& a, PipelineSpec* spec_out) {
-  PipelineSpec spec = load_spec(a.spec, a.sets);
+NewRun prepare_run(const Workspace& ws, const SubmitArgs& a, PipelineSpec* spec_out, Store* store) {
+  PipelineSpec spec = load_spec(a.spec, a.sets, {static_cast<size_t>(ws.config().max_jobs_per_run)});
+  AssetStore files = ws.asset_store();
+  import_spec_files(spec, store ? &files : nullptr, store);
   NewRun run = expand_spec(spec, ws.config().max_attempts);
   run.spec_path = std::filesystem::absolute(a.spec).string();
   run.submitter = current_actor();

@@ -13,8 +13,10 @@ namespace atelier::cli {
 
 Workspace open_workspace(const Globals& g);
 
-// Loads, validates and expands the spec; fills submitter and key.
-NewRun prepare_run(const Workspace& ws, const SubmitArgs& a, PipelineSpec* spec_out = nullptr);
+// Loads, validates and expands the spec; fills submitter and key. With a
+// store, files the spec names are imported as assets (without, only checked).
+NewRun prepare_run(const Workspace& ws, const SubmitArgs& a, PipelineSpec* spec_out = nullptr,
+                   Store* store = nullptr);
 
 std::string format_time(int64_t ms);
 json run_status_json(Store& store, const RunRow& run);

@@ -63,13 +63,13 @@ int cmd_run(const Globals& g, const SubmitArgs& args) {
   OrchestratorOptions opts;
   opts.pools = parse_pools(a.workers);
   if (!a.key) a.key = random_key();  // so an interrupted run can always be taken up again
-  NewRun run = prepare_run(ws, a);
   opts.exe = std::filesystem::read_symlink("/proc/self/exe").string();
   for (const KindSpec& k : kind_catalog()) opts.threads[k.name] = k.threads;
 
   auto clock = system_clock();
   OrchestratorLoop loop(ws, clock, opts);
   Store& store = loop.store();
+  NewRun run = prepare_run(ws, a, nullptr, &store);
   SubmitResult r = store.submit_run(run);
   const std::string ref = run_ref(r.run_id);
   store.audit(current_actor(), r.existing ? "run.resume" : "run", ref,

@@ -76,7 +76,7 @@ WorkspaceConfig load_config(const std::filesystem::path& path) {
   check_keys(path, root,
              {"store", "assets", "lease_ms", "heartbeat_ms", "cancel_grace_ms", "drain_grace_ms",
               "max_attempts", "retry", "cpu_slots", "claim_batch", "supervisor_tick_ms",
-              "restart_backoff", "pools", "limits", "retention"},
+              "restart_backoff", "pools", "limits", "retention", "max_jobs_per_run"},
              "");
   auto num = [&](const char* key, auto& field) {
     if (root[key]) field = as<std::decay_t<decltype(field)>>(path, root[key], key, "a number");
@@ -91,6 +91,7 @@ WorkspaceConfig load_config(const std::filesystem::path& path) {
   num("cpu_slots", c.cpu_slots);
   num("claim_batch", c.claim_batch);
   num("supervisor_tick_ms", c.supervisor_tick_ms);
+  num("max_jobs_per_run", c.max_jobs_per_run);
   if (c.lease_ms <= 0) throw InputError(where(path, root["lease_ms"]) + ": 'lease_ms' must be > 0");
   if (c.max_attempts < 1)
     throw InputError(where(path, root["max_attempts"]) + ": 'max_attempts' must be >= 1");
@@ -137,6 +138,7 @@ claim_batch: 128              # most quick jobs one worker claims in one transac
 pools: {}                     # worker processes per kind, e.g. {sleep: 2}
 limits: {}                    # most jobs of a kind running at once, e.g. {train_lora: 1}
 retention: {days: 30, orphan_grace_ms: 3600000}
+max_jobs_per_run: 100000      # a spec expanding to more is refused before anything is enqueued
 )";
 }
 

@@ -29,6 +29,7 @@ struct WorkspaceConfig {
   std::map<std::string, int> pools;   // kind -> worker processes
   std::map<std::string, int> limits;  // kind -> most jobs leased at once (0: no limit)
   int retention_days = 30;            // finished runs older than this are removed
+  int64_t max_jobs_per_run = 100'000; // fan-out limit, checked before anything is enqueued
   int64_t orphan_grace_ms = 3'600'000;
 
   int64_t effective_heartbeat_ms() const { return heartbeat_ms > 0 ? heartbeat_ms : lease_ms / 3; }

@@ -32,7 +32,8 @@ struct NewJob {
   int priority = 0;
   int max_attempts = 3;
   int64_t timeout_ms = 0;
-  std::vector<size_t> deps;  // indices into NewRun::jobs (earlier or later)
+  std::vector<size_t> deps;      // indices into NewRun::jobs (earlier or later)
+  std::vector<int64_t> dep_ids;  // existing jobs (for jobs a running job spawns)
 };
 
 struct NewRun {
@@ -101,6 +102,9 @@ struct Completion {
   int attempt = 0;
   std::vector<OutputAsset> outputs;
   std::vector<InputRef> inputs;
+  // Jobs this job adds to its run (an expand job making a dynamic stage). Every
+  // job that waited for this one also waits for each of them.
+  std::vector<NewJob> spawned;
 };
 
 enum class FailKind {
@@ -116,7 +120,7 @@ std::string_view to_string(FailKind k);
 
 struct RunRow {
   int64_t id = 0;
-  std::string name, spec_path, spec_sha256, submitter, state;
+  std::string name, spec_path, spec_sha256, submitter, state, spec_text;
   std::optional<std::string> idem_key;
   json params;
   int64_t created_at = 0;
@@ -152,6 +156,22 @@ struct AssetRow {
   int64_t bytes = 0;
   std::optional<int64_t> job_id;
   int64_t created_at = 0;
+  std::optional<std::string> source_path, licence;
+};
+
+// A file brought in from outside (a spec's `images:` folder, an `audio:` file).
+struct ImportedAsset {
+  std::string sha256, media_type, ext, source_path;
+  int64_t bytes = 0;
+  std::optional<std::string> licence;
+};
+
+// A job of a stage with its matrix values and outputs (for dynamic expansion).
+struct StageJob {
+  int64_t id = 0;
+  std::string state;
+  json matrix;
+  std::vector<std::string> outputs;  // sha256, by output name
 };
 
 struct WorkerInfo {
@@ -240,6 +260,14 @@ class Store {
   virtual std::vector<AttemptRow> attempts(int64_t job_id) = 0;
   virtual std::vector<AttemptRow> all_attempts(std::optional<int64_t> run_id) = 0;
   virtual std::vector<AssetRow> list_assets(std::optional<int64_t> run_id) = 0;
+  virtual std::optional<AssetRow> get_asset(const std::string& sha256) = 0;
+  // Records an imported file (idempotent: the first source and licence stay).
+  virtual void import_asset(const ImportedAsset& a) = 0;
+  virtual std::vector<StageJob> stage_jobs(int64_t run_id, const std::string& stage) = 0;
+  // The lineage inputs recorded for a job at its completion.
+  virtual std::vector<InputRef> job_inputs(int64_t job_id) = 0;
+  // The assets the job's dependencies produced, in dependency then name order.
+  virtual std::vector<AssetRow> dependency_outputs(int64_t job_id) = 0;
   virtual std::vector<std::string> asset_shas() = 0;
   // Every leased job (few at any time): the supervisor enforces cancel, timeouts
   // and lease expiry on the ones its own workers hold.

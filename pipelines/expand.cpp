@@ -1,20 +1,47 @@
-// Expansion of a validated spec into the jobs of one run.
+// Expansion of a validated spec into jobs: the static part at submission, and
+// each deferred stage when its expand job runs. Pure logic: no database, no files.
+#include <algorithm>
 #include <map>
 
+#include "orchestrator/errors.h"
 #include "spec.h"
 
 namespace atelier {
 
+std::vector<std::string> StageSpec::upstream() const {
+  std::vector<std::string> out = needs;
+  if (!for_each.empty() && std::find(out.begin(), out.end(), for_each) == out.end())
+    out.push_back(for_each);
+  return out;
+}
+
+const StageSpec* PipelineSpec::stage(std::string_view id) const {
+  for (const StageSpec& s : stages)
+    if (s.id == id) return &s;
+  return nullptr;
+}
+
+std::vector<std::string> PipelineSpec::variables_of(const StageSpec& s) const {
+  std::vector<std::string> vars;
+  for (const auto& [name, values] : s.matrix) vars.push_back(name);
+  if (!s.for_each.empty())
+    if (const StageSpec* src = stage(s.for_each)) {
+      auto more = variables_of(*src);
+      vars.insert(vars.end(), more.begin(), more.end());
+    }
+  if (!s.group_by.empty()) vars.push_back(s.group_by);
+  return vars;
+}
+
 namespace {
-// How many jobs a stage expands to: the product of its matrix list sizes.
-size_t combination_count(const StageSpec& s) {
-  size_t n = 1;
-  for (const auto& [name, values] : s.matrix) n *= values.size();
-  return n;
+
+bool matches(const json& combo, const json& entry) {
+  for (auto it = entry.begin(); it != entry.end(); ++it)
+    if (!combo.contains(it.key()) || combo[it.key()] != *it) return false;
+  return true;
 }
 
 // Combination k of the matrix in mixed radix, the last name varying fastest.
-// Built in place: a 20,000-job matrix makes each object once, with no copies.
 json combination(const StageSpec& s, size_t k) {
   json::object_t o;
   for (size_t i = s.matrix.size(); i-- > 0;) {
@@ -24,7 +51,83 @@ json combination(const StageSpec& s, size_t k) {
   }
   return json(std::move(o));
 }
+
+NewJob job_of(const StageSpec& s, const std::shared_ptr<const json>& params, json matrix,
+              int default_max_attempts) {
+  NewJob j;
+  j.stage = s.id;
+  j.kind = s.kind;
+  j.params = params;
+  j.matrix = std::move(matrix);
+  j.priority = s.priority;
+  j.max_attempts = s.retries >= 0 ? s.retries + 1 : default_max_attempts;
+  j.timeout_ms = s.timeout_ms;
+  return j;
+}
+
+// Stages in an order where every stage comes after those it waits for.
+std::vector<const StageSpec*> topological(const PipelineSpec& spec) {
+  std::vector<const StageSpec*> order;
+  std::map<std::string, bool> placed;
+  while (order.size() < spec.stages.size()) {
+    for (const StageSpec& s : spec.stages) {
+      if (placed[s.id]) continue;
+      bool ready = true;
+      for (const auto& n : s.upstream()) ready = ready && placed[n];
+      if (ready) {
+        order.push_back(&s);
+        placed[s.id] = true;
+      }
+    }
+  }
+  return order;
+}
+
+// The one needed stage whose jobs carry the group_by variable.
+const StageSpec& grouped_stage(const PipelineSpec& spec, const StageSpec& s) {
+  for (const std::string& need : s.needs) {
+    auto vars = spec.variables_of(*spec.stage(need));
+    if (std::find(vars.begin(), vars.end(), s.group_by) != vars.end()) return *spec.stage(need);
+  }
+  throw std::logic_error("group_by stage without a grouped stage (validation missed it)");
+}
+
 }  // namespace
+
+std::vector<json> matrix_combinations(const StageSpec& s) {
+  size_t count = 1;
+  for (const auto& [name, values] : s.matrix) count *= values.size();
+  std::vector<json> out;
+  out.reserve(count + s.include.size());
+  for (size_t k = 0; k < count; ++k) {
+    json c = combination(s, k);
+    if (std::none_of(s.exclude.begin(), s.exclude.end(), [&](const json& e) { return matches(c, e); }))
+      out.push_back(std::move(c));
+  }
+  for (const json& inc : s.include)
+    if (std::find(out.begin(), out.end(), inc) == out.end()) out.push_back(inc);
+  return out;
+}
+
+bool is_deferred(const PipelineSpec& spec, const StageSpec& s) {
+  if (s.dynamic()) return true;
+  if (!s.group_by.empty()) return is_deferred(spec, grouped_stage(spec, s));
+  return false;
+}
+
+std::vector<json> group_values(const PipelineSpec& spec, const StageSpec& s) {
+  const StageSpec& src = grouped_stage(spec, s);
+  std::vector<json> values;
+  std::vector<json> combos = src.matrix.empty() ? std::vector<json>{json::object()} : matrix_combinations(src);
+  if (!src.group_by.empty()) combos.clear();
+  for (const json& v : !src.group_by.empty() ? group_values(spec, src) : std::vector<json>{})
+    combos.push_back(json{{src.group_by, v}});
+  for (const json& c : combos) {
+    if (!c.contains(s.group_by)) continue;
+    if (std::find(values.begin(), values.end(), c[s.group_by]) == values.end()) values.push_back(c[s.group_by]);
+  }
+  return values;
+}
 
 NewRun expand_spec(const PipelineSpec& spec, int default_max_attempts) {
   NewRun run;
@@ -33,44 +136,108 @@ NewRun expand_spec(const PipelineSpec& spec, int default_max_attempts) {
   run.spec_text = spec.text;
   run.spec_sha256 = spec.sha256;
   run.params = spec.params;
-  std::map<std::string, std::vector<size_t>> jobs_of;
-  // Stages in dependency order, so a job's deps are indices already known.
-  std::vector<const StageSpec*> order;
-  std::map<std::string, bool> placed;
-  while (order.size() < spec.stages.size()) {
-    for (const StageSpec& s : spec.stages) {
-      if (placed[s.id]) continue;
-      bool ready = true;
-      for (const auto& n : s.needs) ready = ready && placed[n];
-      if (ready) {
-        order.push_back(&s);
-        placed[s.id] = true;
-      }
-    }
-  }
+  std::map<std::string, std::vector<size_t>> jobs_of;  // a deferred stage: its expand job
   size_t total = 0;
-  for (const StageSpec& s : spec.stages) total += combination_count(s);
+  for (const StageSpec& s : spec.stages)
+    total += s.matrix.empty() ? 1 : matrix_combinations(s).size();
   run.jobs.reserve(total);
-  for (const StageSpec* s : order) {
+  for (const StageSpec* s : topological(spec)) {
     std::vector<size_t> deps;
-    for (const auto& n : s->needs) deps.insert(deps.end(), jobs_of[n].begin(), jobs_of[n].end());
-    const size_t count = combination_count(*s);
-    const auto params = std::make_shared<const json>(s->with);
-    jobs_of[s->id].reserve(count);
-    for (size_t k = 0; k < count; ++k) {
+    for (const auto& n : s->upstream()) deps.insert(deps.end(), jobs_of[n].begin(), jobs_of[n].end());
+    if (is_deferred(spec, *s)) {
       NewJob& j = run.jobs.emplace_back();
       j.stage = s->id;
-      j.kind = s->kind;
-      j.params = params;
-      j.matrix = combination(*s, k);
-      j.priority = s->priority;
-      j.max_attempts = s->retries >= 0 ? s->retries + 1 : default_max_attempts;
-      j.timeout_ms = s->timeout_ms;
+      j.kind = "expand";
+      j.params = std::make_shared<const json>(json{{"stage", s->id}});
+      j.priority = s->priority + 1;  // unblocking a stage comes before more of the same
+      j.max_attempts = default_max_attempts;
+      j.deps = std::move(deps);
+      jobs_of[s->id] = {run.jobs.size() - 1};
+      continue;
+    }
+    const auto params = std::make_shared<const json>(s->with);
+    if (!s->group_by.empty()) {
+      // One job per value, waiting for the grouped stage's jobs with that value
+      // and for everything else it needs.
+      const StageSpec& src = grouped_stage(spec, *s);
+      for (const json& v : group_values(spec, *s)) {
+        NewJob j = job_of(*s, params, json{{s->group_by, v}}, default_max_attempts);
+        for (const auto& n : s->upstream()) {
+          for (size_t idx : jobs_of[n]) {
+            if (n == src.id && run.jobs[idx].matrix.value(s->group_by, json()) != v) continue;
+            j.deps.push_back(idx);
+          }
+        }
+        jobs_of[s->id].push_back(run.jobs.size());
+        run.jobs.push_back(std::move(j));
+      }
+      continue;
+    }
+    std::vector<json> combos = s->matrix.empty() ? std::vector<json>{json::object()} : matrix_combinations(*s);
+    jobs_of[s->id].reserve(combos.size());
+    for (json& c : combos) {
+      NewJob& j = run.jobs.emplace_back(job_of(*s, params, std::move(c), default_max_attempts));
       j.deps = deps;
       jobs_of[s->id].push_back(run.jobs.size() - 1);
     }
   }
   return run;
+}
+
+std::vector<NewJob> expand_deferred_stage(const PipelineSpec& spec, const std::string& stage_id,
+                                          const std::map<std::string, std::vector<ExistingJob>>& upstream,
+                                          int default_max_attempts, size_t max_jobs) {
+  const StageSpec* s = spec.stage(stage_id);
+  if (!s) throw InputError(spec.path + ": the run's spec has no stage '" + stage_id + "'");
+  auto jobs_of = [&](const std::string& id) -> const std::vector<ExistingJob>& {
+    static const std::vector<ExistingJob> none;
+    auto it = upstream.find(id);
+    return it == upstream.end() ? none : it->second;
+  };
+  const auto params = std::make_shared<const json>(s->with);
+  std::vector<NewJob> out;
+  auto add = [&](NewJob j) {
+    if (out.size() >= max_jobs)
+      throw InputError(spec.path + ": stage '" + s->id + "' would make more than " + std::to_string(max_jobs) +
+                       " jobs (max_jobs_per_run in atelier.yaml)");
+    out.push_back(std::move(j));
+  };
+  auto other_deps = [&](const std::string& except, NewJob& j) {
+    for (const std::string& n : s->upstream())
+      if (n != except)
+        for (const ExistingJob& e : jobs_of(n)) j.dep_ids.push_back(e.id);
+  };
+  if (!s->for_each.empty()) {
+    for (const ExistingJob& src : jobs_of(s->for_each)) {
+      for (const std::string& sha : src.outputs) {
+        json p = *params;
+        p["_inputs"] = json::array({sha});
+        NewJob j = job_of(*s, std::make_shared<const json>(std::move(p)), src.matrix, default_max_attempts);
+        j.dep_ids.push_back(src.id);
+        other_deps(s->for_each, j);
+        add(std::move(j));
+      }
+    }
+    return out;
+  }
+  if (!s->group_by.empty()) {
+    const std::string src = grouped_stage(spec, *s).id;
+    std::vector<json> values;
+    for (const ExistingJob& e : jobs_of(src)) {
+      if (!e.matrix.contains(s->group_by)) continue;
+      if (std::find(values.begin(), values.end(), e.matrix[s->group_by]) == values.end())
+        values.push_back(e.matrix[s->group_by]);
+    }
+    for (const json& v : values) {
+      NewJob j = job_of(*s, params, json{{s->group_by, v}}, default_max_attempts);
+      for (const ExistingJob& e : jobs_of(src))
+        if (e.matrix.value(s->group_by, json()) == v) j.dep_ids.push_back(e.id);
+      other_deps(src, j);
+      add(std::move(j));
+    }
+    return out;
+  }
+  throw InputError(spec.path + ": stage '" + stage_id + "' is not a for_each or group_by stage");
 }
 
 }  // namespace atelier

@@ -12,6 +12,7 @@
 #include "orchestrator/asset_store.h"
 #include "orchestrator/errors.h"
 #include "spec.h"
+#include "spec_text_checks.h"
 #include "workers/catalog/kind_catalog.h"
 #include "yaml_json.h"
 
@@ -70,7 +71,7 @@ class Loader {
     const std::string s = v.get<std::string>();
     static const std::regex ref(R"(\$\{([^}]*)\})");
     std::smatch m;
-    if (std::regex_match(s, m, ref)) return lookup(n, m[1].str(), params);
+    if (std::regex_match(s, m, ref)) return lookup(n, m[1].str(), params, true);
     std::string out;
     auto begin = s.cbegin();
     for (std::sregex_iterator it(s.begin(), s.end(), ref), end; it != end; ++it) {
@@ -83,10 +84,22 @@ class Loader {
     return out;
   }
 
-  json lookup(const YAML::Node& at, const std::string& ref, const json& params) const {
+  json lookup(const YAML::Node& at, const std::string& ref, const json& params,
+              bool whole = false) const {
     const std::string prefix = "params.";
     if (ref.rfind(prefix, 0) != 0) {
-      fail(at, "unsupported reference '${" + ref + "}' (this version resolves ${params.NAME})");
+      static const std::regex stage_ref(R"(([A-Za-z][A-Za-z0-9_-]*)\.(assets|model))");
+      std::smatch m;
+      if (!std::regex_match(ref, m, stage_ref)) {
+        fail(at, "unknown reference '${" + ref +
+                     "}' (use ${params.NAME}, ${STAGE.assets} or ${STAGE.model})");
+      }
+      if (!whole) {
+        fail(at, "'${" + ref + "}' names files, so it must be the whole value, not part of a text");
+      }
+      refs_.push_back({m[1].str(), m[2].str(), current_param_,
+                       {at.Mark().line + 1, at.Mark().column + 1}});
+      return json{{"$ref", ref}};
     }
     const std::string name = ref.substr(prefix.size());
     if (!params.contains(name)) fail(at, "unknown param '" + name + "' in '${" + ref + "}'");
@@ -96,7 +109,25 @@ class Loader {
   void check_type(const YAML::Node& at, const std::string& stage, const ParamSpec& p,
                   const json& v) const {
     bool ok = false;
+    const bool is_ref = v.is_object() && v.contains("$ref");
+    if (is_ref) {
+      // Resolved when the job runs: fine wherever files, lists or free values go.
+      if (p.type == ParamType::files || p.type == ParamType::list || p.type == ParamType::any ||
+          p.type == ParamType::string)
+        return;
+      fail(at, "stage '" + stage + "': param '" + p.name + "' must be " +
+                   std::string(to_string(p.type)) + ", not a reference to another stage");
+    }
     switch (p.type) {
+      case ParamType::files:
+        ok = files_shape(v);
+        break;
+      case ParamType::text:
+        ok = v.is_string();
+        break;
+      case ParamType::any:
+        ok = true;
+        break;
       case ParamType::integer:
         ok = v.is_number_integer();
         break;
@@ -122,10 +153,45 @@ class Loader {
     }
   }
 
+  static bool files_shape(const json& v) {
+    auto one = [](const json& e) {
+      if (e.is_string()) return !e.get<std::string>().empty();
+      if (!e.is_object() || !e.contains("path") || !e["path"].is_string()) return false;
+      for (auto it = e.begin(); it != e.end(); ++it)
+        if ((it.key() != "path" && it.key() != "licence") || !it->is_string()) return false;
+      return true;
+    };
+    if (v.is_array()) return !v.empty() && std::all_of(v.begin(), v.end(), one);
+    return one(v);
+  }
+
+  std::vector<json> matrix_entries(const YAML::Node& list, const StageSpec& s, const json& params,
+                                   const char* what) const {
+    if (!list.IsSequence() || list.size() == 0)
+      fail(list, "stage '" + s.id + "': matrix '" + what + "' must be a non-empty list of mappings");
+    std::vector<json> out;
+    for (const auto& e : list) {
+      if (!e.IsMap()) fail(e, "stage '" + s.id + "': each matrix '" + what + "' entry must be a mapping");
+      for (const auto& kv : e) {
+        const std::string var = kv.first.Scalar();
+        bool known = false;
+        for (const auto& [name, values] : s.matrix) known = known || name == var;
+        if (!known)
+          fail(kv.first, "stage '" + s.id + "': matrix '" + what + "' names '" + var +
+                             "', which is not one of the matrix lists");
+      }
+      out.push_back(resolve(e, params));
+    }
+    return out;
+  }
+
   StageSpec stage(const YAML::Node& n, const json& params) const {
     if (!n.IsMap()) fail(n, "each stage must be a mapping with at least 'id' and 'kind'");
-    only_keys(n, {"id", "kind", "with", "needs", "matrix", "retries", "priority", "timeout"},
+    only_keys(n,
+              {"id", "kind", "with", "needs", "matrix", "retries", "priority", "timeout",
+               "for_each", "group_by"},
               "a stage");
+    refs_.clear();
     StageSpec s;
     s.pos = {n.Mark().line + 1, n.Mark().column + 1};
     if (!n["id"]) fail(n, "stage is missing 'id'");
@@ -137,7 +203,7 @@ class Loader {
     if (!n["kind"]) fail(n, "stage '" + s.id + "' is missing 'kind'");
     s.kind = str(n["kind"], "kind");
     const KindSpec* kind = find_kind(s.kind);
-    if (!kind)
+    if (!kind || kind->internal)
       fail(n["kind"], "stage '" + s.id + "': unknown kind '" + s.kind +
                           "' (known: " + known_kinds_list() + ")");
     if (const YAML::Node with = n["with"]) {
@@ -151,6 +217,8 @@ class Loader {
           fail(kv.first, "stage '" + s.id + "': kind '" + s.kind + "' has no param '" + key +
                              "' (its params: " + list + ")");
         }
+        current_param_ = key;
+        s.with_pos[key] = {kv.second.Mark().line + 1, kv.second.Mark().column + 1};
         json v = resolve(kv.second, params);
         check_type(kv.second, s.id, *p, v);
         s.with[key] = std::move(v);
@@ -172,13 +240,38 @@ class Loader {
     if (const YAML::Node matrix = n["matrix"]) {
       if (!matrix.IsMap()) fail(matrix, "stage '" + s.id + "': 'matrix' must map names to lists");
       for (const auto& kv : matrix) {
+        const std::string name = kv.first.Scalar();
+        if (name == "include" || name == "exclude") continue;
         json values = resolve(kv.second, params);
         if (!values.is_array() || values.empty())
           fail(kv.second,
                "stage '" + s.id + "': matrix '" + kv.first.Scalar() + "' must be a non-empty list");
         s.matrix.emplace_back(kv.first.Scalar(), values.get<std::vector<json>>());
       }
+      if (matrix["exclude"]) s.exclude = matrix_entries(matrix["exclude"], s, params, "exclude");
+      if (matrix["include"]) {
+        s.include = matrix_entries(matrix["include"], s, params, "include");
+        for (size_t k = 0; k < s.include.size(); ++k) {
+          for (const auto& [name, values] : s.matrix) {
+            if (!s.include[k].contains(name))
+              fail(matrix["include"][k], "stage '" + s.id + "': this matrix include entry must set '" +
+                                             name + "' too (every matrix list needs a value)");
+          }
+        }
+      }
+      if (s.matrix.empty())
+        fail(matrix, "stage '" + s.id + "': 'matrix' needs at least one named list");
     }
+    if (const YAML::Node fe = n["for_each"]) {
+      s.for_each = str(fe, "for_each");
+      if (n["matrix"]) fail(fe, "stage '" + s.id + "': use either 'for_each' or 'matrix', not both");
+    }
+    if (const YAML::Node gb = n["group_by"]) {
+      s.group_by = str(gb, "group_by");
+      if (n["matrix"] || n["for_each"])
+        fail(gb, "stage '" + s.id + "': 'group_by' cannot be combined with 'matrix' or 'for_each'");
+    }
+    s.refs = refs_;
     if (n["retries"]) {
       s.retries = integer(n["retries"], "retries");
       if (s.retries < 0) fail(n["retries"], "'retries' must be >= 0");
@@ -192,6 +285,12 @@ class Loader {
       }
     }
     return s;
+  }
+
+  // Where in the YAML a stage's key is, for errors found after parsing.
+  YAML::Node at(const YAML::Node& stages_node, size_t i, const char* key) const {
+    const YAML::Node n = stages_node[i][key];
+    return n ? n : stages_node[i];
   }
 
   void check_graph(const YAML::Node& stages_node, const std::vector<StageSpec>& stages) const {
@@ -209,13 +308,25 @@ class Loader {
         }
       }
     }
+    for (size_t i = 0; i < stages.size(); ++i) {
+      const StageSpec& s = stages[i];
+      if (!s.for_each.empty()) {
+        if (!index.count(s.for_each))
+          fail(at(stages_node, i, "for_each"),
+               "stage '" + s.id + "': for_each names unknown stage '" + s.for_each + "'");
+        if (s.for_each == s.id) fail(at(stages_node, i, "for_each"), "stage '" + s.id + "' cannot run for_each over itself");
+      }
+      if (!s.group_by.empty() && s.needs.empty())
+        fail(at(stages_node, i, "group_by"),
+             "stage '" + s.id + "': group_by needs a stage to group (add 'needs')");
+    }
     // Depth-first search for a cycle; report it as a path.
     std::vector<int> color(stages.size(), 0);
     std::vector<std::string> path;
     std::function<void(size_t)> visit = [&](size_t i) {
       color[i] = 1;
       path.push_back(stages[i].id);
-      for (const std::string& dep : stages[i].needs) {
+      for (const std::string& dep : stages[i].upstream()) {
         size_t j = index[dep];
         if (color[j] == 1) {
           std::string cycle;
@@ -233,6 +344,7 @@ class Loader {
   }
 
   PipelineSpec load(const std::string& text, const std::vector<std::string>& sets) const {
+    check_spec_text(text, path_);
     YAML::Node root;
     try {
       root = YAML::Load(text);
@@ -240,6 +352,7 @@ class Loader {
       throw InputError(path_ + ":" + std::to_string(e.mark.line + 1) + ":" +
                        std::to_string(e.mark.column + 1) + ": invalid YAML: " + e.msg);
     }
+    check_duplicate_keys(root, path_);
     if (!root.IsMap())
       throw InputError(path_ +
                        ": a pipeline spec must be a YAML mapping with version, name and stages");
@@ -266,8 +379,67 @@ class Loader {
       fail(stages ? stages : root, "'stages' must be a non-empty list");
     for (const auto& s : stages) spec.stages.push_back(stage(s, spec.params));
     check_graph(stages, spec.stages);
+    check_semantics(stages, spec);
     return spec;
   }
+
+  // What needs the whole graph: group_by variables, references, fan-out size.
+  void check_semantics(const YAML::Node& stages_node, const PipelineSpec& spec) const {
+    size_t total = 0;
+    for (size_t i = 0; i < spec.stages.size(); ++i) {
+      const StageSpec& s = spec.stages[i];
+      if (!s.group_by.empty()) {
+        int holders = 0;
+        for (const std::string& need : s.needs) {
+          auto vars = spec.variables_of(*spec.stage(need));
+          holders += std::count(vars.begin(), vars.end(), s.group_by) > 0;
+        }
+        if (holders != 1)
+          fail(at(stages_node, i, "group_by"),
+               "stage '" + s.id + "': group_by '" + s.group_by + "' must be a matrix variable of " +
+                   (holders == 0 ? "a stage it needs" : "exactly one stage it needs"));
+      }
+      for (const StageRef& r : s.refs) {
+        if (!spec.stage(r.stage)) {
+          throw InputError(path_ + ":" + std::to_string(r.pos.line) + ":" + std::to_string(r.pos.column) +
+                           ": stage '" + s.id + "': '${" + r.stage + "." + r.field +
+                           "}' names unknown stage '" + r.stage + "'");
+        }
+        if (!upstream_of(spec, s, r.stage)) {
+          throw InputError(path_ + ":" + std::to_string(r.pos.line) + ":" + std::to_string(r.pos.column) +
+                           ": stage '" + s.id + "': '${" + r.stage + "." + r.field + "}' refers to stage '" +
+                           r.stage + "', which this stage does not wait for (add it to 'needs')");
+        }
+      }
+      if (s.dynamic()) continue;
+      size_t n = 1;
+      if (!s.matrix.empty()) n = matrix_combinations(s).size();
+      if (!s.group_by.empty()) n = group_values(spec, s).size();
+      if (!s.matrix.empty() && n == 0)
+        fail(at(stages_node, i, "matrix"), "stage '" + s.id + "': the matrix excludes every combination");
+      total += n;
+      if (n > limits_.max_jobs || total > limits_.max_jobs)
+        fail(at(stages_node, i, "matrix"),
+             "stage '" + s.id + "' brings the run to " + std::to_string(total) + " jobs, over the limit of " +
+                 std::to_string(limits_.max_jobs) + " (max_jobs_per_run in atelier.yaml); split the campaign");
+    }
+  }
+
+  static bool upstream_of(const PipelineSpec& spec, const StageSpec& s, const std::string& target) {
+    for (const std::string& u : s.upstream()) {
+      if (u == target || upstream_of(spec, *spec.stage(u), target)) return true;
+    }
+    return false;
+  }
+
+ public:
+  SpecLimits limits_;
+
+ private:
+  mutable std::vector<StageRef> refs_;
+  mutable std::string current_param_;
+
+ public:
 
   void apply_sets(json& params, const std::vector<std::string>& sets) const {
     for (const std::string& kv : sets) {
@@ -310,11 +482,14 @@ int64_t parse_duration_ms(const std::string& text) {
 }
 
 PipelineSpec parse_spec(const std::string& text, const std::string& path,
-                        const std::vector<std::string>& sets) {
-  return Loader(path).load(text, sets);
+                        const std::vector<std::string>& sets, const SpecLimits& limits) {
+  Loader loader(path);
+  loader.limits_ = limits;
+  return loader.load(text, sets);
 }
 
-PipelineSpec load_spec(const std::filesystem::path& file, const std::vector<std::string>& sets) {
+PipelineSpec load_spec(const std::filesystem::path& file, const std::vector<std::string>& sets,
+                       const SpecLimits& limits) {
   if (!std::filesystem::exists(file)) throw InputError(file.string() + ": spec file not found");
   if (std::filesystem::is_directory(file))
     throw InputError(file.string() + ": is a folder, not a spec file");
@@ -322,7 +497,7 @@ PipelineSpec load_spec(const std::filesystem::path& file, const std::vector<std:
   if (!in) throw InputError(file.string() + ": cannot read spec file");
   std::stringstream ss;
   ss << in.rdbuf();
-  return parse_spec(ss.str(), file.string(), sets);
+  return parse_spec(ss.str(), file.string(), sets, limits);
 }
 
 }  // namespace atelier

@@ -15,6 +15,7 @@
 
 #include "orchestrator/asset_store.h"
 #include "orchestrator/clock.h"
+#include "orchestrator/config.h"
 #include "orchestrator/store.h"
 
 namespace atelier {
@@ -48,9 +49,16 @@ struct JobSignals {
   std::string message_;
 };
 
+// An input asset as a job sees it: where the file is and why it is an input
+// ("input" for upstream outputs, else the param that named it).
+struct JobInput {
+  std::string sha256, path, media_type, role;
+};
+
 class JobContext {
  public:
-  JobContext(const Lease& lease, AssetStore& assets, JobSignals& signals, const Clock& clock);
+  JobContext(const Lease& lease, AssetStore& assets, JobSignals& signals, const Clock& clock,
+             Store& store, const WorkspaceConfig& config);
   ~JobContext();
 
   const Lease& lease() const { return lease_; }
@@ -69,15 +77,32 @@ class JobContext {
 
   spdlog::logger& log();
   const std::vector<OutputAsset>& outputs() const { return outputs_; }
-  const std::vector<InputRef>& inputs() const { return inputs_; }
+  const std::vector<InputRef>& lineage() const { return inputs_; }
+
+  // Inputs resolved before run(): upstream outputs, imported files, references.
+  const std::vector<JobInput>& inputs() const { return job_inputs_; }
+  void set_inputs(std::vector<JobInput> in) { job_inputs_ = std::move(in); }
+  void set_params(json p) { lease_.params = std::move(p); }
+
+  // Jobs this job adds to its run, created atomically with its completion.
+  void spawn(std::vector<NewJob> jobs) { spawned_ = std::move(jobs); }
+  std::vector<NewJob>& spawned() { return spawned_; }
+
+  // For built-in kinds that read the job database (expansion).
+  Store& store() { return store_; }
+  const WorkspaceConfig& config() const { return config_; }
 
  private:
   Lease lease_;
   AssetStore& assets_;
   JobSignals& signals_;
   const Clock& clock_;
+  Store& store_;
+  const WorkspaceConfig& config_;
   std::vector<OutputAsset> outputs_;
   std::vector<InputRef> inputs_;
+  std::vector<JobInput> job_inputs_;
+  std::vector<NewJob> spawned_;
   std::shared_ptr<spdlog::logger> logger_;
 };
 

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "heartbeat.h"
+#include "input_resolver.h"
 #include "job_kind.h"
 #include "orchestrator/errors.h"
 #include "orchestrator/ids.h"
@@ -126,12 +127,13 @@ class Worker {
     sig.stop_at_ms = &stop_;
     sig.drain_grace_ms = ws_.config().drain_grace_ms;
     if (l.timeout_ms > 0) sig.deadline_ms = clock_->now_ms() + l.timeout_ms;
-    JobContext ctx(l, assets_, sig, *clock_);
+    JobContext ctx(l, assets_, sig, *clock_, *store_, ws_.config());
     slot_.set_current(l.job_id);
     std::optional<std::pair<FailKind, std::string>> failure;
     try {
       std::unique_ptr<JobKind> kind = make_kind(l.kind);
       if (!kind) throw InputError("this worker has no implementation of kind '" + l.kind + "'");
+      resolve_inputs(ctx, *store_, assets_);
       kind->run(ctx);
       // A lease lost while running means someone else owns the job now: do not
       // write anything (the completion would be refused anyway).
@@ -145,7 +147,7 @@ class Worker {
     }
     slot_.set_current(0);
     if (!failure) {
-      pending_.push_back({l.job_id, l.attempt, ctx.outputs(), ctx.inputs()});
+      pending_.push_back({l.job_id, l.attempt, ctx.outputs(), ctx.lineage(), std::move(ctx.spawned())});
       return;
     }
     flush();

@@ -60,6 +60,30 @@ void SqliteStore::add_unfinished(int64_t run_id, int64_t delta) {
   up.exec();
 }
 
+void SqliteStore::spawn_jobs(int64_t run_id, int64_t parent, const std::vector<NewJob>& jobs, int64_t t,
+                             bool& made_ready) {
+  std::vector<int64_t> waiting_on_parent;
+  auto& q = db_.stmt("SELECT job_id FROM job_deps WHERE dep_id = ?");
+  q.bind(1, parent);
+  while (q.executeStep()) waiting_on_parent.push_back(q.getColumn(0).getInt64());
+  q.reset();
+  const std::vector<int64_t> ids = insert_jobs(run_id, jobs, t);
+  made_ready = true;  // spawned jobs whose dependencies all succeeded are ready at once
+  // Whatever waited for the parent (the stage as a whole) now waits for its jobs.
+  for (int64_t w : waiting_on_parent) {
+    for (int64_t id : ids) {
+      auto& dep = db_.stmt("INSERT OR IGNORE INTO job_deps (job_id, dep_id) VALUES (?, ?)");
+      dep.bind(1, w);
+      dep.bind(2, id);
+      dep.exec();
+    }
+    auto& up = db_.stmt("UPDATE jobs SET deps_left = deps_left + ? WHERE id = ? AND state = 'waiting'");
+    up.bind(1, static_cast<int64_t>(ids.size()));
+    up.bind(2, w);
+    up.exec();
+  }
+}
+
 int64_t SqliteStore::skip_downstream(int64_t job_id) {
   auto& up = db_.stmt(
       "WITH RECURSIVE down(id) AS ("
@@ -159,6 +183,7 @@ std::vector<FenceResult> SqliteStore::complete(const std::vector<Completion>& do
       ins.exec();
     }
     end_attempt(c.job_id, c.attempt, "succeeded", nullptr);
+    if (!c.spawned.empty()) spawn_jobs(run_id, c.job_id, c.spawned, t, made_ready);
     if (promote_dependents(c.job_id) > 0) made_ready = true;
     auto it =
         std::find_if(runs.begin(), runs.end(), [&](const auto& r) { return r.first == run_id; });

@@ -62,11 +62,13 @@ RunRow read_run(SQLite::Statement& q) {
   r.params = json::parse(q.getColumn(7).getString());
   r.created_at = q.getColumn(8).getInt64();
   r.finished_at = opt_i64(q.getColumn(9));
+  r.spec_text = q.getColumn(10).getString();
   return r;
 }
 
 #define RUN_COLUMNS \
-  "id, name, spec_path, spec_sha256, submitter, state, idem_key, params, created_at, finished_at"
+  "id, name, spec_path, spec_sha256, submitter, state, idem_key, params, created_at, finished_at, " \
+  "spec_text"
 
 AttemptRow read_attempt(SQLite::Statement& q) {
   AttemptRow a;
@@ -213,6 +215,91 @@ std::vector<AssetRow> SqliteStore::list_assets(std::optional<int64_t> run_id) {
     a.job_id = q.getColumn(5).getInt64();
     a.created_at = q.getColumn(6).getInt64();
     out.push_back(std::move(a));
+  }
+  q.reset();
+  return out;
+}
+
+namespace {
+AssetRow read_asset(SQLite::Statement& q) {
+  AssetRow a;
+  a.sha256 = q.getColumn(0).getString();
+  a.media_type = q.getColumn(1).getString();
+  a.ext = q.getColumn(2).getString();
+  a.bytes = q.getColumn(3).getInt64();
+  a.job_id = opt_i64(q.getColumn(4));
+  a.created_at = q.getColumn(5).getInt64();
+  a.source_path = opt_str(q.getColumn(6));
+  a.licence = opt_str(q.getColumn(7));
+  return a;
+}
+#define ASSET_COLUMNS "a.sha256, a.media_type, a.ext, a.bytes, a.job_id, a.created_at, a.source_path, a.licence"
+}  // namespace
+
+std::optional<AssetRow> SqliteStore::get_asset(const std::string& sha256) {
+  auto& q = db_.stmt("SELECT " ASSET_COLUMNS " FROM assets a WHERE a.sha256 = ?");
+  q.bind(1, sha256);
+  std::optional<AssetRow> r;
+  if (q.executeStep()) r = read_asset(q);
+  q.reset();
+  return r;
+}
+
+void SqliteStore::import_asset(const ImportedAsset& a) {
+  auto& ins = db_.stmt(
+      "INSERT INTO assets (sha256, media_type, ext, bytes, source_path, licence, created_at) "
+      "VALUES (?,?,?,?,?,?,?) ON CONFLICT(sha256) DO UPDATE SET "
+      "source_path = COALESCE(assets.source_path, excluded.source_path), "
+      "licence = COALESCE(assets.licence, excluded.licence)");
+  ins.bind(1, a.sha256);
+  ins.bind(2, a.media_type);
+  ins.bind(3, a.ext);
+  ins.bind(4, a.bytes);
+  ins.bind(5, a.source_path);
+  bind_opt(ins, 6, a.licence);
+  ins.bind(7, now());
+  ins.exec();
+}
+
+std::vector<StageJob> SqliteStore::stage_jobs(int64_t run_id, const std::string& stage) {
+  std::vector<StageJob> out;
+  for (const IdRange& r : ranges_of(run_id)) {
+    auto& q = db_.stmt(
+        "SELECT id, state, matrix FROM jobs WHERE id BETWEEN ? AND ? AND stage = ? AND kind != 'expand' "
+        "ORDER BY id");
+    q.bind(1, r.first);
+    q.bind(2, r.last);
+    q.bind(3, stage);
+    while (q.executeStep())
+      out.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getString(), json::parse(q.getColumn(2).getString()), {}});
+    q.reset();
+  }
+  for (StageJob& j : out) {
+    auto& q = db_.stmt("SELECT sha256 FROM job_outputs WHERE job_id = ? ORDER BY name, sha256");
+    q.bind(1, j.id);
+    while (q.executeStep()) j.outputs.push_back(q.getColumn(0).getString());
+    q.reset();
+  }
+  return out;
+}
+
+std::vector<InputRef> SqliteStore::job_inputs(int64_t job_id) {
+  auto& q = db_.stmt("SELECT sha256, role FROM asset_inputs WHERE job_id = ? ORDER BY role, sha256");
+  q.bind(1, job_id);
+  std::vector<InputRef> out;
+  while (q.executeStep()) out.push_back({q.getColumn(0).getString(), q.getColumn(1).getString()});
+  q.reset();
+  return out;
+}
+
+std::vector<AssetRow> SqliteStore::dependency_outputs(int64_t job_id) {
+  auto& q = db_.stmt("SELECT " ASSET_COLUMNS ", o.name FROM job_deps d JOIN job_outputs o ON o.job_id = d.dep_id "
+                     "JOIN assets a ON a.sha256 = o.sha256 WHERE d.job_id = ? ORDER BY d.dep_id, o.name");
+  q.bind(1, job_id);
+  std::vector<AssetRow> out;
+  while (q.executeStep()) {
+    out.push_back(read_asset(q));
+    out.back().name = q.getColumn(8).getString();
   }
   q.reset();
   return out;

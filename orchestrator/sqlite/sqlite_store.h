@@ -57,6 +57,11 @@ class SqliteStore final : public Store {
   std::vector<AttemptRow> attempts(int64_t job_id) override;
   std::vector<AttemptRow> all_attempts(std::optional<int64_t> run_id) override;
   std::vector<AssetRow> list_assets(std::optional<int64_t> run_id) override;
+  std::optional<AssetRow> get_asset(const std::string& sha256) override;
+  void import_asset(const ImportedAsset& a) override;
+  std::vector<StageJob> stage_jobs(int64_t run_id, const std::string& stage) override;
+  std::vector<AssetRow> dependency_outputs(int64_t job_id) override;
+  std::vector<InputRef> job_inputs(int64_t job_id) override;
   std::vector<std::string> asset_shas() override;
   std::vector<JobRow> leased_jobs() override;
   std::vector<EventRow> recent_events(int limit) override;
@@ -71,6 +76,12 @@ class SqliteStore final : public Store {
                           bool& made_ready);
   int64_t promote_dependents(int64_t job_id);  // returns jobs made ready
   int64_t skip_downstream(int64_t job_id);     // returns jobs skipped
+  // Inserts jobs of a run as one id range (deps by index or by existing id);
+  // returns their ids. Inside a write transaction.
+  std::vector<int64_t> insert_jobs(int64_t run_id, const std::vector<NewJob>& jobs, int64_t t);
+  // Inserts a running job's spawned jobs and makes its dependents wait for them.
+  void spawn_jobs(int64_t run_id, int64_t parent, const std::vector<NewJob>& jobs, int64_t t,
+                  bool& made_ready);
   // runs.unfinished counts a run's waiting, ready and leased jobs, so the end
   // of a run is noticed without scanning its jobs.
   void add_unfinished(int64_t run_id, int64_t delta);

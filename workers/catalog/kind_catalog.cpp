@@ -16,6 +16,12 @@ std::string_view to_string(ParamType t) {
       return "a list";
     case ParamType::object:
       return "a mapping";
+    case ParamType::files:
+      return "a path, a glob, a list of them, or {path, licence}";
+    case ParamType::text:
+      return "text";
+    case ParamType::any:
+      return "a value";
   }
   return "?";
 }
@@ -27,17 +33,70 @@ const ParamSpec* KindSpec::param(std::string_view n) const {
 }
 
 const std::vector<KindSpec>& kind_catalog() {
+  using T = ParamType;
   static const std::vector<KindSpec> all = {
-      {"sleep",
-       1,
-       "test and chaos-drill kind: waits, fails or crashes on request",
-       {{"ms", ParamType::integer, false, "how long to sleep (default 0)"},
-        {"fail_times", ParamType::integer, false, "fail the first N attempts with an error"},
-        {"crash_times", ParamType::integer, false,
+      {"sleep", 1, false, "test and chaos-drill kind: waits, fails or crashes on request",
+       {{"ms", T::integer, false, "how long to sleep (default 0)"},
+        {"fail_times", T::integer, false, "fail the first N attempts with an error"},
+        {"crash_times", T::integer, false,
          "kill its own worker process abruptly during the first N attempts"},
-        {"output", ParamType::boolean, false, "write a small text asset naming the job"},
-        {"ignore_cancel", ParamType::boolean, false,
-         "do not stop on cancel (to drill the supervisor's enforced cancel)"}}},
+        {"output", T::boolean, false, "write a small text asset naming the job"},
+        {"ignore_cancel", T::boolean, false,
+         "do not stop on cancel (to drill the supervisor's enforced cancel)"},
+        {"files", T::files, false, "files to import as the job's inputs (lineage drills)"},
+        {"label", T::text, false, "text written into the output asset (templating drills)"}}},
+      {"caption", 1, false, "captions images: tags and a sentence per image",
+       {{"images", T::files, false, "images to caption (default: the inputs)"},
+        {"trigger", T::string, false, "word put first in every caption"},
+        {"sidecars", T::boolean, false, "also export kohya-style .txt sidecars"}}},
+      {"train_lora", 2, false, "trains a LoRA adapter on captioned images",
+       {{"rank", T::integer, false, ""},
+        {"alpha", T::number, false, ""},
+        {"steps", T::integer, false, ""},
+        {"lr", T::number, false, ""},
+        {"batch", T::integer, false, ""},
+        {"trigger", T::string, false, ""},
+        {"caption_dropout", T::number, false, ""},
+        {"shuffle_tags", T::boolean, false, ""},
+        {"checkpoint_every", T::integer, false, ""},
+        {"conv", T::boolean, false, "also adapt the convolutions"},
+        {"seed", T::integer, false, ""}}},
+      {"generate", 2, false, "text-to-image generation",
+       {{"prompt", T::text, true, "what to draw; may use {var}, {a|b} and __wildcards__"},
+        {"negative", T::text, false, ""},
+        {"variants", T::string, false, "combinatorial (default) or sampled"},
+        {"count", T::integer, false, ""},
+        {"seed", T::integer, false, ""},
+        {"steps", T::integer, false, ""},
+        {"sampler", T::string, false, ""},
+        {"cfg", T::number, false, ""},
+        {"size", T::any, false, "WxH"},
+        {"model", T::any, false, "a model sha256, path or ${stage.model}"},
+        {"loras", T::list, false, ""}}},
+      {"video", 2, false, "assembles ads in several aspect ratios",
+       {{"images", T::files, false, "images (default: the inputs)"},
+        {"aspects", T::list, false, ""},
+        {"fps", T::integer, false, ""},
+        {"seconds_per_image", T::number, false, ""},
+        {"fit", T::string, false, ""},
+        {"ken_burns", T::any, false, ""},
+        {"transition", T::object, false, ""},
+        {"title", T::any, false, ""},
+        {"subtitle", T::any, false, ""},
+        {"cta", T::any, false, ""},
+        {"captions", T::any, false, ""},
+        {"audio", T::files, false, ""},
+        {"preset", T::string, false, ""},
+        {"crf", T::integer, false, ""}}},
+      {"check", 1, false, "copyright, terms, licence and bias checks",
+       {{"copyright", T::any, false, ""},
+        {"terms", T::any, false, ""},
+        {"licence", T::any, false, ""},
+        {"bias", T::any, false, ""},
+        {"gate", T::string, false, "fail or warn"}}},
+      {"report", 1, false, "the run's HTML report", {}},
+      {"expand", 1, true, "creates the jobs of a for_each or group_by stage once its inputs exist",
+       {{"stage", T::string, true, ""}}},
   };
   return all;
 }
@@ -50,7 +109,8 @@ const KindSpec* find_kind(std::string_view name) {
 
 std::string known_kinds_list() {
   std::string s;
-  for (const KindSpec& k : kind_catalog()) s += (s.empty() ? "" : ", ") + k.name;
+  for (const KindSpec& k : kind_catalog())
+    if (!k.internal) s += (s.empty() ? "" : ", ") + k.name;
   return s;
 }
 

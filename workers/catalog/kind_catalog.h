@@ -9,7 +9,10 @@
 
 namespace atelier {
 
-enum class ParamType { integer, number, boolean, string, list, object };
+// `files`: a path, glob, list or {path, licence} mapping relative to the spec;
+// the files are imported as assets at submission. `text`: a string that may use
+// prompt templating. `any`: the kind checks the shape itself.
+enum class ParamType { integer, number, boolean, string, list, object, files, text, any };
 std::string_view to_string(ParamType t);
 
 struct ParamSpec {
@@ -22,6 +25,7 @@ struct ParamSpec {
 struct KindSpec {
   std::string name;
   int threads = 1;  // CPU threads one worker of this kind uses
+  bool internal = false;  // made by Atelier itself, never named in a spec
   std::string summary;
   std::vector<ParamSpec> params;
   const ParamSpec* param(std::string_view n) const;

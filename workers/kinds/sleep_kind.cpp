@@ -1,7 +1,7 @@
 // The `sleep` kind, for tests and chaos drills: waits `ms` milliseconds in
 // slices so cancellation is seen promptly; fails its first `fail_times`
 // attempts; SIGKILLs its own worker during its first `crash_times` attempts;
-// with `output: true` stores a small text asset naming the job (deterministic,
+// with `output: true` stores a small text asset naming the job and its inputs (deterministic,
 // so a job run twice would show up as the same file, never as a second asset).
 #include <signal.h>
 #include <unistd.h>
@@ -53,8 +53,11 @@ class SleepKind final : public JobKind {
                                " of fail_times " + std::to_string(fail_times) + ")");
     }
     if (p.value("output", false)) {
-      const std::string text = "sleep output of " + job_ref(ctx.job_id()) + " (run " +
-                               run_ref(ctx.lease().run_id) + ", stage " + ctx.lease().stage + ")\n";
+      // Names the job and what it consumed, so duplicates and lineage both show.
+      std::string text = "sleep output of " + job_ref(ctx.job_id()) + " (run " +
+                         run_ref(ctx.lease().run_id) + ", stage " + ctx.lease().stage + ")\n";
+      if (p.contains("label")) text += "label: " + p["label"].get<std::string>() + "\n";
+      for (const JobInput& in : ctx.inputs()) text += "input " + in.role + ": " + in.sha256 + "\n";
       ctx.write_output("out.txt", text, "text/plain", "txt");
     }
   }

@@ -1,0 +1,121 @@
+#include "imports.h"
+
+#include <glob.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include "orchestrator/errors.h"
+#include "workers/catalog/kind_catalog.h"
+
+namespace atelier {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::optional<std::string> licence_beside(const fs::path& file) {
+  std::ifstream in(file.parent_path() / "licence.txt");
+  std::string line;
+  while (std::getline(in, line)) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (!line.empty()) return line;
+  }
+  return std::nullopt;
+}
+
+std::vector<fs::path> expand_one(const std::string& text, const fs::path& base) {
+  fs::path p = fs::path(text).is_absolute() ? fs::path(text) : base / text;
+  std::vector<fs::path> out;
+  if (text.find_first_of("*?[") != std::string::npos) {
+    glob_t g{};
+    if (::glob(p.c_str(), 0, nullptr, &g) == 0) {
+      for (size_t i = 0; i < g.gl_pathc; ++i)
+        if (fs::is_regular_file(g.gl_pathv[i])) out.emplace_back(g.gl_pathv[i]);
+    }
+    ::globfree(&g);
+    if (out.empty()) throw InputError("no files match '" + text + "' (looked in " + base.string() + ")");
+  } else if (fs::is_directory(p)) {
+    for (const auto& e : fs::directory_iterator(p)) {
+      const std::string name = e.path().filename().string();
+      if (e.is_regular_file() && name[0] != '.' && name != "licence.txt") out.push_back(e.path());
+    }
+    if (out.empty()) throw InputError("folder '" + text + "' has no files (" + p.string() + ")");
+  } else if (fs::is_regular_file(p)) {
+    out.push_back(p);
+  } else {
+    throw InputError("file not found: '" + text + "' (" + p.string() + ")");
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+std::string media_type_for(const fs::path& p) {
+  std::string ext = p.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
+  static const std::pair<const char*, const char*> known[] = {
+      {".png", "image/png"},  {".jpg", "image/jpeg"}, {".jpeg", "image/jpeg"}, {".webp", "image/webp"},
+      {".gif", "image/gif"},  {".mp3", "audio/mpeg"}, {".wav", "audio/wav"},   {".m4a", "audio/mp4"},
+      {".aac", "audio/aac"},  {".ogg", "audio/ogg"},  {".flac", "audio/flac"}, {".txt", "text/plain"},
+      {".mp4", "video/mp4"},  {".json", "application/json"}};
+  for (const auto& [e, type] : known)
+    if (ext == e) return type;
+  return "application/octet-stream";
+}
+
+std::vector<ResolvedFile> resolve_files(const json& value, const fs::path& base) {
+  std::vector<ResolvedFile> out;
+  auto add = [&](const json& e) {
+    std::optional<std::string> licence;
+    std::string path;
+    if (e.is_string()) {
+      path = e.get<std::string>();
+    } else {
+      path = e["path"].get<std::string>();
+      if (e.contains("licence")) licence = e["licence"].get<std::string>();
+    }
+    for (const fs::path& p : expand_one(path, base)) out.push_back({p, licence ? licence : licence_beside(p)});
+  };
+  if (value.is_array()) {
+    for (const json& e : value) add(e);
+  } else {
+    add(value);
+  }
+  return out;
+}
+
+void import_spec_files(PipelineSpec& spec, AssetStore* files, Store* store) {
+  const fs::path base = fs::absolute(spec.path).parent_path();
+  for (StageSpec& s : spec.stages) {
+    const KindSpec* kind = find_kind(s.kind);
+    if (!kind) continue;
+    for (const ParamSpec& p : kind->params) {
+      if (p.type != ParamType::files || !s.with.contains(p.name)) continue;
+      json& value = s.with[p.name];
+      if (value.is_object() && value.contains("$ref")) continue;  // resolved when the job runs
+      std::vector<ResolvedFile> found;
+      try {
+        found = resolve_files(value, base);
+      } catch (const InputError& e) {
+        const SourcePos pos = s.with_pos[p.name];
+        throw InputError(spec.path + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column) +
+                         ": stage '" + s.id + "': " + p.name + ": " + e.what());
+      }
+      if (!store || !files) continue;
+      json imported = json::array();
+      for (const ResolvedFile& f : found) {
+        std::string ext = f.path.extension().string();
+        if (!ext.empty()) ext = ext.substr(1);
+        StoredFile stored = files->put_file(f.path, ext);
+        store->import_asset({stored.sha256, media_type_for(f.path), ext, f.path.string(), stored.bytes, f.licence});
+        json entry = {{"sha256", stored.sha256}, {"source", f.path.string()}};
+        if (f.licence) entry["licence"] = *f.licence;
+        imported.push_back(std::move(entry));
+      }
+      value = std::move(imported);
+    }
+  }
+}
+
+}  // namespace atelier

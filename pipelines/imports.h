@@ -1,0 +1,31 @@
+// Files named in a spec (`images: brand/`, `audio: jingle.mp3`, or any param a
+// kind declares as `files`) become assets at submission: each file is copied
+// into the content-addressed store and recorded with its source path and
+// licence (given as {path, licence}, or the first line of a licence.txt beside
+// the files), and the param's value becomes [{sha256, source, licence}], so
+// lineage starts at the brand's own files.
+#pragma once
+#include <filesystem>
+
+#include "orchestrator/asset_store.h"
+#include "orchestrator/store.h"
+#include "spec.h"
+
+namespace atelier {
+
+struct ResolvedFile {
+  std::filesystem::path path;
+  std::optional<std::string> licence;
+};
+
+// Resolves every files param of every stage (paths relative to the spec's
+// folder: a file, a folder, a glob, or a list of them). Throws InputError with
+// the spec's file:line:col when something matches nothing. With `store` null
+// nothing is written (validate, dry run); otherwise files are imported and the
+// params rewritten.
+void import_spec_files(PipelineSpec& spec, AssetStore* files, Store* store);
+
+std::vector<ResolvedFile> resolve_files(const json& value, const std::filesystem::path& base);
+std::string media_type_for(const std::filesystem::path& p);
+
+}  // namespace atelier
