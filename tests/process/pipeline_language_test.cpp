@@ -121,3 +121,16 @@ TEST(PipelineLanguage, AMissingImportIsAnErrorAtItsLineAndNothingIsEnqueued) {
   }
   EXPECT_FALSE(tw.store()->latest_run().has_value());
 }
+
+TEST(PipelineLanguage, EveryExampleSpecRunsAsItIs) {
+  int ran = 0;
+  for (const auto& e : std::filesystem::directory_iterator(ATELIER_EXAMPLES)) {
+    if (e.path().extension() != ".yaml") continue;
+    TempWorkspace tw(fast_config());
+    ProcResult r = run_atelier({"-w", tw.dir().string(), "run", e.path().string()});
+    EXPECT_EQ(r.exit_code, 0) << e.path() << "\n" << r.out << r.err;
+    EXPECT_EQ(tw.store()->get_run(1)->state, "succeeded") << e.path();
+    ++ran;
+  }
+  EXPECT_GE(ran, 2);
+}
