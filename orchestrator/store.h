@@ -277,7 +277,8 @@ class Store {
 
   // Deletes finished runs (and their jobs) finished before `before_ms`, and
   // asset rows no remaining job produced or consumed. Returns runs removed.
-  // Kinds that have waiting, ready or leased jobs (the supervisor spawns for them).
+  // Kinds that have ready, leased or waiting jobs, in that order of urgency
+  // (the supervisor spawns for them).
   virtual std::vector<std::string> kinds_with_work() = 0;
 
   virtual int remove_finished_runs(int64_t before_ms) = 0;

@@ -138,8 +138,9 @@ void Supervisor::spawn_wanted() {
   int used = 0;
   for (const Child& c : children_) used += threads_of(c.kind);
   const int64_t t = clock_.now_ms();
-  std::vector<std::string> kinds = store_.kinds_with_work();
-  std::sort(kinds.begin(), kinds.end());
+  // Kinds with ready jobs come first (kinds_with_work orders them so), so a
+  // freed slot goes to a kind that can start work now.
+  const std::vector<std::string> kinds = store_.kinds_with_work();
   // Round-robin one process per kind per pass, so one big pool cannot starve the others.
   bool progressed = true;
   while (progressed) {
@@ -155,6 +156,9 @@ void Supervisor::spawn_wanted() {
       if (have >= want || pools_[kind].next_spawn_at > t) continue;
       const int need = threads_of(kind);
       if (used + need > opts_.cpu_slots && !(used == 0 && children_.empty())) {
+        // A kind with work and no worker must not wait forever behind idle
+        // workers of other kinds: retire one that holds no job.
+        if (have == 0) retire_idle_worker_for(kind);
         if (!warned_slots_) {
           spdlog::warn("supervisor: cpu_slots={} reached; {} waits for a free slot",
                        opts_.cpu_slots, kind);
@@ -166,6 +170,20 @@ void Supervisor::spawn_wanted() {
       used += need;
       progressed = true;
     }
+  }
+}
+
+void Supervisor::retire_idle_worker_for(const std::string& kind) {
+  std::vector<std::string> busy;
+  for (const JobRow& j : store_.leased_jobs())
+    if (j.lease_owner) busy.push_back(*j.lease_owner);
+  for (Child& c : children_) {
+    if (c.kind == kind || c.term_sent || threads_of(c.kind) == 0) continue;
+    if (std::find(busy.begin(), busy.end(), c.worker_id) != busy.end()) continue;
+    spdlog::info("supervisor: retiring idle {} worker {} to free a slot for {}", c.kind, c.worker_id, kind);
+    ::kill(c.pid, SIGTERM);
+    c.term_sent = true;
+    return;
   }
 }
 

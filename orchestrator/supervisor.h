@@ -73,6 +73,7 @@ class Supervisor {
   void enforce();
   void spawn_wanted();
   void spawn(const std::string& kind);
+  void retire_idle_worker_for(const std::string& kind);
   int threads_of(const std::string& kind) const;
 
   Store& store_;

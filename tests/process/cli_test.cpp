@@ -27,8 +27,8 @@ TEST(Cli, BadInputGivesExitTwoAndOneClearMessage) {
       tw.write_file("bad.yaml", "version: 1\nname: x\nstages:\n  - id: a\n    kind: [sleep\n");
   ProcResult y = run_atelier({"-w", w, "validate", bad_yaml.string()});
   EXPECT_EQ(y.exit_code, 2);
-  EXPECT_NE(y.err.find(bad_yaml.string() + ":"), std::string::npos) << y.err;
-  EXPECT_NE(y.err.find("invalid YAML"), std::string::npos) << y.err;
+  EXPECT_NE(y.err.find(bad_yaml.string() + ":5:11: "), std::string::npos) << y.err;
+  EXPECT_NE(y.err.find("never closed"), std::string::npos) << y.err;
 
   auto unknown = tw.write_file("unknown.yaml",
                                "version: 1\nname: x\nstages:\n  - id: a\n    kind: teleport\n");

@@ -95,7 +95,7 @@ const std::vector<KindSpec>& kind_catalog() {
         {"bias", T::any, false, ""},
         {"gate", T::string, false, "fail or warn"}}},
       {"report", 1, false, "the run's HTML report", {}},
-      {"expand", 1, true, "creates the jobs of a for_each or group_by stage once its inputs exist",
+      {"expand", 0, true, "creates the jobs of a for_each or group_by stage once its inputs exist",
        {{"stage", T::string, true, ""}}},
   };
   return all;
