@@ -4,7 +4,9 @@
 #include <map>
 
 #include "orchestrator/errors.h"
+#include "prompt_template.h"
 #include "spec.h"
+#include "workers/catalog/kind_catalog.h"
 
 namespace atelier {
 
@@ -63,6 +65,67 @@ NewJob job_of(const StageSpec& s, const std::shared_ptr<const json>& params, jso
   j.max_attempts = s.retries >= 0 ? s.retries + 1 : default_max_attempts;
   j.timeout_ms = s.timeout_ms;
   return j;
+}
+
+// A stage's templated text params, parsed once with their wildcard lists.
+struct StageTemplates {
+  struct One {
+    std::string param;
+    PromptTemplate tmpl;
+    WildcardLists lists;
+  };
+  std::vector<One> texts;
+
+  StageTemplates(const PipelineSpec& spec, const StageSpec& s) {
+    const KindSpec* kind = find_kind(s.kind);
+    if (!kind) return;
+    for (const ParamSpec& p : kind->params) {
+      if (p.type != ParamType::text || !s.with.contains(p.name) || !s.with[p.name].is_string()) continue;
+      const std::string text = s.with[p.name].get<std::string>();
+      if (!has_template_syntax(text)) continue;
+      PromptTemplate t = PromptTemplate::parse(text);
+      WildcardLists lists = load_wildcards(t, std::filesystem::absolute(spec.path).parent_path());
+      texts.push_back({p.name, std::move(t), std::move(lists)});
+    }
+  }
+
+  // The params of the job(s) for one set of variables: the shared stage params
+  // when nothing is templated, else one set per variant combination (or one
+  // sampled), texts filled in and the choices recorded under `_variants`.
+  std::vector<std::shared_ptr<const json>> params_for(const StageSpec& s, const std::shared_ptr<const json>& base,
+                                                      const json& vars, uint64_t job_index, size_t limit) const {
+    if (texts.empty()) return {base};
+    std::vector<json> sets{*base};
+    for (const One& one : texts) {
+      const auto mode = s.sample_variants ? VariantMode::sampled : VariantMode::combinatorial;
+      std::vector<Expansion> ex = expand_prompt(one.tmpl, vars, one.lists, mode, s.variant_seed, limit, job_index);
+      std::vector<json> next;
+      for (const json& p : sets) {
+        for (const Expansion& e : ex) {
+          json q = p;
+          q[one.param] = e.text;
+          if (!e.choices.empty() || s.sample_variants) {
+            json rec = {{"choices", e.choices}};
+            if (s.sample_variants) rec["seed"] = e.seed;
+            q["_variants"][one.param] = std::move(rec);
+          }
+          next.push_back(std::move(q));
+        }
+      }
+      sets = std::move(next);
+      if (sets.size() > limit) break;
+    }
+    std::vector<std::shared_ptr<const json>> out;
+    for (json& p : sets) out.push_back(std::make_shared<const json>(std::move(p)));
+    return out;
+  }
+};
+
+void check_limit(const PipelineSpec& spec, const StageSpec& s, size_t jobs, size_t limit) {
+  if (jobs <= limit) return;
+  throw InputError(spec.path + ":" + std::to_string(s.pos.line) + ":" + std::to_string(s.pos.column) + ": stage '" +
+                   s.id + "' brings the run to " + std::to_string(jobs) + " jobs, over the limit of " +
+                   std::to_string(limit) + " (max_jobs_per_run in atelier.yaml); split the campaign");
 }
 
 // Stages in an order where every stage comes after those it waits for.
@@ -129,7 +192,7 @@ std::vector<json> group_values(const PipelineSpec& spec, const StageSpec& s) {
   return values;
 }
 
-NewRun expand_spec(const PipelineSpec& spec, int default_max_attempts) {
+NewRun expand_spec(const PipelineSpec& spec, int default_max_attempts, size_t max_jobs) {
   NewRun run;
   run.name = spec.name;
   run.spec_path = spec.path;
@@ -156,29 +219,38 @@ NewRun expand_spec(const PipelineSpec& spec, int default_max_attempts) {
       continue;
     }
     const auto params = std::make_shared<const json>(s->with);
+    const StageTemplates templates(spec, *s);
+    uint64_t index = 0;
     if (!s->group_by.empty()) {
       // One job per value, waiting for the grouped stage's jobs with that value
       // and for everything else it needs.
       const StageSpec& src = grouped_stage(spec, *s);
       for (const json& v : group_values(spec, *s)) {
-        NewJob j = job_of(*s, params, json{{s->group_by, v}}, default_max_attempts);
-        for (const auto& n : s->upstream()) {
-          for (size_t idx : jobs_of[n]) {
-            if (n == src.id && run.jobs[idx].matrix.value(s->group_by, json()) != v) continue;
-            j.deps.push_back(idx);
+        const json vars{{s->group_by, v}};
+        for (const auto& p : templates.params_for(*s, params, vars, index++, max_jobs)) {
+          NewJob j = job_of(*s, p, vars, default_max_attempts);
+          for (const auto& n : s->upstream()) {
+            for (size_t idx : jobs_of[n]) {
+              if (n == src.id && run.jobs[idx].matrix.value(s->group_by, json()) != v) continue;
+              j.deps.push_back(idx);
+            }
           }
+          jobs_of[s->id].push_back(run.jobs.size());
+          run.jobs.push_back(std::move(j));
         }
-        jobs_of[s->id].push_back(run.jobs.size());
-        run.jobs.push_back(std::move(j));
       }
+      check_limit(spec, *s, run.jobs.size(), max_jobs);
       continue;
     }
     std::vector<json> combos = s->matrix.empty() ? std::vector<json>{json::object()} : matrix_combinations(*s);
     jobs_of[s->id].reserve(combos.size());
     for (json& c : combos) {
-      NewJob& j = run.jobs.emplace_back(job_of(*s, params, std::move(c), default_max_attempts));
-      j.deps = deps;
-      jobs_of[s->id].push_back(run.jobs.size() - 1);
+      for (const auto& p : templates.params_for(*s, params, c, index++, max_jobs)) {
+        NewJob& j = run.jobs.emplace_back(job_of(*s, p, c, default_max_attempts));
+        j.deps = deps;
+        jobs_of[s->id].push_back(run.jobs.size() - 1);
+      }
+      check_limit(spec, *s, run.jobs.size(), max_jobs);
     }
   }
   return run;
@@ -195,6 +267,8 @@ std::vector<NewJob> expand_deferred_stage(const PipelineSpec& spec, const std::s
     return it == upstream.end() ? none : it->second;
   };
   const auto params = std::make_shared<const json>(s->with);
+  const StageTemplates templates(spec, *s);
+  uint64_t index = 0;
   std::vector<NewJob> out;
   auto add = [&](NewJob j) {
     if (out.size() >= max_jobs)
@@ -210,12 +284,14 @@ std::vector<NewJob> expand_deferred_stage(const PipelineSpec& spec, const std::s
   if (!s->for_each.empty()) {
     for (const ExistingJob& src : jobs_of(s->for_each)) {
       for (const std::string& sha : src.outputs) {
-        json p = *params;
-        p["_inputs"] = json::array({sha});
-        NewJob j = job_of(*s, std::make_shared<const json>(std::move(p)), src.matrix, default_max_attempts);
-        j.dep_ids.push_back(src.id);
-        other_deps(s->for_each, j);
-        add(std::move(j));
+        for (const auto& base : templates.params_for(*s, params, src.matrix, index++, max_jobs)) {
+          json p = *base;
+          p["_inputs"] = json::array({sha});
+          NewJob j = job_of(*s, std::make_shared<const json>(std::move(p)), src.matrix, default_max_attempts);
+          j.dep_ids.push_back(src.id);
+          other_deps(s->for_each, j);
+          add(std::move(j));
+        }
       }
     }
     return out;
@@ -229,11 +305,14 @@ std::vector<NewJob> expand_deferred_stage(const PipelineSpec& spec, const std::s
         values.push_back(e.matrix[s->group_by]);
     }
     for (const json& v : values) {
-      NewJob j = job_of(*s, params, json{{s->group_by, v}}, default_max_attempts);
-      for (const ExistingJob& e : jobs_of(src))
-        if (e.matrix.value(s->group_by, json()) == v) j.dep_ids.push_back(e.id);
-      other_deps(src, j);
-      add(std::move(j));
+      const json vars{{s->group_by, v}};
+      for (const auto& p : templates.params_for(*s, params, vars, index++, max_jobs)) {
+        NewJob j = job_of(*s, p, vars, default_max_attempts);
+        for (const ExistingJob& e : jobs_of(src))
+          if (e.matrix.value(s->group_by, json()) == v) j.dep_ids.push_back(e.id);
+        other_deps(src, j);
+        add(std::move(j));
+      }
     }
     return out;
   }

@@ -38,6 +38,10 @@ struct StageSpec {
   std::string for_each;  // one job per output asset of that stage, made when it finishes
   std::string group_by;  // one job per value of this matrix variable of the stage it needs
   std::vector<StageRef> refs;
+  // Prompt variants: every combination (default), or one sampled per job with
+  // a seed recorded in the job's params.
+  bool sample_variants = false;
+  uint64_t variant_seed = 0;
   std::map<std::string, SourcePos> with_pos;  // where each `with` value is, for later errors
   int retries = -1;                                               // -1: the workspace default
   int priority = 0;
@@ -86,7 +90,8 @@ std::vector<json> matrix_combinations(const StageSpec& s);
 // job instead, which waits for the same things; when it runs it creates the
 // stage's jobs, and whatever waited for the expand job is made to wait for
 // those jobs too (see Store::complete).
-NewRun expand_spec(const PipelineSpec& spec, int default_max_attempts);
+// Throws InputError (at the stage's position) past `max_jobs`.
+NewRun expand_spec(const PipelineSpec& spec, int default_max_attempts, size_t max_jobs = 100'000);
 
 // Whether a stage's jobs can only be made once an upstream stage has run.
 bool is_deferred(const PipelineSpec& spec, const StageSpec& s);

@@ -11,6 +11,7 @@
 
 #include "orchestrator/asset_store.h"
 #include "orchestrator/errors.h"
+#include "prompt_template.h"
 #include "spec.h"
 #include "spec_text_checks.h"
 #include "workers/catalog/kind_catalog.h"
@@ -189,7 +190,7 @@ class Loader {
     if (!n.IsMap()) fail(n, "each stage must be a mapping with at least 'id' and 'kind'");
     only_keys(n,
               {"id", "kind", "with", "needs", "matrix", "retries", "priority", "timeout",
-               "for_each", "group_by"},
+               "for_each", "group_by", "variants"},
               "a stage");
     refs_.clear();
     StageSpec s;
@@ -272,6 +273,26 @@ class Loader {
         fail(gb, "stage '" + s.id + "': 'group_by' cannot be combined with 'matrix' or 'for_each'");
     }
     s.refs = refs_;
+    if (const YAML::Node v = n["variants"]) {
+      // `variants: combinatorial`, `variants: sampled`, or `variants: {mode: sampled, seed: 7}`.
+      std::string mode;
+      if (v.IsScalar()) {
+        mode = v.Scalar();
+      } else if (v.IsMap()) {
+        only_keys(v, {"mode", "seed"}, "variants");
+        mode = v["mode"] ? str(v["mode"], "variants.mode") : "combinatorial";
+        if (v["seed"]) {
+          const int seed = integer(v["seed"], "variants.seed");
+          if (seed < 0) fail(v["seed"], "'variants.seed' must be >= 0");
+          s.variant_seed = static_cast<uint64_t>(seed);
+        }
+      } else {
+        fail(v, "stage '" + s.id + "': 'variants' must be combinatorial, sampled or {mode, seed}");
+      }
+      if (mode != "combinatorial" && mode != "sampled")
+        fail(v, "stage '" + s.id + "': variants mode '" + mode + "' is not combinatorial or sampled");
+      s.sample_variants = mode == "sampled";
+    }
     if (n["retries"]) {
       s.retries = integer(n["retries"], "retries");
       if (s.retries < 0) fail(n["retries"], "'retries' must be >= 0");
@@ -399,6 +420,7 @@ class Loader {
                "stage '" + s.id + "': group_by '" + s.group_by + "' must be a matrix variable of " +
                    (holders == 0 ? "a stage it needs" : "exactly one stage it needs"));
       }
+      check_templates(spec, s);
       for (const StageRef& r : s.refs) {
         if (!spec.stage(r.stage)) {
           throw InputError(path_ + ":" + std::to_string(r.pos.line) + ":" + std::to_string(r.pos.column) +
@@ -422,6 +444,35 @@ class Loader {
         fail(at(stages_node, i, "matrix"),
              "stage '" + s.id + "' brings the run to " + std::to_string(total) + " jobs, over the limit of " +
                  std::to_string(limits_.max_jobs) + " (max_jobs_per_run in atelier.yaml); split the campaign");
+    }
+  }
+
+  // Every text param that uses templating must parse, name only variables the
+  // stage's jobs carry, and name wildcard lists that exist beside the spec.
+  void check_templates(const PipelineSpec& spec, const StageSpec& s) const {
+    const KindSpec* kind = find_kind(s.kind);
+    const auto vars = spec.variables_of(s);
+    for (const ParamSpec& p : kind->params) {
+      if (p.type != ParamType::text || !s.with.contains(p.name) || !s.with[p.name].is_string()) continue;
+      const std::string text = s.with[p.name].get<std::string>();
+      if (!has_template_syntax(text)) continue;
+      const SourcePos pos = s.with_pos.at(p.name);
+      const std::string where = path_ + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column) +
+                                ": stage '" + s.id + "': " + p.name + ": ";
+      try {
+        PromptTemplate t = PromptTemplate::parse(text);
+        for (const std::string& v : t.variables()) {
+          if (std::find(vars.begin(), vars.end(), v) == vars.end()) {
+            std::string list;
+            for (const auto& x : vars) list += (list.empty() ? "" : ", ") + x;
+            throw InputError("unknown variable '{" + v + "}'" +
+                             (list.empty() ? " (this stage has no matrix variables)" : " (its variables: " + list + ")"));
+          }
+        }
+        load_wildcards(t, std::filesystem::absolute(path_).parent_path());
+      } catch (const InputError& e) {
+        throw InputError(where + e.what());
+      }
     }
   }
 

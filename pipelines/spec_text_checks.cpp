@@ -132,6 +132,10 @@ class StructureScan {
     size_t line, col;
     char bracket;
   };
+  struct Level {
+    size_t col;
+    bool list;  // opened by "- "
+  };
 
   void line(std::string_view l, size_t no) {
     if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
@@ -160,20 +164,39 @@ class StructureScan {
     plain_open_ = false;
     if (ws > ind) fail_at(path_, no, ind + 1, "use spaces, not tabs, to indent");
     if (blank || l[ind] == '#') return;
-    while (!indents_.empty() && indents_.back() > ind) indents_.pop_back();
-    if (indents_.empty() || indents_.back() < ind) indents_.push_back(ind);
+    const auto indicator = [&](size_t p) {
+      return p < l.size() && (l[p] == '-' || l[p] == '?' || l[p] == ':') &&
+             (p + 1 == l.size() || l[p + 1] == ' ' || l[p + 1] == '\t');
+    };
+    bool dedent = false;
+    while (!indents_.empty() && indents_.back().col > ind) indents_.pop_back(), dedent = true;
+    // Going back out must land on a column used above; YAML's own message for
+    // this ("end of map not found") names no cause.
+    if (dedent && !indents_.empty() && indents_.back().col < ind)
+      fail_at(path_, no, ind + 1,
+              "this line is indented differently from the lines above it; line it up with "
+              "the key or '-' it belongs with");
+    if (!indents_.empty() && indents_.back().col == ind) {
+      // A list may sit at the same indentation as the key that holds it: a
+      // level of its own, which ends at the next key there.
+      const bool below_same = indents_.size() > 1 && indents_[indents_.size() - 2].col == ind;
+      if (indicator(ind) && !indents_.back().list) indents_.push_back({ind, true});
+      if (!indicator(ind) && indents_.back().list && below_same) indents_.pop_back();
+    } else {
+      indents_.push_back({ind, indicator(ind)});
+    }
     check_depth(l, ind, no);
     // "- ", "? " and ": " at the start open a node inside this one, on this line.
     size_t p = ind;
-    while (p < l.size() && (l[p] == '-' || l[p] == '?' || l[p] == ':') &&
-           (p + 1 == l.size() || l[p + 1] == ' ' || l[p + 1] == '\t')) {
+    while (indicator(p)) {
       ++p;
       while (p < l.size() && (l[p] == ' ' || l[p] == '\t')) ++p;
       if (p == l.size() || l[p] == '#') break;
-      indents_.push_back(p);
+      indents_.push_back({p, indicator(p)});
       check_depth(l, p, no);
     }
     node_start_ = true;
+    after_key_ = false;
     rest(l, p, no);
   }
 
@@ -210,10 +233,15 @@ class StructureScan {
           continue;
         }
         if (c == '&' || c == '!') {  // anchor or tag: the value still follows
-          while (i + 1 < l.size() && std::string_view(" \t,[]{}").find(l[i + 1]) ==
-                                         std::string_view::npos)
+          while (i + 1 < l.size() &&
+                 std::string_view(" \t,[]{}").find(l[i + 1]) == std::string_view::npos)
             ++i;
           continue;
+        }
+        if (c == '-' && open_.empty() && (i + 1 == l.size() || l[i + 1] == ' ')) {
+          fail_at(path_, no, char_col(l, i),
+                  "a list cannot start on the same line as its key; put each '- ' item on a "
+                  "line of its own below the key");
         }
         if ((c == '|' || c == '>') && open_.empty()) {
           in_block_scalar_ = true;
@@ -244,12 +272,19 @@ class StructureScan {
         continue;
       }
       if (c == ':' && (i + 1 == l.size() || l[i + 1] == ' ' || l[i + 1] == '\t')) {
+        // "title: Sale: 20% off" is the classic; YAML says "illegal map value".
+        if (plain_open_ && plain_is_value_)
+          fail_at(path_, no, char_col(l, i),
+                  "this value contains ': '; put the whole value in quotes, like "
+                  "\"Sale: 20% off\"");
         node_start_ = true;
         plain_open_ = false;  // what came before was a key
+        after_key_ = true;
         continue;
       }
       if (node_start_ && c != '*') {
         plain_open_ = true;
+        plain_is_value_ = after_key_;
         plain_parent_ = parent_of(i);
       }
       node_start_ = false;
@@ -259,29 +294,33 @@ class StructureScan {
   // Indentation of the block collection holding a value that starts at byte
   // `col`: lines indented more than this continue the value.
   int parent_of(size_t col) const {
-    const bool own_level = !indents_.empty() && indents_.back() == col;
-    const size_t levels = indents_.size() - (own_level ? 1 : 0);
-    return levels == 0 ? -1 : static_cast<int>(indents_[levels - 1]);
+    size_t levels = indents_.size();
+    while (levels > 0 && indents_[levels - 1].col >= col) --levels;
+    return levels == 0 ? -1 : static_cast<int>(indents_[levels - 1].col);
   }
 
+  // One level of slack: a plain value after "- " counts as a level here, and
+  // the tree check holds the exact limit once the parser has run.
   void check_depth(std::string_view l, size_t i, size_t no) const {
-    if (indents_.size() + open_.size() > static_cast<size_t>(kMaxSpecDepth))
+    if (indents_.size() + open_.size() > static_cast<size_t>(kMaxSpecDepth) + 1)
       fail_at(path_, no, char_col(l, i),
               "lists and mappings nest more than " + std::to_string(kMaxSpecDepth) +
                   " levels deep here; flatten the spec");
   }
 
   const std::string& path_;
-  std::vector<size_t> indents_;  // columns of the open block collections
-  std::vector<Open> open_;       // [ and { not yet closed
-  char quote_ = 0;               // ' or " while inside a quoted string
+  std::vector<Level> indents_;  // the open block collections
+  std::vector<Open> open_;      // [ and { not yet closed
+  char quote_ = 0;              // ' or " while inside a quoted string
   std::pair<size_t, size_t> quote_at_;
   bool after_quote_ = false;  // the last thing seen closed a quote
   bool node_start_ = true;    // a value may begin at the next character
   bool in_block_scalar_ = false;
   int block_parent_ = -1;  // a | or > value's text: the lines indented more than this
   bool plain_open_ = false;
-  int plain_parent_ = -1;  // likewise for an unquoted value that may go on
+  bool plain_is_value_ = false;  // it began after "key: " on its line
+  bool after_key_ = false;       // this line had a "key: " before here
+  int plain_parent_ = -1;        // likewise for an unquoted value that may go on
 };
 
 // The parsed tree, aliases followed: every visit counts, so a chain of aliases
@@ -297,7 +336,7 @@ class TreeCheck {
     if (!n.IsMap() && !n.IsSequence()) return;
     if (depth > kMaxSpecDepth)
       fail(n, "lists and mappings nest more than " + std::to_string(kMaxSpecDepth) +
-                  " levels deep here (counting what *aliases repeat); flatten the spec");
+                  " levels deep here; flatten the spec");
     if (n.IsSequence()) {
       for (const auto& e : n) walk(e, depth + 1);
       return;

@@ -23,9 +23,10 @@ inline constexpr int kMaxSpecDepth = 32;
 // Values in the parsed tree, counting each repeat an alias (*name) makes.
 inline constexpr size_t kMaxSpecValues = 1'000'000;
 
-// Before parsing: size, UTF-8, NUL and control bytes, tabs used to indent, and
-// nesting deeper than kMaxSpecDepth (a conservative scan: it may count a level
-// too many, never too few, outside what aliases repeat).
+// Before parsing: size, UTF-8, NUL and control bytes, tabs used to indent,
+// quotes and brackets never closed, and nesting well past kMaxSpecDepth (a
+// scan that errs towards counting levels, so yaml-cpp's recursion stays
+// shallow; the exact limit is held by check_duplicate_keys).
 void check_spec_text(std::string_view text, const std::string& path);
 
 // After parsing: no key twice in one mapping, keys are scalars, and the tree,
