@@ -375,20 +375,19 @@ class Loader {
     }
     check_duplicate_keys(root, path_);
     if (!root.IsMap())
-      throw InputError(path_ +
-                       ": a pipeline spec must be a YAML mapping with version, name and stages");
+      fail(root, "a pipeline spec must be a YAML mapping with version, name and stages");
     only_keys(root, {"version", "name", "params", "stages"}, "the spec");
     PipelineSpec spec;
     spec.path = path_;
     spec.text = text;
     spec.sha256 = sha256_hex(text);
     if (!root["version"])
-      throw InputError(path_ + ": missing 'version' (this Atelier reads version 1)");
+      fail(root, "missing 'version' (add `version: 1` at the top)");
     spec.version = integer(root["version"], "version");
     if (spec.version != 1)
       fail(root["version"], "unsupported spec version " + std::to_string(spec.version) +
                                 " (this Atelier reads version 1)");
-    if (!root["name"]) throw InputError(path_ + ": missing 'name'");
+    if (!root["name"]) fail(root, "missing 'name' (add `name: ...` to say what this pipeline makes)");
     spec.name = str(root["name"], "name");
     if (const YAML::Node params = root["params"]) {
       if (!params.IsMap()) fail(params, "'params' must be a mapping of names to default values");

@@ -158,7 +158,7 @@ class StructureScan {
     // they start with a quote or a bracket ("'90s look").
     if (plain_open_ && (blank || static_cast<int>(ind) > plain_parent_)) {
       for (size_t i = ws; i < l.size(); ++i)
-        if (l[i] == '#' && (l[i - 1] == ' ' || l[i - 1] == '\t')) plain_open_ = false;
+        if (l[i] == '#' && (i == 0 || l[i - 1] == ' ' || l[i - 1] == '\t')) plain_open_ = false;
       return;
     }
     plain_open_ = false;
