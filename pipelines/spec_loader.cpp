@@ -5,7 +5,6 @@
 #include <fstream>
 #include <functional>
 #include <map>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -19,6 +18,14 @@
 
 namespace atelier {
 namespace {
+
+// A letter, then letters, digits, _ or -; at most 64 characters.
+bool valid_id(const std::string& s) {
+  if (s.empty() || s.size() > 64 || !std::isalpha(static_cast<unsigned char>(s[0]))) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+}
 
 class Loader {
  public:
@@ -70,18 +77,24 @@ class Loader {
     json v = yaml_to_json(n);
     if (!v.is_string()) return v;
     const std::string s = v.get<std::string>();
-    static const std::regex ref(R"(\$\{([^}]*)\})");
-    std::smatch m;
-    if (std::regex_match(s, m, ref)) return lookup(n, m[1].str(), params, true);
+    // Scanned by hand: std::regex recurses per character and can exhaust the
+    // stack on long hostile input.
+    if (s.size() > 3 && s.rfind("${", 0) == 0 && s.back() == '}' && s.find('}') == s.size() - 1)
+      return lookup(n, s.substr(2, s.size() - 3), params, true);
     std::string out;
-    auto begin = s.cbegin();
-    for (std::sregex_iterator it(s.begin(), s.end(), ref), end; it != end; ++it) {
-      out.append(begin, s.cbegin() + it->position());
-      json p = lookup(n, (*it)[1].str(), params);
+    size_t pos = 0;
+    while (pos < s.size()) {
+      const size_t open = s.find("${", pos);
+      const size_t close = open == std::string::npos ? open : s.find('}', open + 2);
+      if (close == std::string::npos) {
+        out.append(s, pos, std::string::npos);
+        break;
+      }
+      out.append(s, pos, open - pos);
+      json p = lookup(n, s.substr(open + 2, close - open - 2), params);
       out += p.is_string() ? p.get<std::string>() : p.dump();
-      begin = s.cbegin() + it->position() + it->length();
+      pos = close + 1;
     }
-    out.append(begin, s.cend());
     return out;
   }
 
@@ -89,16 +102,17 @@ class Loader {
               bool whole = false) const {
     const std::string prefix = "params.";
     if (ref.rfind(prefix, 0) != 0) {
-      static const std::regex stage_ref(R"(([A-Za-z][A-Za-z0-9_-]*)\.(assets|model))");
-      std::smatch m;
-      if (!std::regex_match(ref, m, stage_ref)) {
+      const size_t dot = ref.rfind('.');
+      const std::string stage = dot == std::string::npos ? "" : ref.substr(0, dot);
+      const std::string field = dot == std::string::npos ? "" : ref.substr(dot + 1);
+      if (!valid_id(stage) || (field != "assets" && field != "model")) {
         fail(at, "unknown reference '${" + ref +
                      "}' (use ${params.NAME}, ${STAGE.assets} or ${STAGE.model})");
       }
       if (!whole) {
         fail(at, "'${" + ref + "}' names files, so it must be the whole value, not part of a text");
       }
-      refs_.push_back({m[1].str(), m[2].str(), current_param_,
+      refs_.push_back({stage, field, current_param_,
                        {at.Mark().line + 1, at.Mark().column + 1}});
       return json{{"$ref", ref}};
     }
@@ -197,10 +211,9 @@ class Loader {
     s.pos = {n.Mark().line + 1, n.Mark().column + 1};
     if (!n["id"]) fail(n, "stage is missing 'id'");
     s.id = str(n["id"], "id");
-    static const std::regex id_re("[A-Za-z][A-Za-z0-9_-]*");
-    if (!std::regex_match(s.id, id_re))
+    if (!valid_id(s.id))
       fail(n["id"],
-           "stage id '" + s.id + "' must start with a letter and use letters, digits, _ or -");
+           "stage id '" + s.id.substr(0, 80) + "' must start with a letter and use letters, digits, _ or - (64 at most)");
     if (!n["kind"]) fail(n, "stage '" + s.id + "' is missing 'kind'");
     s.kind = str(n["kind"], "kind");
     const KindSpec* kind = find_kind(s.kind);
@@ -434,7 +447,19 @@ class Loader {
       }
       if (s.dynamic()) continue;
       size_t n = 1;
-      if (!s.matrix.empty()) n = matrix_combinations(s).size();
+      if (!s.matrix.empty()) {
+        // Count before building: a hostile matrix can name billions of combinations.
+        size_t product = 1;
+        for (const auto& [name, values] : s.matrix)
+          product = values.size() != 0 && product > limits_.max_jobs * 16 / values.size() ? limits_.max_jobs * 16 + 1
+                                                                                          : product * values.size();
+        if (product > limits_.max_jobs * 16 || (s.exclude.empty() && product > limits_.max_jobs + s.include.size()))
+          fail(at(stages_node, i, "matrix"), "stage '" + s.id + "': the matrix makes " +
+                                                 (product > limits_.max_jobs * 16 ? "more than " + std::to_string(limits_.max_jobs * 16) : std::to_string(product)) +
+                                                 " combinations, over the limit of " + std::to_string(limits_.max_jobs) +
+                                                 " jobs (max_jobs_per_run in atelier.yaml); split the campaign");
+        n = matrix_combinations(s).size();
+      }
       if (!s.group_by.empty()) n = group_values(spec, s).size();
       if (!s.matrix.empty() && n == 0)
         fail(at(stages_node, i, "matrix"), "stage '" + s.id + "': the matrix excludes every combination");
@@ -521,14 +546,33 @@ class Loader {
 }  // namespace
 
 int64_t parse_duration_ms(const std::string& text) {
-  static const std::regex re(R"(\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h)?\s*)");
-  std::smatch m;
-  if (!std::regex_match(text, m, re))
-    throw InputError("'" + text + "' is not a duration (e.g. 90s, 5m, 2h, 1500ms)");
-  double v = std::stod(m[1].str());
-  const std::string unit = m[2].matched ? m[2].str() : "s";
-  double mult = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60'000 : 3'600'000;
-  return static_cast<int64_t>(v * mult);
+  // NUMBER[.FRACTION] [ms|s|m|h], spaces allowed around; parsed by hand (no regex).
+  const auto bad = [&] { return InputError("'" + text.substr(0, 80) + "' is not a duration (e.g. 90s, 5m, 2h, 1500ms)"); };
+  size_t i = text.find_first_not_of(" \t");
+  const size_t end = text.find_last_not_of(" \t");
+  if (i == std::string::npos) throw bad();
+  const size_t num_start = i;
+  while (i <= end && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+  if (i == num_start) throw bad();
+  if (i <= end && text[i] == '.') {
+    const size_t frac = ++i;
+    while (i <= end && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+    if (i == frac) throw bad();
+  }
+  const std::string number = text.substr(num_start, i - num_start);
+  while (i <= end && text[i] == ' ') ++i;
+  const std::string unit = i <= end ? text.substr(i, end - i + 1) : "s";
+  double mult = 0;
+  if (unit == "ms") mult = 1;
+  else if (unit == "s") mult = 1000;
+  else if (unit == "m") mult = 60'000;
+  else if (unit == "h") mult = 3'600'000;
+  else throw bad();
+  const double ms = std::strtod(number.c_str(), nullptr) * mult;
+  // Checked before the conversion: a double past int64's range is undefined behaviour to cast.
+  constexpr double kYearMs = 366.0 * 86'400'000;
+  if (!(ms <= kYearMs)) throw InputError("'" + text.substr(0, 80) + "' is longer than a year; use a shorter duration");
+  return static_cast<int64_t>(ms);
 }
 
 PipelineSpec parse_spec(const std::string& text, const std::string& path,

@@ -2,6 +2,9 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <string>
+
+#include "orchestrator/errors.h"
 
 namespace atelier {
 
@@ -23,7 +26,13 @@ nlohmann::json scalar(const YAML::Node& n) {
 }
 }  // namespace
 
-nlohmann::json yaml_to_json(const YAML::Node& node) {
+nlohmann::json yaml_to_json(const YAML::Node& node, int max_depth) {
+  if (max_depth <= 0) {
+    const YAML::Mark m = node.Mark();
+    throw InputError((m.is_null() ? std::string("a value")
+                                  : "line " + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1)) +
+                     ": nested too deeply (or an alias refers to itself)");
+  }
   switch (node.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:
@@ -32,12 +41,12 @@ nlohmann::json yaml_to_json(const YAML::Node& node) {
       return scalar(node);
     case YAML::NodeType::Sequence: {
       nlohmann::json a = nlohmann::json::array();
-      for (const auto& e : node) a.push_back(yaml_to_json(e));
+      for (const auto& e : node) a.push_back(yaml_to_json(e, max_depth - 1));
       return a;
     }
     case YAML::NodeType::Map: {
       nlohmann::json o = nlohmann::json::object();
-      for (const auto& kv : node) o[kv.first.as<std::string>()] = yaml_to_json(kv.second);
+      for (const auto& kv : node) o[kv.first.as<std::string>()] = yaml_to_json(kv.second, max_depth - 1);
       return o;
     }
   }

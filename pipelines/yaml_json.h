@@ -7,6 +7,8 @@
 
 namespace atelier {
 
-nlohmann::json yaml_to_json(const YAML::Node& node);
+// Throws InputError past `max_depth` levels: YAML aliases can make a node its
+// own descendant (`&a [*a]`), and deep input must not exhaust the stack.
+nlohmann::json yaml_to_json(const YAML::Node& node, int max_depth = 64);
 
 }  // namespace atelier

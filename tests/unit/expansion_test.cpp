@@ -151,7 +151,7 @@ TEST(Expansion, ValidationOfTheNewConstructs) {
   EXPECT_NE(error_of(head + "    matrix: {p: [1], exclude: [{p: 1}]}\n").find("the matrix excludes every combination"),
             std::string::npos);
   EXPECT_NE(error_of(head + "    matrix: {p: [1, 2, 3], q: [1, 2, 3, 4]}\n", {10})
-                .find("campaign.yaml:6:13: stage 'a' brings the run to 12 jobs, over the limit of 10"),
+                .find("campaign.yaml:6:13: stage 'a': the matrix makes 12 combinations, over the limit of 10 jobs"),
             std::string::npos);
   EXPECT_NE(error_of(head + "    with: {files: 3}\n").find("param 'files' must be a path, a glob"), std::string::npos);
   // Internal kinds are not for specs.

@@ -1,5 +1,6 @@
 // Inputs that once broke spec loading under the fuzzer (fuzz/spec_fuzz.cpp),
-// kept in tests/fixtures/fuzz_regressions/. Each must now load and expand, or
+// kept in tests/fixtures/fuzz_regressions/ and replayed as the target does
+// (leading "#set" lines are --set values). Each must now load and expand, or
 // be rejected with an InputError; nothing else may escape. The long fuzzing run
 // is not part of the tests; these inputs are.
 #include <gtest/gtest.h>
@@ -8,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "fuzz/fuzz_input.h"
 #include "orchestrator/errors.h"
 #include "pipelines/spec.h"
 
@@ -26,8 +28,9 @@ TEST(FuzzRegressions, EachInputLoadsOrIsRejectedWithAnInputError) {
     SpecLimits limits;
     limits.max_jobs = 1000;  // as the fuzz target runs
     try {
-      const PipelineSpec spec = parse_spec(ss.str(), "fuzz.yaml", {}, limits);
-      (void)expand_spec(spec, 3);
+      const PipelineSpec spec =
+          parse_spec(ss.str(), "fuzz.yaml", fuzz::leading_sets(ss.str()), limits);
+      (void)expand_spec(spec, 3, limits.max_jobs);
     } catch (const InputError&) {
     } catch (const std::exception& ex) {
       ADD_FAILURE() << "escaped as " << typeid(ex).name() << ": " << ex.what();
