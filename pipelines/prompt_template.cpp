@@ -3,6 +3,7 @@
 // multi-byte character, so once the text is known to be valid UTF-8 the parser
 // can scan bytes and only counts code points when it reports a column.
 #include "prompt_template.h"
+#include "utf8.h"
 
 #include <cstdio>
 #include <fstream>
@@ -32,36 +33,12 @@ std::string hex_byte(unsigned char b) {
   return buf;
 }
 
-// Length of the UTF-8 sequence at s[i], or 0 where it is not valid UTF-8:
-// truncated, overlong, a surrogate, or past U+10FFFF.
-size_t utf8_length(std::string_view s, size_t i) {
-  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char lead = b(i);
-  if (lead < 0x80) return 1;
-  size_t n;
-  char32_t cp, min;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    n = 2, min = 0x80, cp = lead & 0x1F;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    n = 3, min = 0x800, cp = lead & 0x0F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    n = 4, min = 0x10000, cp = lead & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    if ((b(i + k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (b(i + k) & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n;
-}
 
 // Byte index of the first invalid UTF-8 sequence, or npos.
 size_t invalid_utf8_at(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
-    const size_t n = utf8_length(s, i);
+    char32_t cp;
+    const size_t n = utf8_sequence(s, i, cp);
     if (n == 0) return i;
     i += n;
   }

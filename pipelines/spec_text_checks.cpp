@@ -4,6 +4,7 @@
 // that indent and to bound nesting. Where it is unsure it counts a level more,
 // never less; the tree check then catches what aliases add.
 #include "spec_text_checks.h"
+#include "utf8.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -36,30 +37,6 @@ std::string hex_byte(unsigned char b) {
   return buf;
 }
 
-// Length of the UTF-8 sequence at s[i], or 0 where it is not valid UTF-8:
-// truncated, overlong, a surrogate, or past U+10FFFF.
-size_t utf8_length(std::string_view s, size_t i, char32_t& cp) {
-  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char lead = b(i);
-  size_t n;
-  char32_t min;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    n = 2, min = 0x80, cp = lead & 0x1F;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    n = 3, min = 0x800, cp = lead & 0x0F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    n = 4, min = 0x10000, cp = lead & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    if ((b(i + k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (b(i + k) & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n;
-}
 
 void check_size(std::string_view text, const std::string& path) {
   if (text.size() <= kMaxSpecBytes) return;
@@ -92,7 +69,7 @@ void check_bytes(std::string_view text, const std::string& path) {
       continue;
     }
     char32_t cp = 0;
-    const size_t n = utf8_length(text, i, cp);
+    const size_t n = utf8_sequence(text, i, cp);
     if (n == 0)
       fail_at(path, line, col,
               "the file is not UTF-8 text (byte " + hex_byte(b) +
