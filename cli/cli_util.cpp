@@ -12,10 +12,12 @@ Workspace open_workspace(const Globals& g) {
 }
 
 NewRun prepare_run(const Workspace& ws, const SubmitArgs& a, PipelineSpec* spec_out, Store* store) {
-  PipelineSpec spec = load_spec(a.spec, a.sets, {static_cast<size_t>(ws.config().max_jobs_per_run)});
+  PipelineSpec spec =
+      load_spec(a.spec, a.sets, {static_cast<size_t>(ws.config().max_jobs_per_run)});
   AssetStore files = ws.asset_store();
   import_spec_files(spec, store ? &files : nullptr, store);
-  NewRun run = expand_spec(spec, ws.config().max_attempts, static_cast<size_t>(ws.config().max_jobs_per_run));
+  NewRun run = expand_spec(spec, ws.config().max_attempts,
+                           static_cast<size_t>(ws.config().max_jobs_per_run));
   run.spec_path = std::filesystem::absolute(a.spec).string();
   run.submitter = current_actor();
   run.idem_key = a.key;

@@ -32,7 +32,8 @@ void print_plan(const Globals& g, const PipelineSpec& spec, const NewRun& run, b
     for (const NewJob& j : run.jobs) n += j.stage == s.id && j.kind != "expand";
     json st = {{"stage", s.id}, {"kind", s.kind}, {"jobs", n}};
     if (is_deferred(spec, s))
-      st["made_when"] = s.for_each.empty() ? "the stage it groups has run" : s.for_each + " has run";
+      st["made_when"] =
+          s.for_each.empty() ? "the stage it groups has run" : s.for_each + " has run";
     stages.push_back(std::move(st));
   }
   if (g.json) {
@@ -40,14 +41,16 @@ void print_plan(const Globals& g, const PipelineSpec& spec, const NewRun& run, b
     if (with_jobs) {
       json jobs = json::array();
       for (const NewJob& j : run.jobs)
-        jobs.push_back({{"stage", j.stage}, {"kind", j.kind}, {"params", *j.params}, {"matrix", j.matrix}});
+        jobs.push_back(
+            {{"stage", j.stage}, {"kind", j.kind}, {"params", *j.params}, {"matrix", j.matrix}});
       out["jobs"] = std::move(jobs);
     }
     std::cout << out.dump() << "\n";
     return;
   }
   for (const json& st : stages) {
-    std::cout << "  " << st["stage"].get<std::string>() << " (" << st["kind"].get<std::string>() << "): ";
+    std::cout << "  " << st["stage"].get<std::string>() << " (" << st["kind"].get<std::string>()
+              << "): ";
     if (st.contains("made_when")) {
       std::cout << "jobs made when " << st["made_when"].get<std::string>() << "\n";
     } else {
@@ -63,10 +66,21 @@ void print_plan(const Globals& g, const PipelineSpec& spec, const NewRun& run, b
 }  // namespace
 
 int cmd_validate(const Globals& g, const SubmitArgs& a) {
-  PipelineSpec spec = load_spec(a.spec, a.sets);
+  // The workspace's fan-out limit when there is one, so validate and submit agree.
+  SpecLimits limits;
+  int max_attempts = 3;
+  const auto dir = Workspace::resolve_dir(g.workspace);
+  if (std::filesystem::exists(dir / "atelier.yaml")) {
+    const Workspace ws = Workspace::open(dir);
+    limits.max_jobs = static_cast<size_t>(ws.config().max_jobs_per_run);
+    max_attempts = ws.config().max_attempts;
+  }
+  PipelineSpec spec = load_spec(a.spec, a.sets, limits);
   import_spec_files(spec, nullptr, nullptr);  // files must exist; nothing is written
-  NewRun run = expand_spec(spec, 3);
-  if (!g.json) std::cout << a.spec << ": ok (" << spec.stages.size() << " stages, " << run.jobs.size() << " jobs at submission)\n";
+  NewRun run = expand_spec(spec, max_attempts, limits.max_jobs);
+  if (!g.json)
+    std::cout << a.spec << ": ok (" << spec.stages.size() << " stages, " << run.jobs.size()
+              << " jobs at submission)\n";
   print_plan(g, spec, run, false);
   return 0;
 }
@@ -76,7 +90,8 @@ int cmd_submit(const Globals& g, const SubmitArgs& a) {
   if (a.dry_run) {
     PipelineSpec spec;
     NewRun run = prepare_run(ws, a, &spec);
-    if (!g.json) std::cout << run.name << ": " << run.jobs.size() << " job(s) would be enqueued (dry run)\n";
+    if (!g.json)
+      std::cout << run.name << ": " << run.jobs.size() << " job(s) would be enqueued (dry run)\n";
     print_plan(g, spec, run, true);
     return 0;
   }

@@ -180,7 +180,8 @@ void Supervisor::retire_idle_worker_for(const std::string& kind) {
   for (Child& c : children_) {
     if (c.kind == kind || c.term_sent || threads_of(c.kind) == 0) continue;
     if (std::find(busy.begin(), busy.end(), c.worker_id) != busy.end()) continue;
-    spdlog::info("supervisor: retiring idle {} worker {} to free a slot for {}", c.kind, c.worker_id, kind);
+    spdlog::info("supervisor: retiring idle {} worker {} to free a slot for {}", c.kind,
+                 c.worker_id, kind);
     ::kill(c.pid, SIGTERM);
     c.term_sent = true;
     return;

@@ -80,7 +80,8 @@ struct StageTemplates {
     const KindSpec* kind = find_kind(s.kind);
     if (!kind) return;
     for (const ParamSpec& p : kind->params) {
-      if (p.type != ParamType::text || !s.with.contains(p.name) || !s.with[p.name].is_string()) continue;
+      if (p.type != ParamType::text || !s.with.contains(p.name) || !s.with[p.name].is_string())
+        continue;
       const std::string text = s.with[p.name].get<std::string>();
       if (!has_template_syntax(text)) continue;
       PromptTemplate t = PromptTemplate::parse(text);
@@ -92,13 +93,16 @@ struct StageTemplates {
   // The params of the job(s) for one set of variables: the shared stage params
   // when nothing is templated, else one set per variant combination (or one
   // sampled), texts filled in and the choices recorded under `_variants`.
-  std::vector<std::shared_ptr<const json>> params_for(const StageSpec& s, const std::shared_ptr<const json>& base,
-                                                      const json& vars, uint64_t job_index, size_t limit) const {
+  std::vector<std::shared_ptr<const json>> params_for(const StageSpec& s,
+                                                      const std::shared_ptr<const json>& base,
+                                                      const json& vars, uint64_t job_index,
+                                                      size_t limit) const {
     if (texts.empty()) return {base};
     std::vector<json> sets{*base};
     for (const One& one : texts) {
       const auto mode = s.sample_variants ? VariantMode::sampled : VariantMode::combinatorial;
-      std::vector<Expansion> ex = expand_prompt(one.tmpl, vars, one.lists, mode, s.variant_seed, limit, job_index);
+      std::vector<Expansion> ex =
+          expand_prompt(one.tmpl, vars, one.lists, mode, s.variant_seed, limit, job_index);
       std::vector<json> next;
       for (const json& p : sets) {
         for (const Expansion& e : ex) {
@@ -123,9 +127,10 @@ struct StageTemplates {
 
 void check_limit(const PipelineSpec& spec, const StageSpec& s, size_t jobs, size_t limit) {
   if (jobs <= limit) return;
-  throw InputError(spec.path + ":" + std::to_string(s.pos.line) + ":" + std::to_string(s.pos.column) + ": stage '" +
-                   s.id + "' brings the run to " + std::to_string(jobs) + " jobs, over the limit of " +
-                   std::to_string(limit) + " (max_jobs_per_run in atelier.yaml); split the campaign");
+  throw InputError(spec.path + ":" + std::to_string(s.pos.line) + ":" +
+                   std::to_string(s.pos.column) + ": stage '" + s.id + "' brings the run to " +
+                   std::to_string(jobs) + " jobs, over the limit of " + std::to_string(limit) +
+                   " (max_jobs_per_run in atelier.yaml); split the campaign");
 }
 
 // Stages in an order where every stage comes after those it waits for.
@@ -164,7 +169,8 @@ std::vector<json> matrix_combinations(const StageSpec& s) {
   out.reserve(count + s.include.size());
   for (size_t k = 0; k < count; ++k) {
     json c = combination(s, k);
-    if (std::none_of(s.exclude.begin(), s.exclude.end(), [&](const json& e) { return matches(c, e); }))
+    if (std::none_of(s.exclude.begin(), s.exclude.end(),
+                     [&](const json& e) { return matches(c, e); }))
       out.push_back(std::move(c));
   }
   for (const json& inc : s.include)
@@ -181,13 +187,15 @@ bool is_deferred(const PipelineSpec& spec, const StageSpec& s) {
 std::vector<json> group_values(const PipelineSpec& spec, const StageSpec& s) {
   const StageSpec& src = grouped_stage(spec, s);
   std::vector<json> values;
-  std::vector<json> combos = src.matrix.empty() ? std::vector<json>{json::object()} : matrix_combinations(src);
+  std::vector<json> combos =
+      src.matrix.empty() ? std::vector<json>{json::object()} : matrix_combinations(src);
   if (!src.group_by.empty()) combos.clear();
   for (const json& v : !src.group_by.empty() ? group_values(spec, src) : std::vector<json>{})
     combos.push_back(json{{src.group_by, v}});
   for (const json& c : combos) {
     if (!c.contains(s.group_by)) continue;
-    if (std::find(values.begin(), values.end(), c[s.group_by]) == values.end()) values.push_back(c[s.group_by]);
+    if (std::find(values.begin(), values.end(), c[s.group_by]) == values.end())
+      values.push_back(c[s.group_by]);
   }
   return values;
 }
@@ -206,7 +214,8 @@ NewRun expand_spec(const PipelineSpec& spec, int default_max_attempts, size_t ma
   run.jobs.reserve(total);
   for (const StageSpec* s : topological(spec)) {
     std::vector<size_t> deps;
-    for (const auto& n : s->upstream()) deps.insert(deps.end(), jobs_of[n].begin(), jobs_of[n].end());
+    for (const auto& n : s->upstream())
+      deps.insert(deps.end(), jobs_of[n].begin(), jobs_of[n].end());
     if (is_deferred(spec, *s)) {
       NewJob& j = run.jobs.emplace_back();
       j.stage = s->id;
@@ -242,7 +251,8 @@ NewRun expand_spec(const PipelineSpec& spec, int default_max_attempts, size_t ma
       check_limit(spec, *s, run.jobs.size(), max_jobs);
       continue;
     }
-    std::vector<json> combos = s->matrix.empty() ? std::vector<json>{json::object()} : matrix_combinations(*s);
+    std::vector<json> combos =
+        s->matrix.empty() ? std::vector<json>{json::object()} : matrix_combinations(*s);
     jobs_of[s->id].reserve(combos.size());
     for (json& c : combos) {
       for (const auto& p : templates.params_for(*s, params, c, index++, max_jobs)) {
@@ -256,9 +266,10 @@ NewRun expand_spec(const PipelineSpec& spec, int default_max_attempts, size_t ma
   return run;
 }
 
-std::vector<NewJob> expand_deferred_stage(const PipelineSpec& spec, const std::string& stage_id,
-                                          const std::map<std::string, std::vector<ExistingJob>>& upstream,
-                                          int default_max_attempts, size_t max_jobs) {
+std::vector<NewJob> expand_deferred_stage(
+    const PipelineSpec& spec, const std::string& stage_id,
+    const std::map<std::string, std::vector<ExistingJob>>& upstream, int default_max_attempts,
+    size_t max_jobs) {
   const StageSpec* s = spec.stage(stage_id);
   if (!s) throw InputError(spec.path + ": the run's spec has no stage '" + stage_id + "'");
   auto jobs_of = [&](const std::string& id) -> const std::vector<ExistingJob>& {
@@ -272,8 +283,8 @@ std::vector<NewJob> expand_deferred_stage(const PipelineSpec& spec, const std::s
   std::vector<NewJob> out;
   auto add = [&](NewJob j) {
     if (out.size() >= max_jobs)
-      throw InputError(spec.path + ": stage '" + s->id + "' would make more than " + std::to_string(max_jobs) +
-                       " jobs (max_jobs_per_run in atelier.yaml)");
+      throw InputError(spec.path + ": stage '" + s->id + "' would make more than " +
+                       std::to_string(max_jobs) + " jobs (max_jobs_per_run in atelier.yaml)");
     out.push_back(std::move(j));
   };
   auto other_deps = [&](const std::string& except, NewJob& j) {
@@ -287,7 +298,8 @@ std::vector<NewJob> expand_deferred_stage(const PipelineSpec& spec, const std::s
         for (const auto& base : templates.params_for(*s, params, src.matrix, index++, max_jobs)) {
           json p = *base;
           p["_inputs"] = json::array({sha});
-          NewJob j = job_of(*s, std::make_shared<const json>(std::move(p)), src.matrix, default_max_attempts);
+          NewJob j = job_of(*s, std::make_shared<const json>(std::move(p)), src.matrix,
+                            default_max_attempts);
           j.dep_ids.push_back(src.id);
           other_deps(s->for_each, j);
           add(std::move(j));

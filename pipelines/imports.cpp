@@ -33,7 +33,8 @@ std::vector<fs::path> expand_one(const std::string& text, const fs::path& base) 
         if (fs::is_regular_file(g.gl_pathv[i])) out.emplace_back(g.gl_pathv[i]);
     }
     ::globfree(&g);
-    if (out.empty()) throw InputError("no files match '" + text + "' (looked in " + base.string() + ")");
+    if (out.empty())
+      throw InputError("no files match '" + text + "' (looked in " + base.string() + ")");
   } else if (fs::is_directory(p)) {
     for (const auto& e : fs::directory_iterator(p)) {
       const std::string name = e.path().filename().string();
@@ -55,10 +56,11 @@ std::string media_type_for(const fs::path& p) {
   std::string ext = p.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
   static const std::pair<const char*, const char*> known[] = {
-      {".png", "image/png"},  {".jpg", "image/jpeg"}, {".jpeg", "image/jpeg"}, {".webp", "image/webp"},
-      {".gif", "image/gif"},  {".mp3", "audio/mpeg"}, {".wav", "audio/wav"},   {".m4a", "audio/mp4"},
-      {".aac", "audio/aac"},  {".ogg", "audio/ogg"},  {".flac", "audio/flac"}, {".txt", "text/plain"},
-      {".mp4", "video/mp4"},  {".json", "application/json"}};
+      {".png", "image/png"},   {".jpg", "image/jpeg"},       {".jpeg", "image/jpeg"},
+      {".webp", "image/webp"}, {".gif", "image/gif"},        {".mp3", "audio/mpeg"},
+      {".wav", "audio/wav"},   {".m4a", "audio/mp4"},        {".aac", "audio/aac"},
+      {".ogg", "audio/ogg"},   {".flac", "audio/flac"},      {".txt", "text/plain"},
+      {".mp4", "video/mp4"},   {".json", "application/json"}};
   for (const auto& [e, type] : known)
     if (ext == e) return type;
   return "application/octet-stream";
@@ -75,7 +77,8 @@ std::vector<ResolvedFile> resolve_files(const json& value, const fs::path& base)
       path = e["path"].get<std::string>();
       if (e.contains("licence")) licence = e["licence"].get<std::string>();
     }
-    for (const fs::path& p : expand_one(path, base)) out.push_back({p, licence ? licence : licence_beside(p)});
+    for (const fs::path& p : expand_one(path, base))
+      out.push_back({p, licence ? licence : licence_beside(p)});
   };
   if (value.is_array()) {
     for (const json& e : value) add(e);
@@ -99,8 +102,9 @@ void import_spec_files(PipelineSpec& spec, AssetStore* files, Store* store) {
         found = resolve_files(value, base);
       } catch (const InputError& e) {
         const SourcePos pos = s.with_pos[p.name];
-        throw InputError(spec.path + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column) +
-                         ": stage '" + s.id + "': " + p.name + ": " + e.what());
+        throw InputError(spec.path + ":" + std::to_string(pos.line) + ":" +
+                         std::to_string(pos.column) + ": stage '" + s.id + "': " + p.name + ": " +
+                         e.what());
       }
       if (!store || !files) continue;
       json imported = json::array();
@@ -108,7 +112,8 @@ void import_spec_files(PipelineSpec& spec, AssetStore* files, Store* store) {
         std::string ext = f.path.extension().string();
         if (!ext.empty()) ext = ext.substr(1);
         StoredFile stored = files->put_file(f.path, ext);
-        store->import_asset({stored.sha256, media_type_for(f.path), ext, f.path.string(), stored.bytes, f.licence});
+        store->import_asset(
+            {stored.sha256, media_type_for(f.path), ext, f.path.string(), stored.bytes, f.licence});
         json entry = {{"sha256", stored.sha256}, {"source", f.path.string()}};
         if (f.licence) entry["licence"] = *f.licence;
         imported.push_back(std::move(entry));

@@ -33,7 +33,6 @@ std::string hex_byte(unsigned char b) {
   return buf;
 }
 
-
 // Byte index of the first invalid UTF-8 sequence, or npos.
 size_t invalid_utf8_at(std::string_view s) {
   for (size_t i = 0; i < s.size();) {

@@ -34,7 +34,7 @@ struct StageSpec {
   json with = json::object();
   std::vector<std::string> needs;
   std::vector<std::pair<std::string, std::vector<json>>> matrix;  // in spec order
-  std::vector<json> include, exclude;  // matrix entries added / removed
+  std::vector<json> include, exclude;                             // matrix entries added / removed
   std::string for_each;  // one job per output asset of that stage, made when it finishes
   std::string group_by;  // one job per value of this matrix variable of the stage it needs
   std::vector<StageRef> refs;
@@ -43,7 +43,7 @@ struct StageSpec {
   bool sample_variants = false;
   uint64_t variant_seed = 0;
   std::map<std::string, SourcePos> with_pos;  // where each `with` value is, for later errors
-  int retries = -1;                                               // -1: the workspace default
+  int retries = -1;                           // -1: the workspace default
   int priority = 0;
   int64_t timeout_ms = 0;
   SourcePos pos;
@@ -111,9 +111,10 @@ struct ExistingJob {
 // for (all finished). for_each: one job per output asset of the source stage,
 // carrying its producer's matrix values and that asset as its one input.
 // group_by: one job per value, depending on the jobs with that value.
-std::vector<NewJob> expand_deferred_stage(const PipelineSpec& spec, const std::string& stage_id,
-                                          const std::map<std::string, std::vector<ExistingJob>>& upstream,
-                                          int default_max_attempts, size_t max_jobs);
+std::vector<NewJob> expand_deferred_stage(
+    const PipelineSpec& spec, const std::string& stage_id,
+    const std::map<std::string, std::vector<ExistingJob>>& upstream, int default_max_attempts,
+    size_t max_jobs);
 
 // "90s", "5m", "2h", "1500ms" or a bare number of seconds.
 int64_t parse_duration_ms(const std::string& text);

@@ -112,8 +112,7 @@ class Loader {
       if (!whole) {
         fail(at, "'${" + ref + "}' names files, so it must be the whole value, not part of a text");
       }
-      refs_.push_back({stage, field, current_param_,
-                       {at.Mark().line + 1, at.Mark().column + 1}});
+      refs_.push_back({stage, field, current_param_, {at.Mark().line + 1, at.Mark().column + 1}});
       return json{{"$ref", ref}};
     }
     const std::string name = ref.substr(prefix.size());
@@ -183,10 +182,12 @@ class Loader {
   std::vector<json> matrix_entries(const YAML::Node& list, const StageSpec& s, const json& params,
                                    const char* what) const {
     if (!list.IsSequence() || list.size() == 0)
-      fail(list, "stage '" + s.id + "': matrix '" + what + "' must be a non-empty list of mappings");
+      fail(list,
+           "stage '" + s.id + "': matrix '" + what + "' must be a non-empty list of mappings");
     std::vector<json> out;
     for (const auto& e : list) {
-      if (!e.IsMap()) fail(e, "stage '" + s.id + "': each matrix '" + what + "' entry must be a mapping");
+      if (!e.IsMap())
+        fail(e, "stage '" + s.id + "': each matrix '" + what + "' entry must be a mapping");
       for (const auto& kv : e) {
         const std::string var = kv.first.Scalar();
         bool known = false;
@@ -212,8 +213,8 @@ class Loader {
     if (!n["id"]) fail(n, "stage is missing 'id'");
     s.id = str(n["id"], "id");
     if (!valid_id(s.id))
-      fail(n["id"],
-           "stage id '" + s.id.substr(0, 80) + "' must start with a letter and use letters, digits, _ or - (64 at most)");
+      fail(n["id"], "stage id '" + s.id.substr(0, 80) +
+                        "' must start with a letter and use letters, digits, _ or - (64 at most)");
     if (!n["kind"]) fail(n, "stage '" + s.id + "' is missing 'kind'");
     s.kind = str(n["kind"], "kind");
     const KindSpec* kind = find_kind(s.kind);
@@ -268,8 +269,9 @@ class Loader {
         for (size_t k = 0; k < s.include.size(); ++k) {
           for (const auto& [name, values] : s.matrix) {
             if (!s.include[k].contains(name))
-              fail(matrix["include"][k], "stage '" + s.id + "': this matrix include entry must set '" +
-                                             name + "' too (every matrix list needs a value)");
+              fail(matrix["include"][k], "stage '" + s.id +
+                                             "': this matrix include entry must set '" + name +
+                                             "' too (every matrix list needs a value)");
           }
         }
       }
@@ -278,7 +280,8 @@ class Loader {
     }
     if (const YAML::Node fe = n["for_each"]) {
       s.for_each = str(fe, "for_each");
-      if (n["matrix"]) fail(fe, "stage '" + s.id + "': use either 'for_each' or 'matrix', not both");
+      if (n["matrix"])
+        fail(fe, "stage '" + s.id + "': use either 'for_each' or 'matrix', not both");
     }
     if (const YAML::Node gb = n["group_by"]) {
       s.group_by = str(gb, "group_by");
@@ -303,7 +306,8 @@ class Loader {
         fail(v, "stage '" + s.id + "': 'variants' must be combinatorial, sampled or {mode, seed}");
       }
       if (mode != "combinatorial" && mode != "sampled")
-        fail(v, "stage '" + s.id + "': variants mode '" + mode + "' is not combinatorial or sampled");
+        fail(v,
+             "stage '" + s.id + "': variants mode '" + mode + "' is not combinatorial or sampled");
       s.sample_variants = mode == "sampled";
     }
     if (n["retries"]) {
@@ -348,7 +352,9 @@ class Loader {
         if (!index.count(s.for_each))
           fail(at(stages_node, i, "for_each"),
                "stage '" + s.id + "': for_each names unknown stage '" + s.for_each + "'");
-        if (s.for_each == s.id) fail(at(stages_node, i, "for_each"), "stage '" + s.id + "' cannot run for_each over itself");
+        if (s.for_each == s.id)
+          fail(at(stages_node, i, "for_each"),
+               "stage '" + s.id + "' cannot run for_each over itself");
       }
       if (!s.group_by.empty() && s.needs.empty())
         fail(at(stages_node, i, "group_by"),
@@ -394,13 +400,13 @@ class Loader {
     spec.path = path_;
     spec.text = text;
     spec.sha256 = sha256_hex(text);
-    if (!root["version"])
-      fail(root, "missing 'version' (add `version: 1` at the top)");
+    if (!root["version"]) fail(root, "missing 'version' (add `version: 1` at the top)");
     spec.version = integer(root["version"], "version");
     if (spec.version != 1)
       fail(root["version"], "unsupported spec version " + std::to_string(spec.version) +
                                 " (this Atelier reads version 1)");
-    if (!root["name"]) fail(root, "missing 'name' (add `name: ...` to say what this pipeline makes)");
+    if (!root["name"])
+      fail(root, "missing 'name' (add `name: ...` to say what this pipeline makes)");
     spec.name = str(root["name"], "name");
     if (const YAML::Node params = root["params"]) {
       if (!params.IsMap()) fail(params, "'params' must be a mapping of names to default values");
@@ -435,14 +441,15 @@ class Loader {
       check_templates(spec, s);
       for (const StageRef& r : s.refs) {
         if (!spec.stage(r.stage)) {
-          throw InputError(path_ + ":" + std::to_string(r.pos.line) + ":" + std::to_string(r.pos.column) +
-                           ": stage '" + s.id + "': '${" + r.stage + "." + r.field +
-                           "}' names unknown stage '" + r.stage + "'");
+          throw InputError(path_ + ":" + std::to_string(r.pos.line) + ":" +
+                           std::to_string(r.pos.column) + ": stage '" + s.id + "': '${" + r.stage +
+                           "." + r.field + "}' names unknown stage '" + r.stage + "'");
         }
         if (!upstream_of(spec, s, r.stage)) {
-          throw InputError(path_ + ":" + std::to_string(r.pos.line) + ":" + std::to_string(r.pos.column) +
-                           ": stage '" + s.id + "': '${" + r.stage + "." + r.field + "}' refers to stage '" +
-                           r.stage + "', which this stage does not wait for (add it to 'needs')");
+          throw InputError(path_ + ":" + std::to_string(r.pos.line) + ":" +
+                           std::to_string(r.pos.column) + ": stage '" + s.id + "': '${" + r.stage +
+                           "." + r.field + "}' refers to stage '" + r.stage +
+                           "', which this stage does not wait for (add it to 'needs')");
         }
       }
       if (s.dynamic()) continue;
@@ -451,23 +458,30 @@ class Loader {
         // Count before building: a hostile matrix can name billions of combinations.
         size_t product = 1;
         for (const auto& [name, values] : s.matrix)
-          product = values.size() != 0 && product > limits_.max_jobs * 16 / values.size() ? limits_.max_jobs * 16 + 1
-                                                                                          : product * values.size();
-        if (product > limits_.max_jobs * 16 || (s.exclude.empty() && product > limits_.max_jobs + s.include.size()))
-          fail(at(stages_node, i, "matrix"), "stage '" + s.id + "': the matrix makes " +
-                                                 (product > limits_.max_jobs * 16 ? "more than " + std::to_string(limits_.max_jobs * 16) : std::to_string(product)) +
-                                                 " combinations, over the limit of " + std::to_string(limits_.max_jobs) +
-                                                 " jobs (max_jobs_per_run in atelier.yaml); split the campaign");
+          product = values.size() != 0 && product > limits_.max_jobs * 16 / values.size()
+                        ? limits_.max_jobs * 16 + 1
+                        : product * values.size();
+        if (product > limits_.max_jobs * 16 ||
+            (s.exclude.empty() && product > limits_.max_jobs + s.include.size()))
+          fail(at(stages_node, i, "matrix"),
+               "stage '" + s.id + "': the matrix makes " +
+                   (product > limits_.max_jobs * 16
+                        ? "more than " + std::to_string(limits_.max_jobs * 16)
+                        : std::to_string(product)) +
+                   " combinations, over the limit of " + std::to_string(limits_.max_jobs) +
+                   " jobs (max_jobs_per_run in atelier.yaml); split the campaign");
         n = matrix_combinations(s).size();
       }
       if (!s.group_by.empty()) n = group_values(spec, s).size();
       if (!s.matrix.empty() && n == 0)
-        fail(at(stages_node, i, "matrix"), "stage '" + s.id + "': the matrix excludes every combination");
+        fail(at(stages_node, i, "matrix"),
+             "stage '" + s.id + "': the matrix excludes every combination");
       total += n;
       if (n > limits_.max_jobs || total > limits_.max_jobs)
         fail(at(stages_node, i, "matrix"),
-             "stage '" + s.id + "' brings the run to " + std::to_string(total) + " jobs, over the limit of " +
-                 std::to_string(limits_.max_jobs) + " (max_jobs_per_run in atelier.yaml); split the campaign");
+             "stage '" + s.id + "' brings the run to " + std::to_string(total) +
+                 " jobs, over the limit of " + std::to_string(limits_.max_jobs) +
+                 " (max_jobs_per_run in atelier.yaml); split the campaign");
     }
   }
 
@@ -477,12 +491,14 @@ class Loader {
     const KindSpec* kind = find_kind(s.kind);
     const auto vars = spec.variables_of(s);
     for (const ParamSpec& p : kind->params) {
-      if (p.type != ParamType::text || !s.with.contains(p.name) || !s.with[p.name].is_string()) continue;
+      if (p.type != ParamType::text || !s.with.contains(p.name) || !s.with[p.name].is_string())
+        continue;
       const std::string text = s.with[p.name].get<std::string>();
       if (!has_template_syntax(text)) continue;
       const SourcePos pos = s.with_pos.at(p.name);
-      const std::string where = path_ + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column) +
-                                ": stage '" + s.id + "': " + p.name + ": ";
+      const std::string where = path_ + ":" + std::to_string(pos.line) + ":" +
+                                std::to_string(pos.column) + ": stage '" + s.id + "': " + p.name +
+                                ": ";
       try {
         PromptTemplate t = PromptTemplate::parse(text);
         for (const std::string& v : t.variables()) {
@@ -490,7 +506,8 @@ class Loader {
             std::string list;
             for (const auto& x : vars) list += (list.empty() ? "" : ", ") + x;
             throw InputError("unknown variable '{" + v + "}'" +
-                             (list.empty() ? " (this stage has no matrix variables)" : " (its variables: " + list + ")"));
+                             (list.empty() ? " (this stage has no matrix variables)"
+                                           : " (its variables: " + list + ")"));
           }
         }
         load_wildcards(t, std::filesystem::absolute(path_).parent_path());
@@ -515,7 +532,6 @@ class Loader {
   mutable std::string current_param_;
 
  public:
-
   void apply_sets(json& params, const std::vector<std::string>& sets) const {
     for (const std::string& kv : sets) {
       auto eq = kv.find('=');
@@ -547,7 +563,9 @@ class Loader {
 
 int64_t parse_duration_ms(const std::string& text) {
   // NUMBER[.FRACTION] [ms|s|m|h], spaces allowed around; parsed by hand (no regex).
-  const auto bad = [&] { return InputError("'" + text.substr(0, 80) + "' is not a duration (e.g. 90s, 5m, 2h, 1500ms)"); };
+  const auto bad = [&] {
+    return InputError("'" + text.substr(0, 80) + "' is not a duration (e.g. 90s, 5m, 2h, 1500ms)");
+  };
   size_t i = text.find_first_not_of(" \t");
   const size_t end = text.find_last_not_of(" \t");
   if (i == std::string::npos) throw bad();
@@ -563,15 +581,21 @@ int64_t parse_duration_ms(const std::string& text) {
   while (i <= end && text[i] == ' ') ++i;
   const std::string unit = i <= end ? text.substr(i, end - i + 1) : "s";
   double mult = 0;
-  if (unit == "ms") mult = 1;
-  else if (unit == "s") mult = 1000;
-  else if (unit == "m") mult = 60'000;
-  else if (unit == "h") mult = 3'600'000;
-  else throw bad();
+  if (unit == "ms")
+    mult = 1;
+  else if (unit == "s")
+    mult = 1000;
+  else if (unit == "m")
+    mult = 60'000;
+  else if (unit == "h")
+    mult = 3'600'000;
+  else
+    throw bad();
   const double ms = std::strtod(number.c_str(), nullptr) * mult;
   // Checked before the conversion: a double past int64's range is undefined behaviour to cast.
   constexpr double kYearMs = 366.0 * 86'400'000;
-  if (!(ms <= kYearMs)) throw InputError("'" + text.substr(0, 80) + "' is longer than a year; use a shorter duration");
+  if (!(ms <= kYearMs))
+    throw InputError("'" + text.substr(0, 80) + "' is longer than a year; use a shorter duration");
   return static_cast<int64_t>(ms);
 }
 
@@ -589,9 +613,12 @@ PipelineSpec load_spec(const std::filesystem::path& file, const std::vector<std:
     throw InputError(file.string() + ": is a folder, not a spec file");
   std::ifstream in(file, std::ios::binary);
   if (!in) throw InputError(file.string() + ": cannot read spec file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_spec(ss.str(), file.string(), sets, limits);
+  // Read at most one byte past the limit: enough for the size check to say
+  // where the limit is crossed, without loading a huge file into memory.
+  std::string text(kMaxSpecBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  return parse_spec(text, file.string(), sets, limits);
 }
 
 }  // namespace atelier

@@ -1,10 +1,10 @@
 // Pre-parse text checks and the post-parse tree check of spec_text_checks.h.
 // The text scan is a small YAML-aware lexer: it knows quotes, comments, flow
 // brackets, block scalars and "- "/"? "/": " indicators well enough to find tabs
-// that indent and to bound nesting. Where it is unsure it counts a level more,
-// never less; the tree check then catches what aliases add.
+// that indent and to bound nesting. Where it is unsure it counts a level more
+// rather than less; the tree check holds the exact depth limit and catches
+// what aliases add.
 #include "spec_text_checks.h"
-#include "utf8.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "orchestrator/errors.h"
+#include "utf8.h"
 
 namespace atelier {
 namespace {
@@ -36,7 +37,6 @@ std::string hex_byte(unsigned char b) {
   std::snprintf(buf, sizeof buf, "0x%02X", b);
   return buf;
 }
-
 
 void check_size(std::string_view text, const std::string& path) {
   if (text.size() <= kMaxSpecBytes) return;

@@ -29,9 +29,10 @@ nlohmann::json scalar(const YAML::Node& n) {
 nlohmann::json yaml_to_json(const YAML::Node& node, int max_depth) {
   if (max_depth <= 0) {
     const YAML::Mark m = node.Mark();
-    throw InputError((m.is_null() ? std::string("a value")
-                                  : "line " + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1)) +
-                     ": nested too deeply (or an alias refers to itself)");
+    throw InputError(
+        (m.is_null() ? std::string("a value")
+                     : "line " + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1)) +
+        ": nested too deeply (or an alias refers to itself)");
   }
   switch (node.Type()) {
     case YAML::NodeType::Null:
@@ -46,7 +47,8 @@ nlohmann::json yaml_to_json(const YAML::Node& node, int max_depth) {
     }
     case YAML::NodeType::Map: {
       nlohmann::json o = nlohmann::json::object();
-      for (const auto& kv : node) o[kv.first.as<std::string>()] = yaml_to_json(kv.second, max_depth - 1);
+      for (const auto& kv : node)
+        o[kv.first.as<std::string>()] = yaml_to_json(kv.second, max_depth - 1);
       return o;
     }
   }

@@ -26,9 +26,11 @@ void resolve_inputs(JobContext& ctx, Store& store, const AssetStore& files) {
   std::vector<JobInput> inputs;
   if (params.contains("_inputs")) {
     for (const json& sha : params["_inputs"])
-      inputs.push_back(input_of(asset_or_throw(store, sha.get<std::string>(), "input"), files, "input"));
+      inputs.push_back(
+          input_of(asset_or_throw(store, sha.get<std::string>(), "input"), files, "input"));
   } else {
-    for (const AssetRow& a : store.dependency_outputs(ctx.job_id())) inputs.push_back(input_of(a, files, "input"));
+    for (const AssetRow& a : store.dependency_outputs(ctx.job_id()))
+      inputs.push_back(input_of(a, files, "input"));
   }
   for (auto it = params.begin(); it != params.end(); ++it) {
     json& v = it.value();
@@ -43,16 +45,19 @@ void resolve_inputs(JobContext& ctx, Store& store, const AssetStore& files) {
           found.push_back(input_of(asset_or_throw(store, sha, "${" + ref + "}"), files, it.key()));
       }
       if (field == "model" && found.size() != 1) {
-        throw InputError("param '" + it.key() + "': ${" + ref + "} expects exactly one output of stage '" + stage +
-                         "', found " + std::to_string(found.size()));
+        throw InputError("param '" + it.key() + "': ${" + ref +
+                         "} expects exactly one output of stage '" + stage + "', found " +
+                         std::to_string(found.size()));
       }
       json resolved = json::array();
       for (const JobInput& in : found) resolved.push_back(describe(in));
       v = field == "model" ? resolved[0] : resolved;
       inputs.insert(inputs.end(), found.begin(), found.end());
-    } else if (v.is_array() && !v.empty() && v[0].is_object() && v[0].contains("sha256") && v[0].contains("source")) {
+    } else if (v.is_array() && !v.empty() && v[0].is_object() && v[0].contains("sha256") &&
+               v[0].contains("source")) {
       for (json& f : v) {
-        JobInput in = input_of(asset_or_throw(store, f["sha256"].get<std::string>(), it.key()), files, it.key());
+        JobInput in = input_of(asset_or_throw(store, f["sha256"].get<std::string>(), it.key()),
+                               files, it.key());
         f["path"] = in.path;
         inputs.push_back(std::move(in));
       }

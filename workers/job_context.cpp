@@ -9,7 +9,12 @@ namespace atelier {
 
 JobContext::JobContext(const Lease& lease, AssetStore& assets, JobSignals& signals,
                        const Clock& clock, Store& store, const WorkspaceConfig& config)
-    : lease_(lease), assets_(assets), signals_(signals), clock_(clock), store_(store), config_(config) {}
+    : lease_(lease),
+      assets_(assets),
+      signals_(signals),
+      clock_(clock),
+      store_(store),
+      config_(config) {}
 
 JobContext::~JobContext() {
   if (logger_) logger_->flush();

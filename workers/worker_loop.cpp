@@ -147,7 +147,8 @@ class Worker {
     }
     slot_.set_current(0);
     if (!failure) {
-      pending_.push_back({l.job_id, l.attempt, ctx.outputs(), ctx.lineage(), std::move(ctx.spawned())});
+      pending_.push_back(
+          {l.job_id, l.attempt, ctx.outputs(), ctx.lineage(), std::move(ctx.spawned())});
       return;
     }
     flush();

@@ -60,8 +60,8 @@ void SqliteStore::add_unfinished(int64_t run_id, int64_t delta) {
   up.exec();
 }
 
-void SqliteStore::spawn_jobs(int64_t run_id, int64_t parent, const std::vector<NewJob>& jobs, int64_t t,
-                             bool& made_ready) {
+void SqliteStore::spawn_jobs(int64_t run_id, int64_t parent, const std::vector<NewJob>& jobs,
+                             int64_t t, bool& made_ready) {
   std::vector<int64_t> waiting_on_parent;
   auto& q = db_.stmt("SELECT job_id FROM job_deps WHERE dep_id = ?");
   q.bind(1, parent);
@@ -77,7 +77,8 @@ void SqliteStore::spawn_jobs(int64_t run_id, int64_t parent, const std::vector<N
       dep.bind(2, id);
       dep.exec();
     }
-    auto& up = db_.stmt("UPDATE jobs SET deps_left = deps_left + ? WHERE id = ? AND state = 'waiting'");
+    auto& up =
+        db_.stmt("UPDATE jobs SET deps_left = deps_left + ? WHERE id = ? AND state = 'waiting'");
     up.bind(1, static_cast<int64_t>(ids.size()));
     up.bind(2, w);
     up.exec();

@@ -66,8 +66,9 @@ RunRow read_run(SQLite::Statement& q) {
   return r;
 }
 
-#define RUN_COLUMNS \
-  "id, name, spec_path, spec_sha256, submitter, state, idem_key, params, created_at, finished_at, " \
+#define RUN_COLUMNS                                                                    \
+  "id, name, spec_path, spec_sha256, submitter, state, idem_key, params, created_at, " \
+  "finished_at, "                                                                      \
   "spec_text"
 
 AttemptRow read_attempt(SQLite::Statement& q) {
@@ -233,7 +234,8 @@ AssetRow read_asset(SQLite::Statement& q) {
   a.licence = opt_str(q.getColumn(7));
   return a;
 }
-#define ASSET_COLUMNS "a.sha256, a.media_type, a.ext, a.bytes, a.job_id, a.created_at, a.source_path, a.licence"
+#define ASSET_COLUMNS \
+  "a.sha256, a.media_type, a.ext, a.bytes, a.job_id, a.created_at, a.source_path, a.licence"
 }  // namespace
 
 std::optional<AssetRow> SqliteStore::get_asset(const std::string& sha256) {
@@ -265,13 +267,17 @@ std::vector<StageJob> SqliteStore::stage_jobs(int64_t run_id, const std::string&
   std::vector<StageJob> out;
   for (const IdRange& r : ranges_of(run_id)) {
     auto& q = db_.stmt(
-        "SELECT id, state, matrix FROM jobs WHERE id BETWEEN ? AND ? AND stage = ? AND kind != 'expand' "
+        "SELECT id, state, matrix FROM jobs WHERE id BETWEEN ? AND ? AND stage = ? AND kind != "
+        "'expand' "
         "ORDER BY id");
     q.bind(1, r.first);
     q.bind(2, r.last);
     q.bind(3, stage);
     while (q.executeStep())
-      out.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getString(), json::parse(q.getColumn(2).getString()), {}});
+      out.push_back({q.getColumn(0).getInt64(),
+                     q.getColumn(1).getString(),
+                     json::parse(q.getColumn(2).getString()),
+                     {}});
     q.reset();
   }
   for (StageJob& j : out) {
@@ -284,7 +290,8 @@ std::vector<StageJob> SqliteStore::stage_jobs(int64_t run_id, const std::string&
 }
 
 std::vector<InputRef> SqliteStore::job_inputs(int64_t job_id) {
-  auto& q = db_.stmt("SELECT sha256, role FROM asset_inputs WHERE job_id = ? ORDER BY role, sha256");
+  auto& q =
+      db_.stmt("SELECT sha256, role FROM asset_inputs WHERE job_id = ? ORDER BY role, sha256");
   q.bind(1, job_id);
   std::vector<InputRef> out;
   while (q.executeStep()) out.push_back({q.getColumn(0).getString(), q.getColumn(1).getString()});
@@ -293,8 +300,10 @@ std::vector<InputRef> SqliteStore::job_inputs(int64_t job_id) {
 }
 
 std::vector<AssetRow> SqliteStore::dependency_outputs(int64_t job_id) {
-  auto& q = db_.stmt("SELECT " ASSET_COLUMNS ", o.name FROM job_deps d JOIN job_outputs o ON o.job_id = d.dep_id "
-                     "JOIN assets a ON a.sha256 = o.sha256 WHERE d.job_id = ? ORDER BY d.dep_id, o.name");
+  auto& q =
+      db_.stmt("SELECT " ASSET_COLUMNS
+               ", o.name FROM job_deps d JOIN job_outputs o ON o.job_id = d.dep_id "
+               "JOIN assets a ON a.sha256 = o.sha256 WHERE d.job_id = ? ORDER BY d.dep_id, o.name");
   q.bind(1, job_id);
   std::vector<AssetRow> out;
   while (q.executeStep()) {

@@ -48,8 +48,9 @@ SubmitResult SqliteStore::submit_run(const NewRun& run) {
   ins_run.exec();
   const int64_t run_id = db_.raw().getLastInsertRowid();
 
-  const bool any_ready = std::any_of(run.jobs.begin(), run.jobs.end(),
-                                     [](const NewJob& j) { return j.deps.empty() && j.dep_ids.empty(); });
+  const bool any_ready = std::any_of(run.jobs.begin(), run.jobs.end(), [](const NewJob& j) {
+    return j.deps.empty() && j.dep_ids.empty();
+  });
   insert_jobs(run_id, run.jobs, t);
   if (run.jobs.empty()) {
     auto& done = db_.stmt("UPDATE runs SET state = 'succeeded', finished_at = ? WHERE id = ?");
@@ -62,7 +63,8 @@ SubmitResult SqliteStore::submit_run(const NewRun& run) {
   return {run_id, false};
 }
 
-std::vector<int64_t> SqliteStore::insert_jobs(int64_t run_id, const std::vector<NewJob>& jobs, int64_t t) {
+std::vector<int64_t> SqliteStore::insert_jobs(int64_t run_id, const std::vector<NewJob>& jobs,
+                                              int64_t t) {
   std::vector<int64_t> ids;
   if (jobs.empty()) return ids;
   ids.reserve(jobs.size());

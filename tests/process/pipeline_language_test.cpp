@@ -111,12 +111,14 @@ stages:
 
 TEST(PipelineLanguage, AMissingImportIsAnErrorAtItsLineAndNothingIsEnqueued) {
   TempWorkspace tw;
-  auto spec = tw.write_file("s.yaml", "version: 1\nname: x\nstages:\n  - id: a\n    kind: sleep\n"
-                                      "    with: {files: brand/*.png}\n");
+  auto spec = tw.write_file("s.yaml",
+                            "version: 1\nname: x\nstages:\n  - id: a\n    kind: sleep\n"
+                            "    with: {files: brand/*.png}\n");
   for (const char* cmd : {"validate", "submit"}) {
     ProcResult r = run_atelier({"-w", tw.dir().string(), cmd, spec.string()});
     EXPECT_EQ(r.exit_code, 2);
-    EXPECT_NE(r.err.find(spec.string() + ":6:19: stage 'a': files: no files match 'brand/*.png'"), std::string::npos)
+    EXPECT_NE(r.err.find(spec.string() + ":6:19: stage 'a': files: no files match 'brand/*.png'"),
+              std::string::npos)
         << r.err;
   }
   EXPECT_FALSE(tw.store()->latest_run().has_value());

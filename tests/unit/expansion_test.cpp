@@ -129,33 +129,44 @@ stages:
 
 TEST(Expansion, ValidationOfTheNewConstructs) {
   const std::string head = "version: 1\nname: x\nstages:\n  - id: a\n    kind: sleep\n";
-  EXPECT_NE(error_of(head + "  - id: b\n    kind: sleep\n    for_each: zz\n").find("campaign.yaml:8:15: stage 'b': for_each names unknown stage 'zz'"),
+  EXPECT_NE(error_of(head + "  - id: b\n    kind: sleep\n    for_each: zz\n")
+                .find("campaign.yaml:8:15: stage 'b': for_each names unknown stage 'zz'"),
             std::string::npos);
   EXPECT_NE(error_of(head + "  - id: b\n    kind: sleep\n    with: {files: '${a.assets}'}\n")
-                .find("campaign.yaml:8:19: stage 'b': '${a.assets}' refers to stage 'a', which this stage does not wait for"),
+                .find("campaign.yaml:8:19: stage 'b': '${a.assets}' refers to stage 'a', which "
+                      "this stage does not wait for"),
             std::string::npos);
-  EXPECT_NE(error_of(head + "  - id: b\n    kind: sleep\n    needs: a\n    with: {label: 'x ${a.assets}'}\n")
-                .find("must be the whole value"),
-            std::string::npos);
-  EXPECT_NE(error_of(head + "  - id: b\n    kind: sleep\n    needs: a\n    with: {ms: '${a.model}'}\n")
-                .find("param 'ms' must be an integer, not a reference"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of(head +
+               "  - id: b\n    kind: sleep\n    needs: a\n    with: {label: 'x ${a.assets}'}\n")
+          .find("must be the whole value"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of(head + "  - id: b\n    kind: sleep\n    needs: a\n    with: {ms: '${a.model}'}\n")
+          .find("param 'ms' must be an integer, not a reference"),
+      std::string::npos);
   EXPECT_NE(error_of(head + "  - id: b\n    kind: sleep\n    needs: a\n    group_by: product\n")
-                .find("campaign.yaml:9:15: stage 'b': group_by 'product' must be a matrix variable of a stage it needs"),
+                .find("campaign.yaml:9:15: stage 'b': group_by 'product' must be a matrix variable "
+                      "of a stage it needs"),
             std::string::npos);
-  EXPECT_NE(error_of(head + "    matrix: {p: [1, 2], exclude: [{q: 1}]}\n").find("names 'q', which is not one of the matrix lists"),
+  EXPECT_NE(error_of(head + "    matrix: {p: [1, 2], exclude: [{q: 1}]}\n")
+                .find("names 'q', which is not one of the matrix lists"),
             std::string::npos);
   EXPECT_NE(error_of(head + "    matrix:\n      p: [1, 2]\n      r: [3]\n      include: [{p: 9}]\n")
                 .find("this matrix include entry must set 'r' too"),
             std::string::npos);
-  EXPECT_NE(error_of(head + "    matrix: {p: [1], exclude: [{p: 1}]}\n").find("the matrix excludes every combination"),
+  EXPECT_NE(error_of(head + "    matrix: {p: [1], exclude: [{p: 1}]}\n")
+                .find("the matrix excludes every combination"),
             std::string::npos);
   EXPECT_NE(error_of(head + "    matrix: {p: [1, 2, 3], q: [1, 2, 3, 4]}\n", {10})
-                .find("campaign.yaml:6:13: stage 'a': the matrix makes 12 combinations, over the limit of 10 jobs"),
+                .find("campaign.yaml:6:13: stage 'a': the matrix makes 12 combinations, over the "
+                      "limit of 10 jobs"),
             std::string::npos);
-  EXPECT_NE(error_of(head + "    with: {files: 3}\n").find("param 'files' must be a path, a glob"), std::string::npos);
+  EXPECT_NE(error_of(head + "    with: {files: 3}\n").find("param 'files' must be a path, a glob"),
+            std::string::npos);
   // Internal kinds are not for specs.
-  EXPECT_NE(error_of("version: 1\nname: x\nstages:\n  - id: a\n    kind: expand\n    with: {stage: a}\n")
-                .find("campaign.yaml:5:11: stage 'a': unknown kind 'expand'"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of("version: 1\nname: x\nstages:\n  - id: a\n    kind: expand\n    with: {stage: a}\n")
+          .find("campaign.yaml:5:11: stage 'a': unknown kind 'expand'"),
+      std::string::npos);
 }

@@ -20,9 +20,11 @@ struct TemplateExpansion : ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir); }
   PipelineSpec spec(const std::string& stage_extra, const std::string& label) {
-    return parse_spec("version: 1\nname: t\nstages:\n  - id: a\n    kind: sleep\n    matrix: {product: [mug, 杯子]}\n" +
-                          stage_extra + "    with: {label: \"" + label + "\"}\n",
-                      (dir / "campaign.yaml").string(), {});
+    return parse_spec(
+        "version: 1\nname: t\nstages:\n  - id: a\n    kind: sleep\n    matrix: {product: [mug, "
+        "杯子]}\n" +
+            stage_extra + "    with: {label: \"" + label + "\"}\n",
+        (dir / "campaign.yaml").string(), {});
   }
   std::string error_of(const std::string& extra, const std::string& label) {
     try {
@@ -68,7 +70,8 @@ TEST_F(TemplateExpansion, WildcardsExpandFromTheFileBesideTheSpec) {
 
 TEST_F(TemplateExpansion, ErrorsNameThePlaceAndTheProblem) {
   std::string e = error_of("", "{colour} mug");
-  EXPECT_NE(e.find("campaign.yaml:7:19: stage 'a': label: unknown variable '{colour}' (its variables: product)"),
+  EXPECT_NE(e.find("campaign.yaml:7:19: stage 'a': label: unknown variable '{colour}' (its "
+                   "variables: product)"),
             std::string::npos)
       << e;
   e = error_of("", "__sizes__ mug");
@@ -76,5 +79,6 @@ TEST_F(TemplateExpansion, ErrorsNameThePlaceAndTheProblem) {
   e = error_of("", "{product} {a|b|c|d|e|f}");  // 12 jobs, limit 10
   EXPECT_NE(e.find("over the limit of 10"), std::string::npos) << e;
   e = error_of("    variants: randomly\n", "x");
-  EXPECT_NE(e.find("variants mode 'randomly' is not combinatorial or sampled"), std::string::npos) << e;
+  EXPECT_NE(e.find("variants mode 'randomly' is not combinatorial or sampled"), std::string::npos)
+      << e;
 }

@@ -18,7 +18,8 @@ class ExpandKind final : public JobKind {
     auto run = store.get_run(ctx.lease().run_id);
     if (!run) throw InputError("expand: run " + std::to_string(ctx.lease().run_id) + " is gone");
     std::vector<std::string> sets;
-    for (auto it = run->params.begin(); it != run->params.end(); ++it) sets.push_back(it.key() + "=" + it->dump());
+    for (auto it = run->params.begin(); it != run->params.end(); ++it)
+      sets.push_back(it.key() + "=" + it->dump());
     SpecLimits limits{static_cast<size_t>(ctx.config().max_jobs_per_run)};
     PipelineSpec spec = parse_spec(run->spec_text, run->spec_path, sets, limits);
     const StageSpec* s = spec.stage(stage);
@@ -38,6 +39,8 @@ class ExpandKind final : public JobKind {
 
 }  // namespace
 
-std::unique_ptr<JobKind> make_expand_kind() { return std::make_unique<ExpandKind>(); }
+std::unique_ptr<JobKind> make_expand_kind() {
+  return std::make_unique<ExpandKind>();
+}
 
 }  // namespace atelier
