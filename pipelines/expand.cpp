@@ -208,9 +208,12 @@ NewRun expand_spec(const PipelineSpec& spec, int default_max_attempts, size_t ma
   run.spec_sha256 = spec.sha256;
   run.params = spec.params;
   std::map<std::string, std::vector<size_t>> jobs_of;  // a deferred stage: its expand job
-  size_t total = 0;
-  for (const StageSpec& s : spec.stages)
-    total += s.matrix.empty() ? 1 : matrix_combinations(s).size();
+  size_t total = 0;  // an estimate for the reserve: the matrix sizes before exclusions
+  for (const StageSpec& s : spec.stages) {
+    size_t n = 1;
+    for (const auto& [name, values] : s.matrix) n *= values.size();
+    total += std::min(n + s.include.size(), max_jobs);
+  }
   run.jobs.reserve(total);
   for (const StageSpec* s : topological(spec)) {
     std::vector<size_t> deps;
@@ -255,6 +258,12 @@ NewRun expand_spec(const PipelineSpec& spec, int default_max_attempts, size_t ma
         s->matrix.empty() ? std::vector<json>{json::object()} : matrix_combinations(*s);
     jobs_of[s->id].reserve(combos.size());
     for (json& c : combos) {
+      if (templates.texts.empty()) {  // the common case: all jobs share the stage's params
+        NewJob& j = run.jobs.emplace_back(job_of(*s, params, std::move(c), default_max_attempts));
+        j.deps = deps;
+        jobs_of[s->id].push_back(run.jobs.size() - 1);
+        continue;
+      }
       for (const auto& p : templates.params_for(*s, params, c, index++, max_jobs)) {
         NewJob& j = run.jobs.emplace_back(job_of(*s, p, c, default_max_attempts));
         j.deps = deps;
@@ -262,6 +271,7 @@ NewRun expand_spec(const PipelineSpec& spec, int default_max_attempts, size_t ma
       }
       check_limit(spec, *s, run.jobs.size(), max_jobs);
     }
+    check_limit(spec, *s, run.jobs.size(), max_jobs);
   }
   return run;
 }

@@ -470,7 +470,8 @@ class Loader {
                         : std::to_string(product)) +
                    " combinations, over the limit of " + std::to_string(limits_.max_jobs) +
                    " jobs (max_jobs_per_run in atelier.yaml); split the campaign");
-        n = matrix_combinations(s).size();
+        // Exact only where exclusions make it so; otherwise the product is the count.
+        n = s.exclude.empty() ? product + s.include.size() : matrix_combinations(s).size();
       }
       if (!s.group_by.empty()) n = group_values(spec, s).size();
       if (!s.matrix.empty() && n == 0)
