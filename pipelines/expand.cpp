@@ -127,8 +127,7 @@ struct StageTemplates {
 
 void check_limit(const PipelineSpec& spec, const StageSpec& s, size_t jobs, size_t limit) {
   if (jobs <= limit) return;
-  throw InputError(spec.path + ":" + std::to_string(s.pos.line) + ":" +
-                   std::to_string(s.pos.column) + ": stage '" + s.id + "' brings the run to " +
+  throw InputError(at_pos(spec.path, s.pos) + "stage '" + s.id + "' brings the run to " +
                    std::to_string(jobs) + " jobs, over the limit of " + std::to_string(limit) +
                    " (max_jobs_per_run in atelier.yaml); split the campaign");
 }

@@ -102,8 +102,7 @@ void import_spec_files(PipelineSpec& spec, AssetStore* files, Store* store) {
         found = resolve_files(value, base);
       } catch (const InputError& e) {
         const SourcePos pos = s.with_pos[p.name];
-        throw InputError(spec.path + ":" + std::to_string(pos.line) + ":" +
-                         std::to_string(pos.column) + ": stage '" + s.id + "': " + p.name + ": " +
+        throw InputError(at_pos(spec.path, pos) + "stage '" + s.id + "': " + p.name + ": " +
                          e.what());
       }
       if (!store || !files) continue;

@@ -20,6 +20,11 @@ struct SourcePos {
   int line = 0, column = 0;  // 1-based
 };
 
+// "path:line:col: " — how every spec error that is found after parsing begins.
+inline std::string at_pos(const std::string& path, SourcePos pos) {
+  return path + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column) + ": ";
+}
+
 // A reference to an upstream stage's outputs in `with`: ${render.assets} or
 // ${train.model}. Stored in job params as {"$ref": "render.assets"} and resolved
 // by the worker when the job runs, then recorded as lineage inputs.

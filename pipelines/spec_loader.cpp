@@ -441,14 +441,12 @@ class Loader {
       check_templates(spec, s);
       for (const StageRef& r : s.refs) {
         if (!spec.stage(r.stage)) {
-          throw InputError(path_ + ":" + std::to_string(r.pos.line) + ":" +
-                           std::to_string(r.pos.column) + ": stage '" + s.id + "': '${" + r.stage +
-                           "." + r.field + "}' names unknown stage '" + r.stage + "'");
+          throw InputError(at_pos(path_, r.pos) + "stage '" + s.id + "': '${" + r.stage + "." +
+                           r.field + "}' names unknown stage '" + r.stage + "'");
         }
         if (!upstream_of(spec, s, r.stage)) {
-          throw InputError(path_ + ":" + std::to_string(r.pos.line) + ":" +
-                           std::to_string(r.pos.column) + ": stage '" + s.id + "': '${" + r.stage +
-                           "." + r.field + "}' refers to stage '" + r.stage +
+          throw InputError(at_pos(path_, r.pos) + "stage '" + s.id + "': '${" + r.stage + "." +
+                           r.field + "}' refers to stage '" + r.stage +
                            "', which this stage does not wait for (add it to 'needs')");
         }
       }
@@ -497,9 +495,7 @@ class Loader {
       const std::string text = s.with[p.name].get<std::string>();
       if (!has_template_syntax(text)) continue;
       const SourcePos pos = s.with_pos.at(p.name);
-      const std::string where = path_ + ":" + std::to_string(pos.line) + ":" +
-                                std::to_string(pos.column) + ": stage '" + s.id + "': " + p.name +
-                                ": ";
+      const std::string where = at_pos(path_, pos) + "stage '" + s.id + "': " + p.name + ": ";
       try {
         PromptTemplate t = PromptTemplate::parse(text);
         for (const std::string& v : t.variables()) {
