@@ -2,6 +2,7 @@
 // holds no business logic; they call the orchestrator, pipelines and workers
 // libraries and format results. Each returns the process exit code.
 #pragma once
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,6 +22,24 @@ struct SubmitArgs {
   std::string workers;  // run only: "kind=N,..."
 };
 
+struct TrainBaseArgs {
+  std::string output = "models/twemoji-base-32.safetensors";
+  std::string checkpoints;  // default: OUTPUT with .ckpt
+  int steps = 6000, batch = 32, threads = 0, limit_images = 0, checkpoint_every = 200;
+  double lr = 1e-3;
+  uint64_t seed = 0;
+  std::vector<int> channels;
+  bool fresh = false;
+  std::string command_line;
+};
+
+struct GenerateArgs {
+  std::string prompt, negative, model = "twemoji-base-32", sampler = "DPM++ 2M", out = ".", prefix = "image_";
+  int count = 1, steps = 20, size = 0, batch = 8, threads = 0;
+  int64_t seed = 0;
+  double cfg = 5.0;
+};
+
 int cmd_init(const Globals& g, const std::optional<std::string>& dir);
 int cmd_validate(const Globals& g, const SubmitArgs& a);
 int cmd_submit(const Globals& g, const SubmitArgs& a);
@@ -33,6 +52,8 @@ int cmd_cancel(const Globals& g, const std::string& target);
 int cmd_retry(const Globals& g, const std::string& target);
 int cmd_pause(const Globals& g, const std::string& kind, bool paused);
 int cmd_assets(const Globals& g, const std::optional<std::string>& run);
+int cmd_train_base(const Globals& g, const TrainBaseArgs& a);
+int cmd_generate(const Globals& g, const GenerateArgs& a);
 int cmd_worker(const Globals& g, const std::string& kinds, const std::optional<std::string>& db,
                const std::optional<std::string>& assets, int slot_fd);
 

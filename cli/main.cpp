@@ -77,6 +77,39 @@ int main(int argc, char** argv) {
   worker->add_option("--assets", assets_path, "asset store path (default: the workspace's)");
   worker->add_option("--slot-fd", slot_fd, "shared status page from the supervisor")->group("");
 
+  TrainBaseArgs ta;
+  auto* train_base = app.add_subcommand(
+      "train-base", "train the base text-to-image model on the Twemoji set (resumable)");
+  train_base->add_option("--out", ta.output, "model file to write");
+  train_base->add_option("--checkpoints", ta.checkpoints, "checkpoint folder (default: OUT.ckpt)");
+  train_base->add_option("--steps", ta.steps, "training steps")->check(CLI::Range(1, 10000000));
+  train_base->add_option("--batch", ta.batch, "batch size")->check(CLI::Range(1, 4096));
+  train_base->add_option("--lr", ta.lr, "peak learning rate");
+  train_base->add_option("--seed", ta.seed, "seed for data order, timesteps and noise");
+  train_base->add_option("--threads", ta.threads, "intra-op threads (default: all cores)");
+  train_base->add_option("--channels", ta.channels, "UNet channels per level")->delimiter(',');
+  train_base->add_option("--checkpoint-every", ta.checkpoint_every, "steps between checkpoints")
+      ->check(CLI::Range(1, 10000000));
+  train_base->add_option("--limit-images", ta.limit_images, "train on the first N images only");
+  train_base->add_flag("--fresh", ta.fresh, "ignore an existing checkpoint");
+  GenerateArgs ga;
+  auto* generate = app.add_subcommand(
+      "generate", "text-to-image outside the queue: writes PNGs to --out and prints their paths");
+  generate->add_option("PROMPT", ga.prompt, "what to draw")->required();
+  generate->add_option("--negative", ga.negative, "negative prompt");
+  generate->add_option("--model", ga.model, "model name or .safetensors path");
+  generate->add_option("--count", ga.count, "images")->check(CLI::Range(1, 100000));
+  generate->add_option("--seed", ga.seed, "seed of the first image (image i: seed + i)");
+  generate->add_option("--steps", ga.steps, "sampler steps")->check(CLI::Range(1, 1000));
+  generate->add_option("--sampler", ga.sampler, "DDIM, Euler, Euler a or DPM++ 2M");
+  generate->add_option("--cfg", ga.cfg, "classifier-free guidance scale");
+  generate->add_option("--size", ga.size, "output side in pixels (default: the model's)");
+  generate->add_option("--batch", ga.batch, "images per forward pass")->check(CLI::Range(1, 256));
+  generate->add_option("--threads", ga.threads, "intra-op threads (default: all cores)");
+  generate->add_option("--out", ga.out, "folder for the PNGs");
+  generate->add_option("--prefix", ga.prefix, "file name prefix (then the seed)");
+  for (int i = 0; i < argc; ++i) ta.command_line += (i ? " " : "") + std::string(argv[i]);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -103,6 +136,8 @@ int main(int argc, char** argv) {
     if (*pause) return cmd_pause(g, target, true);
     if (*resume) return cmd_pause(g, target, false);
     if (*assets) return cmd_assets(g, run_ref);
+    if (*train_base) return cmd_train_base(g, ta);
+    if (*generate) return cmd_generate(g, ga);
     if (*worker) return cmd_worker(g, kinds, db, assets_path, slot_fd);
   } catch (const InputError& e) {
     std::cerr << "atelier: " << e.what() << "\n";

@@ -74,7 +74,7 @@ WorkspaceConfig load_config(const std::filesystem::path& path) {
   }
   if (root.IsNull()) return c;
   check_keys(path, root,
-             {"store", "assets", "lease_ms", "heartbeat_ms", "cancel_grace_ms", "drain_grace_ms",
+             {"store", "assets", "models", "lease_ms", "heartbeat_ms", "cancel_grace_ms", "drain_grace_ms",
               "max_attempts", "retry", "cpu_slots", "claim_batch", "supervisor_tick_ms",
               "restart_backoff", "pools", "limits", "retention", "max_jobs_per_run"},
              "");
@@ -83,6 +83,11 @@ WorkspaceConfig load_config(const std::filesystem::path& path) {
   };
   if (root["store"]) c.store = as<std::string>(path, root["store"], "store", "a string");
   if (root["assets"]) c.assets = as<std::string>(path, root["assets"], "assets", "a string");
+  if (auto m = root["models"]) {
+    if (!m.IsSequence()) throw InputError(where(path, m) + ": 'models' must be a list of folders");
+    c.models.clear();
+    for (const auto& e : m) c.models.push_back(as<std::string>(path, e, "models", "a folder path"));
+  }
   num("lease_ms", c.lease_ms);
   num("heartbeat_ms", c.heartbeat_ms);
   num("cancel_grace_ms", c.cancel_grace_ms);
@@ -128,6 +133,7 @@ std::string default_config_text() {
   return R"(# Atelier workspace configuration. Every key is optional; these are the defaults.
 store: sqlite:atelier.db      # the job database (relative to this folder)
 assets: assets                # content-addressed output store
+models: [models]              # folders searched for model files by name
 lease_ms: 30000               # a job's lease; workers heartbeat every lease_ms/3
 cancel_grace_ms: 10000        # cooperative cancel, then SIGTERM, then SIGKILL after this
 drain_grace_ms: 30000         # on shutdown a worker may finish its job for this long

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "job_state.h"
 
@@ -15,6 +16,9 @@ namespace atelier {
 struct WorkspaceConfig {
   std::string store = "sqlite:atelier.db";  // relative paths are under the workspace
   std::string assets = "assets";
+  // Folders searched for model files by name (relative: under the workspace;
+  // Workspace::open makes them absolute).
+  std::vector<std::string> models = {"models"};
   int64_t lease_ms = 30'000;
   int64_t heartbeat_ms = 0;  // 0: lease_ms / 3
   int64_t cancel_grace_ms = 10'000;

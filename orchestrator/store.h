@@ -174,6 +174,15 @@ struct StageJob {
   std::vector<std::string> outputs;  // sha256, by output name
 };
 
+// A model known to the workspace (DESIGN.md s.6: lineage names models by sha256).
+struct ModelRow {
+  std::string sha256, kind, name;
+  json params = json::object();
+  std::optional<int64_t> job_id;
+  std::optional<std::string> path;  // where the weights are, unless stored as an asset
+  int64_t created_at = 0;
+};
+
 struct WorkerInfo {
   std::string id, host, kinds;
   int pid = 0;
@@ -263,6 +272,11 @@ class Store {
   virtual std::optional<AssetRow> get_asset(const std::string& sha256) = 0;
   // Records an imported file (idempotent: the first source and licence stay).
   virtual void import_asset(const ImportedAsset& a) = 0;
+  // Models: registering is idempotent by sha256 (a later path fills a missing one).
+  virtual void register_model(const ModelRow& m) = 0;
+  // By sha256, else the newest model with that name.
+  virtual std::optional<ModelRow> find_model(const std::string& sha256_or_name) = 0;
+  virtual std::vector<ModelRow> list_models() = 0;
   virtual std::vector<StageJob> stage_jobs(int64_t run_id, const std::string& stage) = 0;
   // The lineage inputs recorded for a job at its completion.
   virtual std::vector<InputRef> job_inputs(int64_t job_id) = 0;

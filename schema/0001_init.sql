@@ -129,14 +129,19 @@ CREATE TABLE asset_inputs (
 ) WITHOUT ROWID;
 CREATE INDEX asset_inputs_asset ON asset_inputs(sha256);
 
+-- Models by content: shipped or user-supplied weights (path set) and weights a
+-- job trained (stored as an asset, path NULL). A name may map to several
+-- versions; the newest is the one a bare name means.
 CREATE TABLE models (
   sha256     TEXT PRIMARY KEY,
   kind       TEXT NOT NULL,
   name       TEXT NOT NULL,
   params     TEXT NOT NULL DEFAULT '{}',
   job_id     INTEGER REFERENCES jobs(id) ON DELETE SET NULL,
+  path       TEXT,
   created_at INTEGER NOT NULL
 );
+CREATE INDEX models_name ON models(name, created_at);
 
 CREATE TABLE checks (
   id         INTEGER PRIMARY KEY,

@@ -10,6 +10,11 @@ PACKAGES=(
   libsqlite3-dev sqlite3 libsqlitecpp-dev
   libspdlog-dev libfmt-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libsodium-dev
   libgtest-dev libgmock-dev
+  libpng-dev libtorch-dev
+  # libtorch calls BLAS through libblas.so.3: without OpenBLAS it gets the
+  # reference BLAS, which makes every matrix product many times slower.
+  libopenblas0-openmp
+  npm openssl ca-certificates   # scripts/fetch_datasets.sh: npm pack + sha512 check
 )
 
 missing=()

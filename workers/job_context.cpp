@@ -63,7 +63,7 @@ void JobContext::check_cancelled() const {
     throw JobStopped(R::timeout, "timed out after " + std::to_string(lease_.timeout_ms) + " ms");
 }
 
-const OutputAsset& JobContext::write_output(const std::string& name, std::string_view data,
+OutputAsset& JobContext::write_output(const std::string& name, std::string_view data,
                                             const std::string& media_type, const std::string& ext) {
   StoredFile f = assets_.put_bytes(data, ext);
   OutputAsset a;

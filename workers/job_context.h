@@ -71,7 +71,7 @@ class JobContext {
   void check_cancelled() const;  // throws JobStopped
 
   // Stores bytes as an output asset of this job (file first, row at completion).
-  const OutputAsset& write_output(const std::string& name, std::string_view data,
+  OutputAsset& write_output(const std::string& name, std::string_view data,
                                   const std::string& media_type, const std::string& ext);
   void add_input(const std::string& sha256, const std::string& role);
 
@@ -90,6 +90,8 @@ class JobContext {
 
   // For built-in kinds that read the job database (expansion).
   Store& store() { return store_; }
+  const AssetStore& assets() const { return assets_; }
+  int64_t now_ms() const { return clock_.now_ms(); }
   const WorkspaceConfig& config() const { return config_; }
 
  private:

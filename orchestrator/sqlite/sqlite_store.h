@@ -59,6 +59,9 @@ class SqliteStore final : public Store {
   std::vector<AssetRow> list_assets(std::optional<int64_t> run_id) override;
   std::optional<AssetRow> get_asset(const std::string& sha256) override;
   void import_asset(const ImportedAsset& a) override;
+  void register_model(const ModelRow& m) override;
+  std::optional<ModelRow> find_model(const std::string& sha256_or_name) override;
+  std::vector<ModelRow> list_models() override;
   std::vector<StageJob> stage_jobs(int64_t run_id, const std::string& stage) override;
   std::vector<AssetRow> dependency_outputs(int64_t job_id) override;
   std::vector<InputRef> job_inputs(int64_t job_id) override;

@@ -1,0 +1,43 @@
+// What a generated PNG carries: the AUTOMATIC1111 `parameters` text (tEXt) and
+// the Atelier manifest (iTXt, JSON). Invariant: the parameters text depends only
+// on the model and the request, never on run ids or times, so the same
+// generation gives byte-identical `parameters` chunks; the manifest holds the
+// rest (run, job, times, pixels_sha256) and is signed once provenance lands.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "media/png_io.h"
+
+namespace atelier {
+
+struct GenerationFacts {
+  std::string prompt, negative_prompt;
+  int steps = 0;
+  std::string sampler;  // A1111 display name
+  double cfg = 0;
+  int64_t seed = 0;  // of this image
+  int width = 0, height = 0;
+  std::string model_name, model_sha256;
+  int threads = 0;
+  // Where it ran (manifest only).
+  int64_t run_id = 0, job_id = 0;
+  std::string stage;
+  nlohmann::json params = nlohmann::json::object();
+  std::vector<nlohmann::json> inputs;  // {sha256, role}
+};
+
+inline constexpr const char* kManifestKeyword = "atelier";
+inline constexpr const char* kTrainedAlgorithmicMedia =
+    "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia";
+
+std::string parameters_text(const GenerationFacts& f);
+nlohmann::json manifest_json(const GenerationFacts& f, const media::Image& img,
+                             int64_t created_at_ms);
+// Encodes the image with both chunks.
+std::vector<std::uint8_t> encode_generated_png(const GenerationFacts& f, const media::Image& img,
+                                               int64_t created_at_ms);
+std::string format_cfg(double cfg);  // "7", "7.5"
+
+}  // namespace atelier
