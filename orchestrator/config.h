@@ -19,6 +19,7 @@ struct WorkspaceConfig {
   // Folders searched for model files by name (relative: under the workspace;
   // Workspace::open makes them absolute).
   std::vector<std::string> models = {"models"};
+  std::string dir;  // the workspace folder (set by Workspace::open, not read from the file)
   int64_t lease_ms = 30'000;
   int64_t heartbeat_ms = 0;  // 0: lease_ms / 3
   int64_t cancel_grace_ms = 10'000;

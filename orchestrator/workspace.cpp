@@ -38,6 +38,7 @@ Workspace Workspace::open(const fs::path& dir) {
   Workspace ws;
   ws.dir_ = fs::canonical(dir);
   ws.config_ = load_config(ws.dir_ / "atelier.yaml");
+  ws.config_.dir = ws.dir_.string();
   for (auto& m : ws.config_.models)
     if (fs::path(m).is_relative()) m = (ws.dir_ / m).string();
   return ws;

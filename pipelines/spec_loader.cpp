@@ -165,6 +165,21 @@ class Loader {
       fail(at, "stage '" + stage + "': param '" + p.name + "' must be " +
                    std::string(to_string(p.type)) + ", got " + v.dump());
     }
+    if (!p.one_of.empty() && v.is_string() &&
+        std::find(p.one_of.begin(), p.one_of.end(), v.get<std::string>()) == p.one_of.end()) {
+      std::string list;
+      for (const auto& o : p.one_of) list += (list.empty() ? "" : ", ") + o;
+      fail(at, "stage '" + stage + "': param '" + p.name + "': unknown value " + v.dump() +
+                   " (known: " + list + ")");
+    }
+    if (v.is_number() && (v.get<double>() < p.min || v.get<double>() > p.max)) {
+      auto num = [](double d) {
+        std::string s = json(d).dump();
+        return s.size() > 2 && s.substr(s.size() - 2) == ".0" ? s.substr(0, s.size() - 2) : s;
+      };
+      fail(at, "stage '" + stage + "': param '" + p.name + "' must be in " + num(p.min) + ".." +
+                   num(p.max) + ", got " + v.dump());
+    }
   }
 
   static bool files_shape(const json& v) {

@@ -47,7 +47,7 @@ TEST(Limits, PauseStopsClaimsUntilResume) {
   auto spec = tw.write_file("p.yaml",
                             "version: 1\nname: paused\nstages:\n  - id: a\n    kind: sleep\n"
                             "    matrix: {i: " +
-                                range_list(40) + "}\n    with: {ms: 30}\n");
+                                range_list(40) + "}\n    with: {ms: 200}\n");
   const std::string w = tw.dir().string();
   auto store = tw.store();
   BackgroundProc run({"-w", w, "run", spec.string(), "--workers", "sleep=3"},

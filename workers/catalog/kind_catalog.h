@@ -20,11 +20,14 @@ struct ParamSpec {
   ParamType type;
   bool required = false;
   std::string help;
+  // Checked at validation for literal values (not ${...} references).
+  std::vector<std::string> one_of = {};  // strings: the accepted values
+  double min = -1e300, max = 1e300;      // numbers: the accepted range
 };
 
 struct KindSpec {
   std::string name;
-  int threads = 1;  // CPU threads one worker of this kind uses
+  int threads = 1;        // CPU threads one worker of this kind uses
   bool internal = false;  // made by Atelier itself, never named in a spec
   std::string summary;
   std::vector<ParamSpec> params;
