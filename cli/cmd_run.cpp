@@ -64,7 +64,14 @@ int cmd_run(const Globals& g, const SubmitArgs& args) {
   opts.pools = parse_pools(a.workers);
   if (!a.key) a.key = random_key();  // so an interrupted run can always be taken up again
   opts.exe = std::filesystem::read_symlink("/proc/self/exe").string();
-  for (const KindSpec& k : kind_catalog()) opts.threads[k.name] = k.threads;
+  opts.ml_exe = ml_binary_path();
+  for (const KindSpec& k : kind_catalog()) {
+    opts.threads[k.name] = k.threads;
+    if (k.ml) opts.ml_kinds.insert(k.name);
+  }
+  // libtorch's OpenMP threads spin while they wait unless told otherwise, which
+  // stalls them whenever another process holds a core (docs/models.md).
+  ::setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
 
   auto clock = system_clock();
   OrchestratorLoop loop(ws, clock, opts);

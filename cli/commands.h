@@ -40,6 +40,13 @@ struct GenerateArgs {
   double cfg = 5.0;
 };
 
+// atelier-ml beside this binary: the one that links libtorch and runs the ML
+// kinds and commands (`generate`, `train-base`).
+std::string ml_binary_path();
+// In `atelier`: replaces this process with atelier-ml and the same arguments.
+[[noreturn]] void exec_ml_binary(char** argv);
+extern bool g_is_ml_binary;
+
 int cmd_init(const Globals& g, const std::optional<std::string>& dir);
 int cmd_validate(const Globals& g, const SubmitArgs& a);
 int cmd_submit(const Globals& g, const SubmitArgs& a);

@@ -8,9 +8,16 @@
 
 #include "commands.h"
 #include "orchestrator/errors.h"
+#include "workers/catalog/kind_catalog.h"
 
 using namespace atelier;
 using namespace atelier::cli;
+
+#ifdef ATELIER_WITH_ML
+bool atelier::cli::g_is_ml_binary = true;
+#else
+bool atelier::cli::g_is_ml_binary = false;
+#endif
 
 int main(int argc, char** argv) {
   CLI::App app{"Atelier: batch orchestrator for AI-generated marketing content", "atelier"};
@@ -136,8 +143,19 @@ int main(int argc, char** argv) {
     if (*pause) return cmd_pause(g, target, true);
     if (*resume) return cmd_pause(g, target, false);
     if (*assets) return cmd_assets(g, run_ref);
+#ifdef ATELIER_WITH_ML
     if (*train_base) return cmd_train_base(g, ta);
     if (*generate) return cmd_generate(g, ga);
+#else
+    if (*train_base || *generate) exec_ml_binary(argv);
+    if (*worker) {
+      for (size_t s = 0, e; s <= kinds.size(); s = e + 1) {
+        e = kinds.find(',', s);
+        if (e == std::string::npos) e = kinds.size();
+        if (is_ml_kind(kinds.substr(s, e - s))) exec_ml_binary(argv);
+      }
+    }
+#endif
     if (*worker) return cmd_worker(g, kinds, db, assets_path, slot_fd);
   } catch (const InputError& e) {
     std::cerr << "atelier: " << e.what() << "\n";

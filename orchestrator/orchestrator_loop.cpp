@@ -9,6 +9,8 @@ SupervisorOptions supervisor_options(const Workspace& ws, const OrchestratorOpti
   const WorkspaceConfig& c = ws.config();
   SupervisorOptions s;
   s.exe = o.exe;
+  s.ml_exe = o.ml_exe;
+  s.ml_kinds = o.ml_kinds;
   s.worker_args = {"-w", ws.dir().string()};
   s.log_dir = (ws.logs_dir() / "workers").string();
   s.pools = c.pools;

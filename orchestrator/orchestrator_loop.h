@@ -4,6 +4,7 @@
 #pragma once
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "cleaner.h"
@@ -14,7 +15,9 @@
 namespace atelier {
 
 struct OrchestratorOptions {
-  std::string exe;                     // the atelier binary that runs `worker`
+  std::string exe;     // the atelier binary that runs `worker`
+  std::string ml_exe;  // atelier-ml, for the kinds in ml_kinds
+  std::set<std::string> ml_kinds;
   std::map<std::string, int> pools;    // overrides the config's pools
   std::map<std::string, int> threads;  // kind -> threads per worker (from the kind catalog)
   int64_t cleaner_interval_ms = 3'600'000;

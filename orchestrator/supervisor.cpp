@@ -190,7 +190,7 @@ void Supervisor::retire_idle_worker_for(const std::string& kind) {
 
 void Supervisor::spawn(const std::string& kind) {
   WorkerSlot slot = WorkerSlot::create();
-  std::vector<std::string> args{opts_.exe};
+  std::vector<std::string> args{opts_.ml_kinds.count(kind) ? opts_.ml_exe : opts_.exe};
   args.insert(args.end(), opts_.worker_args.begin(), opts_.worker_args.end());
   for (const char* a : {"worker", "--kinds"}) args.push_back(a);
   args.push_back(kind);
@@ -226,7 +226,7 @@ void Supervisor::spawn(const std::string& kind) {
       ::dup2(log_fd, 1);
       ::dup2(log_fd, 2);
     }
-    ::execv(opts_.exe.c_str(), argv.data());
+    ::execv(argv[0], argv.data());
     ::_exit(127);
   }
   slot.close_fd();

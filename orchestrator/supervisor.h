@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,9 @@
 namespace atelier {
 
 struct SupervisorOptions {
-  std::string exe;                       // the atelier binary
+  std::string exe;     // the atelier binary
+  std::string ml_exe;  // atelier-ml: runs the kinds in ml_kinds
+  std::set<std::string> ml_kinds;
   std::vector<std::string> worker_args;  // global flags before "worker", e.g. {"-w", DIR}
   std::string log_dir;                   // worker process logs go here
   std::map<std::string, int> pools;      // kind -> processes (default: cpu_slots / threads)

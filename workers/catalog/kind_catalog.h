@@ -31,11 +31,15 @@ struct KindSpec {
   bool internal = false;  // made by Atelier itself, never named in a spec
   std::string summary;
   std::vector<ParamSpec> params;
+  // Runs in `atelier-ml`, the binary that links libtorch; `atelier` itself stays
+  // light so every CLI call and plain worker starts fast.
+  bool ml = false;
   const ParamSpec* param(std::string_view n) const;
 };
 
 const std::vector<KindSpec>& kind_catalog();
 const KindSpec* find_kind(std::string_view name);
-std::string known_kinds_list();  // "a, b, c" for error messages
+std::string known_kinds_list();
+bool is_ml_kind(std::string_view name);  // "a, b, c" for error messages
 
 }  // namespace atelier

@@ -1,0 +1,15 @@
+// The ML kinds, linked into atelier-ml only (they pull in libtorch).
+#include "job_kind.h"
+
+namespace atelier {
+
+std::unique_ptr<JobKind> make_generate_kind();
+std::unique_ptr<JobKind> make_train_base_kind();
+
+std::unique_ptr<JobKind> make_ml_kind(const std::string& name) {
+  if (name == "generate") return make_generate_kind();
+  if (name == "train_base") return make_train_base_kind();
+  return nullptr;
+}
+
+}  // namespace atelier
