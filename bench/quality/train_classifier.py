@@ -190,6 +190,9 @@ def main():
     ap.add_argument("--degrade", type=float, default=0.0,
                     help="probability of each of blur, noise and cutout per image (0: off)")
     ap.add_argument("--dropout", type=float, default=0.2)
+    ap.add_argument("--ema", type=float, default=0.0,
+                    help="keep an exponential moving average of the weights with this decay "
+                         "and save/evaluate it (0: off)")
     ap.add_argument("--no-tta", action="store_true", help="no flip averaging at evaluation")
     ap.add_argument("--subset", type=int, default=0,
                     help="development: use at most this many training base emoji per category")
@@ -241,6 +244,12 @@ def main():
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=a.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, total_steps=total, pct_start=0.15)
     gen = torch.Generator().manual_seed(a.seed)
+    ema = None
+    if a.ema > 0:
+        import copy
+        ema = copy.deepcopy(model)
+        for p in ema.parameters():
+            p.requires_grad_(False)
     step = 0
     for epoch in range(a.epochs):
         model.train()
@@ -267,24 +276,33 @@ def main():
             opt.step()
             sched.step()
             step += 1
+            if ema is not None:
+                with torch.no_grad():
+                    d = min(a.ema, (1 + step) / (10 + step))
+                    for pe, pm in zip(ema.parameters(), model.parameters()):
+                        pe.mul_(d).add_(pm, alpha=1 - d)
+                    for be, bm in zip(ema.buffers(), model.buffers()):
+                        be.copy_(bm)
             loss_sum += float(loss)
             correct += int(logits.argmax(1).eq(yb).sum())
         msg = "epoch %d/%d  loss %.3f  train acc %.3f  %.1f s" % (
             epoch + 1, a.epochs, loss_sum / steps_per_epoch,
             correct / (steps_per_epoch * a.batch), time.time() - t0)
         if (epoch + 1) % 5 == 0 or epoch + 1 == a.epochs:
-            res = evaluate(model, tta=not a.no_tta)
+            res = evaluate(ema if ema is not None else model, tta=not a.no_tta)
             msg += "  held-out acc %.3f (base %.3f; Noto held-out %.3f)" % (
                 res["held_out_accuracy"], res["held_out_base_accuracy"],
-                noto_held_out_accuracy(model, tta=not a.no_tta))
+                noto_held_out_accuracy(ema if ema is not None else model, tta=not a.no_tta))
         print(msg, flush=True)
 
+    if ema is not None:
+        model = ema
     res = evaluate(model, tta=not a.no_tta)
     res["noto_held_out_accuracy"] = noto_held_out_accuracy(model, tta=not a.no_tta)
     elapsed = time.time() - t_start
     recipe = {k: getattr(a, k) for k in ("epochs", "samples_per_epoch", "batch", "lr", "weight_decay",
                                          "label_smoothing", "width", "seed", "subset", "balance",
-                                         "mixup", "degrade", "dropout")}
+                                         "mixup", "degrade", "dropout", "ema")}
     recipe.update({"version": RECIPE_VERSION, "styles": styles, "augment": not a.no_augment,
                    "tta": not a.no_tta, "threads": torch.get_num_threads(), "train_images": len(recs),
                    "train_seconds": round(elapsed, 1)})
