@@ -14,8 +14,12 @@ PACKAGES=(
   # libtorch calls BLAS through libblas.so.3: without OpenBLAS it gets the
   # reference BLAS, which makes every matrix product many times slower.
   libopenblas0-openmp
-  npm openssl ca-certificates   # scripts/fetch_datasets.sh: npm pack + sha512 check
+  openssl ca-certificates   # scripts/fetch_datasets.sh: sha512 check of the packs
 )
+# scripts/fetch_datasets.sh runs `npm pack`. A machine may already have Node.js
+# and npm from another source (a nodejs package that bundles npm): Debian's npm
+# conflicts with that, so it is installed only when no npm is on PATH.
+command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
