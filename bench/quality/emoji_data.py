@@ -83,6 +83,7 @@ def load_records(style="twitter"):
         base = e["unified"]
         r = {"base": base, "unified": base, "name": _lower(e.get("name") or ""),
              "category": cat, "label": CATEGORIES.index(cat),
+             "subcategory": e.get("subcategory") or "",
              "image": os.path.join(img_dir, e["image"]), "held_out": is_held_out(base),
              "is_base": True}
         out.append(r)

@@ -338,13 +338,18 @@ def write_markdown(o, path):
             pct(r.get("accuracy")), r.get("base_emoji", 0)))
     L.append("")
     L.append("Classifier: %d-width CNN, %d epochs x %d samples, trained on %s training-split images "
-             "(%d), categories sampled evenly, %s, flip averaging at test time: %s; trained in %.0f s at %d threads. "
+             "(%d), %s, %s%s%s, flip averaging at test time: %s; trained in %.0f s at %d threads. "
              "Nearest-image distance: RMSE over the 32x32 RGB 8-bit pixels (0-255) to all %s training-split "
              "real Twemoji images. Prompts with words outside the model's vocabulary: %d of %d training "
              "names, %d of %d held-out names. Generation took %.0f s (model load per prompt included)." % (
                  cs["width"], cs["epochs"], cs["samples_per_epoch"],
                  " + ".join("Twemoji" if x == "twitter" else "Noto" for x in cs["styles"]),
-                 cs["train_images"], "augmented (flip, shift, scale, rotation)" if cs["augment"] else "no augmentation",
+                 cs["train_images"],
+                 "categories sampled evenly" if cs.get("balance", "category") == "category"
+                 else "base emoji sampled evenly",
+                 "augmented (flip, shift, scale, rotation)" if cs["augment"] else "no augmentation",
+                 ", degraded (blur, noise, cutout; p=%g each)" % cs["degrade"] if cs.get("degrade") else "",
+                 ", scoring the subcategories" if cs.get("subcategories") else "",
                  "yes" if cs["tta"] else "no", cs["train_seconds"], cs["threads"],
                  "{:,}".format(s["training_images_compared"]), tr.get("prompts_with_unknown_words", 0), tr["images"],
                  ho.get("prompts_with_unknown_words", 0), ho["images"], o["generation_seconds"]))
