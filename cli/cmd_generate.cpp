@@ -7,13 +7,16 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "commands.h"
 #include "ml/generator.h"
+#include "ml/lora.h"
 #include "orchestrator/errors.h"
 #include "orchestrator/model_files.h"
 #include "workers/generation/generation_record.h"
+#include "workers/generation/lora_syntax.h"
 #include "workers/generation/model_cache.h"
 
 namespace atelier::cli {
@@ -35,20 +38,51 @@ int cmd_generate(const Globals& g, const GenerateArgs& a) {
   } catch (const std::invalid_argument& e) {
     throw InputError(std::string("--sampler: ") + e.what());
   }
-  fs::path file = a.model;
-  if (!fs::exists(file)) {
+  // A path, else NAME.safetensors in the model folders (no workspace here).
+  auto find_file = [](const std::string& ref, const std::string& what) {
+    fs::path file = ref;
+    if (fs::exists(file)) return file;
     WorkspaceConfig c;
     c.models.clear();
     std::string looked;
     for (const auto& d : model_search_dirs(c)) {
-      if (fs::exists(d / (a.model + ".safetensors"))) {
-        file = d / (a.model + ".safetensors");
-        break;
-      }
+      if (fs::exists(d / (ref + ".safetensors"))) return d / (ref + ".safetensors");
       looked += " " + d.string();
     }
-    if (!fs::exists(file))
-      throw InputError("model '" + a.model + "' not found (looked in" + looked + ")");
+    throw InputError(what + " '" + ref + "' not found (looked in" + looked + ")");
+  };
+  const fs::path file = find_file(a.model, "model");
+  ParsedPrompt parsed;
+  try {
+    parsed = parse_prompt_loras(r.prompt);
+  } catch (const std::invalid_argument& e) {
+    throw InputError(e.what());
+  }
+  r.prompt = parsed.prompt;
+  for (const auto& spec : a.loras) {  // NAME or NAME:SCALE
+    PromptLora l{spec, 1.0};
+    if (auto colon = spec.rfind(':'); colon != std::string::npos) {
+      try {
+        size_t used = 0;
+        l.scale = std::stod(spec.substr(colon + 1), &used);
+        if (used != spec.size() - colon - 1) throw std::invalid_argument(spec);
+        l.name = spec.substr(0, colon);
+      } catch (const std::exception&) {
+        throw InputError("--lora " + spec + ": expected NAME or NAME:SCALE");
+      }
+    }
+    parsed.loras.push_back(l);
+  }
+  std::vector<std::shared_ptr<CachedLora>> loras;
+  std::vector<ml::LoraUse> uses;
+  for (const auto& l : parsed.loras) {
+    const auto lf = find_file(l.name, "LoRA");
+    try {
+      loras.push_back(load_cached_lora(lf));
+    } catch (const std::exception& e) {
+      throw InputError(e.what());
+    }
+    uses.push_back({&loras.back()->lora, l.scale, lf.string()});
   }
   std::shared_ptr<CachedModel> m;
   try {
@@ -65,7 +99,16 @@ int cmd_generate(const Globals& g, const GenerateArgs& a) {
       a.threads > 0 ? a.threads : static_cast<int>(std::thread::hardware_concurrency());
   at::set_num_threads(threads);
   const auto t0 = std::chrono::steady_clock::now();
-  auto images = ml::generate(m->model, r);
+  std::vector<media::Image> images;
+  {
+    std::optional<ml::AppliedLoras> applied;
+    try {
+      applied.emplace(m->model, uses);
+    } catch (const std::invalid_argument& e) {
+      throw InputError(e.what());
+    }
+    images = ml::generate(m->model, r);
+  }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   fs::create_directories(a.out);
   GenerationFacts f;
@@ -76,6 +119,8 @@ int cmd_generate(const Globals& g, const GenerateArgs& a) {
   f.cfg = r.cfg;
   f.model_name = m->name;
   f.model_sha256 = m->sha256;
+  for (size_t i = 0; i < loras.size(); ++i)
+    f.loras.push_back({loras[i]->name, loras[i]->sha256, uses[i].multiplier});
   f.threads = threads;
   const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::system_clock::now().time_since_epoch())

@@ -1,13 +1,23 @@
-// `atelier train-base`: trains the base text-to-image model in this process,
-// printing progress; SIGINT/SIGTERM write a checkpoint and stop, and the same
-// command resumes from it.
+// `atelier train-base`, `train-captioner` and `train-lora`: train the base
+// text-to-image model, the captioner or a LoRA in this process, printing
+// progress; SIGINT/SIGTERM stop at a checkpoint, and the same command resumes.
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 
 #include "commands.h"
+#include "media/image_decode.h"
 #include "ml/base_trainer.h"
+#include "ml/captioner_trainer.h"
+#include "ml/image_tensor.h"
+#include "ml/lora_trainer.h"
+#include "orchestrator/asset_store.h"
+#include "orchestrator/config.h"
 #include "orchestrator/errors.h"
+#include "orchestrator/model_files.h"
+#include "workers/generation/model_cache.h"
 
 namespace atelier::cli {
 
@@ -76,6 +86,160 @@ int cmd_train_base(const Globals& g, const TrainBaseArgs& a) {
         [] { return g_stop != 0; });
     std::cerr << "done: " << r.steps << " steps on " << r.images << " images in " << hms(r.seconds)
               << "; model written to " << o.output.string() << "\n";
+    return 0;
+  } catch (const ml::TrainingInterrupted& e) {
+    std::cerr << "atelier: " << e.what() << "; run the same command to resume\n";
+    return 1;
+  } catch (const std::invalid_argument& e) {
+    throw InputError(e.what());
+  }
+}
+
+int cmd_train_captioner(const Globals& g, const TrainCaptionerArgs& a) {
+  ml::TrainCaptionerOptions o;
+  o.output = a.output;
+  o.checkpoint_dir = a.checkpoints.empty()
+                         ? std::filesystem::path(a.output).replace_extension(".ckpt")
+                         : std::filesystem::path(a.checkpoints);
+  o.model_name = std::filesystem::path(a.output).stem().string();
+  o.epochs = a.epochs;
+  o.styles = a.styles;
+  o.width = a.width;
+  o.batch = a.batch;
+  o.lr = a.lr;
+  o.seed = a.seed;
+  o.threads = a.threads;
+  o.limit_images = a.limit_images;
+  o.fresh = a.fresh;
+  o.command = a.command_line;
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  std::cerr << "training " << o.model_name << ": " << o.epochs << " epochs, batch " << o.batch
+            << ", checkpoints in " << o.checkpoint_dir.string() << "\n";
+  try {
+    auto r = ml::train_captioner(
+        o,
+        [&](const ml::CaptionerProgress& p) {
+          if (p.resumed) std::cerr << "resumed from the checkpoint\n";
+          if (g.json) {
+            std::cout << "{\"epoch\":" << p.epoch << ",\"epochs\":" << p.epochs
+                      << ",\"loss\":" << p.loss << ",\"seconds\":" << p.seconds << "}" << std::endl;
+          } else {
+            std::cerr << "epoch " << p.epoch << "/" << p.epochs << "  loss " << p.loss << "  "
+                      << p.seconds << " s" << std::endl;
+          }
+        },
+        [] { return g_stop != 0; });
+    std::cerr << "done: " << r.epochs << " epochs on " << r.images << " images (" << r.base_emoji
+              << " emoji, " << r.tags << " tags) in " << hms(r.seconds) << "; written to "
+              << o.output.string() << "\n";
+    for (const auto& e : r.evals) {
+      if (g.json) {
+        std::cout << e.to_json().dump() << std::endl;
+      } else {
+        std::cerr << "held-out " << e.style << " base emoji (" << e.images << "): category "
+                  << e.category_accuracy * 100 << "%, name-word recall@5 "
+                  << e.word_recall_at_5 * 100 << "%, tag precision@5 " << e.tag_precision_at_5 * 100
+                  << "%\n";
+      }
+    }
+    return 0;
+  } catch (const ml::TrainingInterrupted& e) {
+    std::cerr << "atelier: " << e.what() << "; run the same command to resume\n";
+    return 1;
+  } catch (const std::invalid_argument& e) {
+    throw InputError(e.what());
+  }
+}
+
+int cmd_train_lora(const Globals& g, const TrainLoraArgs& a) {
+  namespace fs = std::filesystem;
+  fs::path base = a.model;
+  if (!fs::exists(base)) {
+    WorkspaceConfig c;
+    c.models.clear();
+    for (const auto& d : model_search_dirs(c))
+      if (fs::exists(d / (a.model + ".safetensors"))) {
+        base = d / (a.model + ".safetensors");
+        break;
+      }
+    if (!fs::exists(base)) throw InputError("--model: '" + a.model + "' not found");
+  }
+  std::shared_ptr<CachedModel> m;
+  try {
+    m = load_cached_model(base);
+  } catch (const std::exception& e) {
+    throw InputError(e.what());
+  }
+  if (!fs::is_directory(a.images)) throw InputError("--images: " + a.images + " is not a folder");
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(a.images))
+    if (e.is_regular_file() && e.path().extension() != ".txt") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  std::vector<ml::LoraExample> data;
+  int skipped = 0;
+  for (const auto& f : files) {
+    try {
+      ml::LoraExample ex;
+      ex.image = ml::fit_image_tensor(media::read_image(f), m->model->config.image_size);
+      auto txt = f;
+      txt.replace_extension(".txt");
+      if (fs::exists(txt)) {
+        std::ifstream in(txt);
+        std::getline(in, ex.caption);
+      }
+      ex.sha256 = sha256_file(f);
+      data.push_back(std::move(ex));
+    } catch (const std::exception& e) {
+      std::cerr << "skipping " << f.string() << ": " << e.what() << "\n";
+      ++skipped;
+    }
+  }
+  if (data.empty()) throw InputError("--images: no readable image in " + a.images);
+  ml::TrainLoraOptions o;
+  o.rank = a.rank;
+  o.alpha = a.alpha;
+  o.lr = a.lr;
+  o.steps = a.steps;
+  o.batch = a.batch;
+  o.trigger = a.trigger;
+  o.caption_dropout = a.caption_dropout;
+  o.shuffle_tags = a.shuffle_tags;
+  o.keep_tags = a.keep_tags;
+  o.convs = a.conv;
+  o.seed = a.seed;
+  o.threads = a.threads;
+  o.checkpoint_every = a.checkpoint_every;
+  o.fresh = a.fresh;
+  o.output_name = fs::path(a.output).stem().string();
+  o.checkpoint_dir = a.checkpoints.empty() ? fs::path(a.output).replace_extension(".ckpt")
+                                           : fs::path(a.checkpoints);
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  std::cerr << "training LoRA " << o.output_name << " on " << data.size() << " images (" << skipped
+            << " skipped): rank " << o.rank << ", alpha " << o.alpha << ", " << o.steps
+            << " steps, batch " << o.batch << "\n";
+  try {
+    auto r = ml::train_lora(
+        base, m->sha256, data, o,
+        [&](const ml::LoraTrainProgress& p) {
+          if (p.resumed_from >= 0) std::cerr << "resumed from step " << p.resumed_from << "\n";
+          if (g.json) {
+            std::cout << "{\"step\":" << p.step << ",\"steps\":" << p.steps
+                      << ",\"loss\":" << p.loss << ",\"seconds_per_step\":" << p.seconds_per_step
+                      << "}" << std::endl;
+          } else if (p.step % 25 == 0 || p.step == p.steps) {
+            std::cerr << "step " << p.step << "/" << p.steps << "  loss " << p.loss << "  "
+                      << p.seconds_per_step << " s/step" << std::endl;
+          }
+        },
+        [] { return g_stop != 0; });
+    if (!fs::path(a.output).parent_path().empty())
+      fs::create_directories(fs::path(a.output).parent_path());
+    ml::save_lora(a.output, r.lora);
+    std::cerr << "done: " << r.steps << " steps in " << hms(r.seconds) << " ("
+              << (r.steps - r.resumed_from) / std::max(1e-9, r.seconds) << " steps/s); written to "
+              << a.output << "\n";
     return 0;
   } catch (const ml::TrainingInterrupted& e) {
     std::cerr << "atelier: " << e.what() << "; run the same command to resume\n";

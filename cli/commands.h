@@ -33,15 +33,36 @@ struct TrainBaseArgs {
   std::string command_line;
 };
 
+struct TrainCaptionerArgs {
+  std::string output = "models/emoji-captioner-32.safetensors";
+  std::string checkpoints;  // default: OUTPUT with .ckpt
+  int epochs = 40, width = 32, batch = 128, threads = 0, limit_images = 0;
+  std::vector<std::string> styles = {"twitter"};
+  double lr = 3e-3;
+  uint64_t seed = 0;
+  bool fresh = false;
+  std::string command_line;
+};
+
+struct TrainLoraArgs {
+  std::string model = "twemoji-base-32", images, output, checkpoints, trigger;
+  int rank = 8, steps = 400, batch = 8, keep_tags = 1, checkpoint_every = 50, threads = 0;
+  double alpha = 8, lr = 1e-3, caption_dropout = 0.05;
+  bool shuffle_tags = false, conv = false, fresh = false;
+  uint64_t seed = 0;
+};
+
 struct GenerateArgs {
-  std::string prompt, negative, model = "twemoji-base-32", sampler = "DPM++ 2M", out = ".", prefix = "image_";
+  std::string prompt, negative, model = "twemoji-base-32", sampler = "DPM++ 2M", out = ".",
+                                prefix = "image_";
+  std::vector<std::string> loras;  // NAME or NAME:SCALE
   int count = 1, steps = 20, size = 0, batch = 8, threads = 0;
   int64_t seed = 0;
   double cfg = 5.0;
 };
 
 // atelier-ml beside this binary: the one that links libtorch and runs the ML
-// kinds and commands (`generate`, `train-base`).
+// kinds and commands (`generate`, `train-base`, `train-captioner`).
 std::string ml_binary_path();
 // In `atelier`: replaces this process with atelier-ml and the same arguments.
 [[noreturn]] void exec_ml_binary(char** argv);
@@ -60,6 +81,8 @@ int cmd_retry(const Globals& g, const std::string& target);
 int cmd_pause(const Globals& g, const std::string& kind, bool paused);
 int cmd_assets(const Globals& g, const std::optional<std::string>& run);
 int cmd_train_base(const Globals& g, const TrainBaseArgs& a);
+int cmd_train_captioner(const Globals& g, const TrainCaptionerArgs& a);
+int cmd_train_lora(const Globals& g, const TrainLoraArgs& a);
 int cmd_generate(const Globals& g, const GenerateArgs& a);
 int cmd_worker(const Globals& g, const std::string& kinds, const std::optional<std::string>& db,
                const std::optional<std::string>& assets, int slot_fd);

@@ -99,12 +99,60 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 10000000));
   train_base->add_option("--limit-images", ta.limit_images, "train on the first N images only");
   train_base->add_flag("--fresh", ta.fresh, "ignore an existing checkpoint");
+  TrainCaptionerArgs tc;
+  auto* train_captioner = app.add_subcommand(
+      "train-captioner", "train the image captioner on the Twemoji set (resumable)");
+  train_captioner->add_option("--out", tc.output, "model file to write");
+  train_captioner->add_option("--checkpoints", tc.checkpoints,
+                              "checkpoint folder (default: OUT.ckpt)");
+  train_captioner->add_option("--epochs", tc.epochs, "epochs of 6,144 images")
+      ->check(CLI::Range(1, 100000));
+  train_captioner->add_option("--width", tc.width, "channels of the first conv block")
+      ->check(CLI::Range(1, 512));
+  train_captioner->add_option("--batch", tc.batch, "batch size")->check(CLI::Range(1, 6144));
+  train_captioner
+      ->add_option("--styles", tc.styles, "image sets: twitter, google (default twitter)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"twitter", "google"}));
+  train_captioner->add_option("--lr", tc.lr, "peak learning rate");
+  train_captioner->add_option("--seed", tc.seed, "seed for data order and augmentation");
+  train_captioner->add_option("--threads", tc.threads, "intra-op threads (default: all cores)");
+  train_captioner->add_option("--limit-images", tc.limit_images,
+                              "train on the first N images only");
+  train_captioner->add_flag("--fresh", tc.fresh, "ignore an existing checkpoint");
+  TrainLoraArgs tl;
+  auto* train_lora = app.add_subcommand(
+      "train-lora",
+      "train a LoRA on a folder of images (with optional <stem>.txt captions) outside the queue");
+  train_lora->add_option("--images", tl.images, "folder of training images")->required();
+  train_lora->add_option("--out", tl.output, "LoRA file to write")->required();
+  train_lora->add_option("--model", tl.model, "base model name or .safetensors path");
+  train_lora->add_option("--checkpoints", tl.checkpoints, "checkpoint folder (default: OUT.ckpt)");
+  train_lora->add_option("--rank", tl.rank, "adapter rank")->check(CLI::Range(1, 256));
+  train_lora->add_option("--alpha", tl.alpha, "scale = alpha / rank (default: rank)");
+  train_lora->add_option("--steps", tl.steps, "training steps")->check(CLI::Range(1, 10000000));
+  train_lora->add_option("--batch", tl.batch, "images per step")->check(CLI::Range(1, 1024));
+  train_lora->add_option("--lr", tl.lr, "peak learning rate");
+  train_lora->add_option("--trigger", tl.trigger, "word put first in every caption");
+  train_lora->add_option("--caption-dropout", tl.caption_dropout, "share of empty captions")
+      ->check(CLI::Range(0.0, 1.0));
+  train_lora->add_flag("--shuffle-tags", tl.shuffle_tags, "shuffle caption tags");
+  train_lora->add_option("--keep-tags", tl.keep_tags, "leading tags kept in place");
+  train_lora->add_flag("--conv", tl.conv, "also adapt the residual 3x3 convolutions");
+  train_lora->add_option("--seed", tl.seed, "data order, timesteps and noise");
+  train_lora->add_option("--threads", tl.threads, "intra-op threads (default: all cores)");
+  train_lora->add_option("--checkpoint-every", tl.checkpoint_every, "steps between checkpoints")
+      ->check(CLI::Range(1, 10000000));
+  train_lora->add_flag("--fresh", tl.fresh, "ignore an existing checkpoint");
   GenerateArgs ga;
   auto* generate = app.add_subcommand(
       "generate", "text-to-image outside the queue: writes PNGs to --out and prints their paths");
   generate->add_option("PROMPT", ga.prompt, "what to draw")->required();
   generate->add_option("--negative", ga.negative, "negative prompt");
   generate->add_option("--model", ga.model, "model name or .safetensors path");
+  generate->add_option("--lora", ga.loras,
+                       "LoRA to apply, NAME or NAME:SCALE (repeatable; also <lora:NAME:SCALE> "
+                       "in the prompt)");
   generate->add_option("--count", ga.count, "images")->check(CLI::Range(1, 100000));
   generate->add_option("--seed", ga.seed, "seed of the first image (image i: seed + i)");
   generate->add_option("--steps", ga.steps, "sampler steps")->check(CLI::Range(1, 1000));
@@ -116,6 +164,7 @@ int main(int argc, char** argv) {
   generate->add_option("--out", ga.out, "folder for the PNGs");
   generate->add_option("--prefix", ga.prefix, "file name prefix (then the seed)");
   for (int i = 0; i < argc; ++i) ta.command_line += (i ? " " : "") + std::string(argv[i]);
+  tc.command_line = ta.command_line;
 
   try {
     app.parse(argc, argv);
@@ -145,9 +194,14 @@ int main(int argc, char** argv) {
     if (*assets) return cmd_assets(g, run_ref);
 #ifdef ATELIER_WITH_ML
     if (*train_base) return cmd_train_base(g, ta);
+    if (*train_captioner) return cmd_train_captioner(g, tc);
+    if (*train_lora) {
+      if (train_lora->count("--alpha") == 0) tl.alpha = tl.rank;
+      return cmd_train_lora(g, tl);
+    }
     if (*generate) return cmd_generate(g, ga);
 #else
-    if (*train_base || *generate) exec_ml_binary(argv);
+    if (*train_base || *train_captioner || *train_lora || *generate) exec_ml_binary(argv);
     if (*worker) {
       for (size_t s = 0, e; s <= kinds.size(); s = e + 1) {
         e = kinds.find(',', s);

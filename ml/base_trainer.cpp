@@ -2,7 +2,6 @@
 #include "ml/base_trainer.h"
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <sodium.h>
 
 #include <chrono>
 #include <cmath>
@@ -17,6 +16,7 @@
 #include "ml/image_tensor.h"
 #include "ml/safetensors.h"
 #include "ml/tensor_io.h"
+#include "ml/training_common.h"
 
 namespace atelier::ml {
 
@@ -59,13 +59,6 @@ Data load_data(const TrainBaseOptions& o) {
   return d;
 }
 
-uint64_t mix(uint64_t a, uint64_t b) {
-  uint64_t z = a * 0x9E3779B97F4A7C15ull + b + 0x632BE59BD9B4E019ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 // The settings a checkpoint must agree with to be resumed.
 std::string fingerprint(const TrainBaseOptions& o, const Data& d) {
   nlohmann::json j = {{"config", o.config.to_json()},
@@ -81,36 +74,6 @@ std::string fingerprint(const TrainBaseOptions& o, const Data& d) {
                       {"images", d.records.size()}};
   return j.dump();
 }
-
-double learning_rate(const TrainBaseOptions& o, int step) {
-  if (step < o.warmup) return o.lr * (step + 1) / o.warmup;
-  const double p = static_cast<double>(step - o.warmup) / std::max(1, o.steps - o.warmup);
-  return o.lr * (0.1 + 0.9 * 0.5 * (1 + std::cos(M_PI * std::min(1.0, p))));
-}
-
-struct AdamW {
-  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0.0;
-  std::vector<torch::Tensor> m, v;
-  void init(const std::vector<torch::Tensor>& params) {
-    for (const auto& p : params) {
-      m.push_back(torch::zeros_like(p));
-      v.push_back(torch::zeros_like(p));
-    }
-  }
-  void step(const std::vector<torch::Tensor>& params, double lr, int t) {
-    torch::NoGradGuard g;
-    const double c1 = 1 - std::pow(beta1, t), c2 = 1 - std::pow(beta2, t);
-    for (size_t i = 0; i < params.size(); ++i) {
-      auto& p = const_cast<torch::Tensor&>(params[i]);
-      if (!p.grad().defined()) continue;
-      m[i].mul_(beta1).add_(p.grad(), 1 - beta1);
-      v[i].mul_(beta2).addcmul_(p.grad(), p.grad(), 1 - beta2);
-      auto denom = (v[i] / c2).sqrt_().add_(eps);
-      if (weight_decay > 0) p.mul_(1 - lr * weight_decay);
-      p.addcdiv_(m[i], denom, -lr / c1);
-    }
-  }
-};
 
 void write_checkpoint(const fs::path& dir, int step, const std::string& fp, DiffusionModel& model,
                       DiffusionModel& ema, const AdamW& opt, double loss) {
@@ -133,20 +96,6 @@ void write_checkpoint(const fs::path& dir, int step, const std::string& fp, Diff
                 {"atelier.config", model->config.to_json().dump()},
                 {"atelier.vocab", vocab.dump()},
                 {"atelier.loss", std::to_string(loss)}});
-}
-
-std::string sha256_file_hex(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(in)), {});
-  unsigned char h[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(h, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : h) {
-    out.push_back(hex[c >> 4]);
-    out.push_back(hex[c & 15]);
-  }
-  return out;
 }
 
 }  // namespace
@@ -216,17 +165,7 @@ TrainResult train_base(const TrainBaseOptions& o,
   }
 
   model->train();
-  const auto& sched = model->schedule;
-  const int T = sched.timesteps();
-  std::vector<float> ab(static_cast<size_t>(T)), w(static_cast<size_t>(T));
-  for (int t = 0; t < T; ++t) {
-    ab[static_cast<size_t>(t)] = static_cast<float>(sched.alpha_bar(t));
-    const double snr = sched.snr(t);
-    w[static_cast<size_t>(t)] =
-        static_cast<float>(o.config.prediction == "v" ? std::min(snr, o.min_snr_gamma) / (snr + 1)
-                                                      : std::min(snr, o.min_snr_gamma) / snr);
-  }
-  auto ab_t = torch::tensor(ab), w_t = torch::tensor(w);
+  const DiffusionLoss diffusion_loss(model, o.min_snr_gamma);
 
   TrainResult result;
   result.images = static_cast<int>(data.records.size());
@@ -241,7 +180,7 @@ TrainResult train_base(const TrainBaseOptions& o,
       throw TrainingInterrupted("training stopped at step " + std::to_string(step) +
                                 "; checkpoint written to " + ckpt.string());
     }
-    const uint64_t step_seed = mix(o.seed, static_cast<uint64_t>(step));
+    const uint64_t step_seed = mix_seed(o.seed, static_cast<uint64_t>(step));
     std::mt19937_64 rng(step_seed);
     std::vector<int64_t> idx;
     std::vector<std::string> captions;
@@ -251,22 +190,13 @@ TrainResult train_base(const TrainBaseOptions& o,
       idx.push_back(static_cast<int64_t>(ri));
       captions.push_back(sample_caption(data.records[ri], o.caption_dropout, rng()));
     }
-    auto gen = at::make_generator<at::CPUGeneratorImpl>(mix(step_seed, 1));
+    at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(mix_seed(step_seed, 1));
     auto x0 = data.images.index_select(0, torch::tensor(idx));
-    auto t = torch::randint(0, T, {o.batch}, gen, torch::kInt64);
-    auto noise = torch::randn(x0.sizes(), gen);
-    auto a = ab_t.index_select(0, t).sqrt().view({-1, 1, 1, 1});
-    auto s = (1 - ab_t.index_select(0, t)).sqrt().view({-1, 1, 1, 1});
-    auto x_t = a * x0 + s * noise;
-    auto target = o.config.prediction == "v" ? a * noise - s * x0 : noise;
-
-    auto pred = model->predict(x_t, t.to(torch::kFloat32), model->encode(captions));
-    auto per = (pred - target).pow(2).mean({1, 2, 3});
-    auto loss = (per * w_t.index_select(0, t)).mean();
+    auto loss = diffusion_loss(model, x0, captions, gen);
     for (auto& p : params) p.mutable_grad() = torch::Tensor();
     loss.backward();
     torch::nn::utils::clip_grad_norm_(params, 1.0);
-    opt.step(params, learning_rate(o, step), step + 1);
+    opt.step(params, warmup_cosine_lr(o.lr, o.warmup, o.steps, step), step + 1);
     {
       torch::NoGradGuard g;
       const double d = std::min(o.ema_decay, (1.0 + step) / (10.0 + step));

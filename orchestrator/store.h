@@ -82,6 +82,11 @@ struct HeartbeatResult {
   bool cancel_requested = false;
 };
 
+struct InputRef {
+  std::string sha256;
+  std::string role;  // e.g. "image", "model", "lora"
+};
+
 struct OutputAsset {
   std::string sha256;
   std::string media_type;
@@ -90,11 +95,8 @@ struct OutputAsset {
   std::string name;  // the job's name for it (e.g. "out.txt")
   std::optional<int> width, height;
   std::optional<int64_t> duration_ms;
-};
-
-struct InputRef {
-  std::string sha256;
-  std::string role;  // e.g. "image", "model", "lora"
+  // The inputs this output was made from, when the kind knows (a caption's image).
+  std::vector<InputRef> sources;
 };
 
 struct Completion {
@@ -280,6 +282,8 @@ class Store {
   virtual std::vector<StageJob> stage_jobs(int64_t run_id, const std::string& stage) = 0;
   // The lineage inputs recorded for a job at its completion.
   virtual std::vector<InputRef> job_inputs(int64_t job_id) = 0;
+  // The inputs an asset was made from (asset_sources), by any job.
+  virtual std::vector<InputRef> asset_sources(const std::string& sha256) = 0;
   // The assets the job's dependencies produced, in dependency then name order.
   virtual std::vector<AssetRow> dependency_outputs(int64_t job_id) = 0;
   virtual std::vector<std::string> asset_shas() = 0;

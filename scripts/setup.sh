@@ -11,6 +11,7 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libsodium-dev
   libgtest-dev libgmock-dev
   libpng-dev libtorch-dev
+  libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   # libtorch calls BLAS through libblas.so.3: without OpenBLAS it gets the
   # reference BLAS, which makes every matrix product many times slower.
   libopenblas0-openmp

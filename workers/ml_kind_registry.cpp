@@ -5,10 +5,14 @@ namespace atelier {
 
 std::unique_ptr<JobKind> make_generate_kind();
 std::unique_ptr<JobKind> make_train_base_kind();
+std::unique_ptr<JobKind> make_train_lora_kind();
+std::unique_ptr<JobKind> make_caption_kind();
 
 std::unique_ptr<JobKind> make_ml_kind(const std::string& name) {
   if (name == "generate") return make_generate_kind();
   if (name == "train_base") return make_train_base_kind();
+  if (name == "train_lora") return make_train_lora_kind();
+  if (name == "caption") return make_caption_kind();
   return nullptr;
 }
 

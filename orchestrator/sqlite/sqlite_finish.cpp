@@ -174,6 +174,16 @@ std::vector<FenceResult> SqliteStore::complete(const std::vector<Completion>& do
       out.bind(2, a.sha256);
       out.bind(3, a.name);
       out.exec();
+      for (const InputRef& src : a.sources) {
+        auto& link = db_.stmt(
+            "INSERT OR IGNORE INTO asset_sources (sha256, source_sha256, role, job_id) "
+            "VALUES (?,?,?,?)");
+        link.bind(1, a.sha256);
+        link.bind(2, src.sha256);
+        link.bind(3, src.role);
+        link.bind(4, c.job_id);
+        link.exec();
+      }
     }
     for (const InputRef& in : c.inputs) {
       auto& ins =

@@ -358,6 +358,17 @@ std::vector<std::string> SqliteStore::kinds_with_work() {
   return out;
 }
 
+std::vector<InputRef> SqliteStore::asset_sources(const std::string& sha256) {
+  auto& q = db_.stmt(
+      "SELECT source_sha256, role FROM asset_sources WHERE sha256 = ? ORDER BY role, "
+      "source_sha256");
+  q.bind(1, sha256);
+  std::vector<InputRef> out;
+  while (q.executeStep()) out.push_back({q.getColumn(0).getString(), q.getColumn(1).getString()});
+  q.reset();
+  return out;
+}
+
 int SqliteStore::remove_finished_runs(int64_t before_ms) {
   // Rows go by id range, children first, with foreign keys off for the
   // transaction: with them on, deleting each run would scan every job to check
@@ -375,6 +386,7 @@ int SqliteStore::remove_finished_runs(int64_t before_ms) {
                               "DELETE FROM job_deps WHERE job_id BETWEEN ?1 AND ?2",
                               "DELETE FROM job_outputs WHERE job_id BETWEEN ?1 AND ?2",
                               "DELETE FROM asset_inputs WHERE job_id BETWEEN ?1 AND ?2",
+                              "DELETE FROM asset_sources WHERE job_id BETWEEN ?1 AND ?2",
                               "DELETE FROM checks WHERE job_id BETWEEN ?1 AND ?2",
                               "UPDATE assets SET job_id = NULL WHERE job_id BETWEEN ?1 AND ?2",
                               "UPDATE models SET job_id = NULL WHERE job_id BETWEEN ?1 AND ?2",
@@ -399,7 +411,9 @@ int SqliteStore::remove_finished_runs(int64_t before_ms) {
     db_.raw().exec(
         "DELETE FROM assets WHERE source_path IS NULL "
         "AND NOT EXISTS (SELECT 1 FROM job_outputs o WHERE o.sha256 = assets.sha256) "
-        "AND NOT EXISTS (SELECT 1 FROM asset_inputs i WHERE i.sha256 = assets.sha256)");
+        "AND NOT EXISTS (SELECT 1 FROM asset_inputs i WHERE i.sha256 = assets.sha256) "
+        "AND NOT EXISTS (SELECT 1 FROM asset_sources s WHERE s.sha256 = assets.sha256) "
+        "AND NOT EXISTS (SELECT 1 FROM asset_sources s WHERE s.source_sha256 = assets.sha256)");
   }
   txn.commit();
   return static_cast<int>(runs.size());

@@ -64,6 +64,7 @@ class SqliteStore final : public Store {
   std::vector<ModelRow> list_models() override;
   std::vector<StageJob> stage_jobs(int64_t run_id, const std::string& stage) override;
   std::vector<AssetRow> dependency_outputs(int64_t job_id) override;
+  std::vector<InputRef> asset_sources(const std::string& sha256) override;
   std::vector<InputRef> job_inputs(int64_t job_id) override;
   std::vector<std::string> asset_shas() override;
   std::vector<JobRow> leased_jobs() override;

@@ -3,7 +3,9 @@
 
 #include <torch/torch.h>
 
+#include "ml/captioner.h"
 #include "ml/diffusion_model.h"
+#include "ml/emoji_dataset.h"
 
 namespace atelier::test {
 
@@ -33,6 +35,21 @@ std::filesystem::path write_tiny_model(const std::filesystem::path& dir, const s
   std::filesystem::create_directories(dir);
   auto path = dir / (name + ".safetensors");
   ml::save_model(path, m, {{"atelier.name", name}});
+  return path;
+}
+
+std::filesystem::path write_tiny_captioner(const std::filesystem::path& dir,
+                                           const std::string& name) {
+  torch::manual_seed(8);
+  ml::CaptionerConfig c;
+  c.width = 2;
+  c.categories = ml::emoji_categories();
+  c.tags = {"red", "apple", "face", "grinning", "flag"};
+  c.names = {"red apple", "grinning face", "japan flag"};
+  ml::Captioner m(c);
+  std::filesystem::create_directories(dir);
+  auto path = dir / (name + ".safetensors");
+  ml::save_captioner(path, m, {{"atelier.name", name}});
   return path;
 }
 

@@ -11,4 +11,9 @@ namespace atelier::test {
 std::filesystem::path write_tiny_model(const std::filesystem::path& dir,
                                        const std::string& name = "tiny");
 
+// A tiny, untrained captioner (seeded weights) whose labels are a handful of
+// emoji names and words, written as dir/name.safetensors.
+std::filesystem::path write_tiny_captioner(const std::filesystem::path& dir,
+                                           const std::string& name = "tinycap");
+
 }  // namespace atelier::test

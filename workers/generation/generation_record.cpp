@@ -27,6 +27,13 @@ std::string parameters_text(const GenerationFacts& f) {
               {"Size", std::to_string(f.width) + "x" + std::to_string(f.height)},
               {"Model hash", f.model_sha256.substr(0, 10)},
               {"Model", f.model_name}};
+  if (!f.loras.empty()) {
+    // A1111's own form: "Lora hashes: "name: hash, name2: hash"" (first 12 hex).
+    std::string hashes;
+    for (const auto& l : f.loras)
+      hashes += (hashes.empty() ? "" : ", ") + l.name + ": " + l.sha256.substr(0, 12);
+    t.params.push_back({"Lora hashes", hashes});
+  }
   return media::format_infotext(t);
 }
 
@@ -61,6 +68,11 @@ nlohmann::json manifest_json(const GenerationFacts& f, const media::Image& img,
   crypto_hash_sha256(h, img.pixels.data(), img.pixels.size());
   nlohmann::json inputs = nlohmann::json::array();
   for (const auto& i : f.inputs) inputs.push_back(i);
+  nlohmann::json models = nlohmann::json::array(
+      {{{"role", "base"}, {"name", f.model_name}, {"sha256", f.model_sha256}}});
+  for (const auto& l : f.loras)
+    models.push_back(
+        {{"role", "lora"}, {"name", l.name}, {"sha256", l.sha256}, {"scale", l.scale}});
   return {{"format", "atelier-manifest/1"},
           {"software", "atelier 0.1.0"},
           {"digital_source_type", kTrainedAlgorithmicMedia},
@@ -78,8 +90,7 @@ nlohmann::json manifest_json(const GenerationFacts& f, const media::Image& img,
             {"width", f.width},
             {"height", f.height},
             {"threads", f.threads}}},
-          {"models", nlohmann::json::array(
-                         {{{"role", "base"}, {"name", f.model_name}, {"sha256", f.model_sha256}}})},
+          {"models", models},
           {"inputs", inputs},
           {"pixels_sha256", hex(h, sizeof h)},
           {"pixels_format", "rgb8"},

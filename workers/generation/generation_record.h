@@ -20,6 +20,11 @@ struct GenerationFacts {
   int64_t seed = 0;  // of this image
   int width = 0, height = 0;
   std::string model_name, model_sha256;
+  struct Lora {
+    std::string name, sha256;
+    double scale = 1;
+  };
+  std::vector<Lora> loras;  // in the order they were applied
   int threads = 0;
   // Where it ran (manifest only).
   int64_t run_id = 0, job_id = 0;

@@ -6,14 +6,18 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
+#include <optional>
 #include <thread>
 
 #include "../job_kind.h"
 #include "ml/generator.h"
+#include "ml/lora.h"
 #include "orchestrator/errors.h"
 #include "orchestrator/model_files.h"
 #include "workers/catalog/kind_catalog.h"
 #include "workers/generation/generation_record.h"
+#include "workers/generation/lora_syntax.h"
 #include "workers/generation/model_cache.h"
 
 namespace atelier {
@@ -80,18 +84,74 @@ ml::GenerateRequest parse_request(const json& p) {
   return r;
 }
 
+// One LoRA to apply: from the prompt's <lora:...> tags or the `loras` param.
+struct LoraRequest {
+  json ref;  // a name, path or sha256, or a resolved ${stage.model} {sha256, path}
+  double scale = 1.0;
+  std::string label;  // for messages
+};
+
+std::vector<LoraRequest> lora_requests(const json& p, const ParsedPrompt& parsed) {
+  std::vector<LoraRequest> out;
+  for (const auto& l : parsed.loras) out.push_back({l.name, l.scale, "<lora:" + l.name + ">"});
+  if (!p.contains("loras") || p["loras"].is_null()) return out;
+  if (!p["loras"].is_array())
+    throw InputError("generate: param 'loras' must be a list of {model, scale}");
+  int i = 0;
+  for (const json& item : p["loras"]) {
+    const std::string where = "generate: param 'loras' item " + std::to_string(++i);
+    LoraRequest r;
+    r.label = "loras[" + std::to_string(i) + "]";
+    if (item.is_string()) {
+      r.ref = item;
+    } else if (item.is_object() && item.contains("model")) {
+      r.ref = item["model"];
+      if (item.contains("scale")) {
+        if (!item["scale"].is_number())
+          throw InputError(where + ": 'scale' must be a number, got " + item["scale"].dump());
+        r.scale = item["scale"].get<double>();
+      }
+      for (auto it = item.begin(); it != item.end(); ++it)
+        if (it.key() != "model" && it.key() != "scale")
+          throw InputError(where + ": unknown field '" + it.key() + "' (expected model, scale)");
+    } else {
+      throw InputError(where + ": expected a LoRA name or {model, scale}, got " + item.dump());
+    }
+    if (!(r.ref.is_string() || (r.ref.is_object() && r.ref.contains("path"))))
+      throw InputError(where + ": 'model' must be a name, path, sha256 or ${stage.model}");
+    if (!std::isfinite(r.scale) || std::abs(r.scale) > 10)
+      throw InputError(where + ": 'scale' must be in -10..10");
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 class GenerateKind final : public JobKind {
  public:
   void run(JobContext& ctx) override {
     const json& p = ctx.params();
     auto req = parse_request(p);
-    std::string model_ref = kDefaultModel;
-    if (p.contains("model")) {
-      if (!p["model"].is_string())
-        throw InputError("generate: param 'model' must be a name, path or sha256");
-      model_ref = p["model"].get<std::string>();
+    ParsedPrompt parsed;
+    try {
+      parsed = parse_prompt_loras(req.prompt);
+    } catch (const std::invalid_argument& e) {
+      throw InputError(std::string("generate: param ") + e.what());
     }
-    auto loc = locate_model(model_ref, ctx.config(), ctx.store(), ctx.assets());
+    req.prompt = parsed.prompt;
+    const auto lora_reqs = lora_requests(p, parsed);
+    ModelLocation loc;
+    if (p.contains("model") && p["model"].is_object() && p["model"].contains("path")) {
+      loc.file = p["model"]["path"].get<std::string>();  // a resolved ${stage.model}
+    } else {
+      std::string model_ref = kDefaultModel;
+      if (p.contains("model")) {
+        if (!p["model"].is_string())
+          throw InputError(
+              "generate: param 'model' must be a name, path, sha256 or ${stage.model}");
+        model_ref = p["model"].get<std::string>();
+      }
+      loc = locate_model(model_ref, ctx.config(), ctx.store(), ctx.assets());
+    }
     std::shared_ptr<CachedModel> model;
     try {
       model = load_cached_model(loc.file);
@@ -109,6 +169,32 @@ class GenerateKind final : public JobKind {
          0});
     ctx.add_input(model->sha256, "model");
 
+    std::vector<std::shared_ptr<CachedLora>> loras;
+    std::vector<ml::LoraUse> uses;
+    for (const auto& lr : lora_reqs) {
+      std::filesystem::path file;
+      std::optional<ModelRow> row;
+      if (lr.ref.is_object()) {
+        file = lr.ref["path"].get<std::string>();
+      } else {
+        auto l = locate_model(lr.ref.get<std::string>(), ctx.config(), ctx.store(), ctx.assets());
+        file = l.file;
+        row = l.row;
+      }
+      std::shared_ptr<CachedLora> lora;
+      try {
+        lora = load_cached_lora(file);
+      } catch (const std::exception& e) {
+        throw InputError("generate: LoRA " + lr.label + ": " + e.what());
+      }
+      ctx.store().register_model(
+          {lora->sha256, "lora", lora->name, json{{"format", "kohya"}}, std::nullopt,
+           row && row->path ? row->path : std::optional<std::string>(file.string()), 0});
+      ctx.add_input(lora->sha256, "lora");
+      uses.push_back({&lora->lora, lr.scale, lr.label + " (" + file.string() + ")"});
+      loras.push_back(std::move(lora));
+    }
+
     const KindSpec* spec = find_kind("generate");
     const int threads =
         std::max(1, std::min<int>(spec ? spec->threads : 1,
@@ -121,9 +207,20 @@ class GenerateKind final : public JobKind {
       for (const auto& w : unknown) list += (list.empty() ? "" : ", ") + w;
       ctx.log().warn("words the model does not know (ignored): {}", list);
     }
-    auto images = ml::generate(
-        model->model, req, [&](double f) { ctx.progress(f, "sampling"); },
-        [&] { ctx.check_cancelled(); });
+    std::vector<media::Image> images;
+    {
+      // Merged weights live only for this block; the cached model's own
+      // tensors are never written (see ml/lora.h).
+      std::optional<ml::AppliedLoras> applied;
+      try {
+        applied.emplace(model->model, uses);
+      } catch (const std::invalid_argument& e) {
+        throw InputError(std::string("generate: LoRA ") + e.what());
+      }
+      images = ml::generate(
+          model->model, req, [&](double f) { ctx.progress(f, "sampling"); },
+          [&] { ctx.check_cancelled(); });
+    }
 
     GenerationFacts f;
     f.prompt = req.prompt;
@@ -133,6 +230,8 @@ class GenerateKind final : public JobKind {
     f.cfg = req.cfg;
     f.model_name = model->name;
     f.model_sha256 = model->sha256;
+    for (size_t i = 0; i < loras.size(); ++i)
+      f.loras.push_back({loras[i]->name, loras[i]->sha256, uses[i].multiplier});
     f.threads = threads;
     f.run_id = ctx.lease().run_id;
     f.job_id = ctx.job_id();
