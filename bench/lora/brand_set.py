@@ -22,14 +22,6 @@ import emoji_data  # noqa: E402
 SUBCATEGORIES = ["food-fruit", "food-vegetable", "food-sweet", "drink", "clothing"]
 
 
-def fnv1a64(s):
-    h = 1469598103934665603
-    for c in s.encode("utf-8"):
-        h ^= c
-        h = (h * 1099511628211) & 0xFFFFFFFFFFFFFFFF
-    return h
-
-
 def slug(name):
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
@@ -38,7 +30,7 @@ def choose(per_sub=12, n_eval=48):
     recs = [r for r in emoji_data.load_records("google") if r["is_base"] and not r["held_out"]]
     brand = []
     for sub in SUBCATEGORIES:
-        pool = sorted((r for r in recs if r["subcategory"] == sub), key=lambda r: fnv1a64(r["unified"]))
+        pool = sorted((r for r in recs if r["subcategory"] == sub), key=lambda r: emoji_data.fnv1a64(r["unified"]))
         if len(pool) < per_sub:
             raise SystemExit("subcategory %s has only %d training-split images" % (sub, len(pool)))
         brand += pool[:per_sub]
@@ -47,7 +39,7 @@ def choose(per_sub=12, n_eval=48):
     # model was trained on (training split), spread by hash order.
     twitter = [r for r in emoji_data.load_records("twitter") if r["is_base"] and not r["held_out"]]
     others = sorted((r for r in twitter if r["base"] not in chosen and r["category"] != "Flags"),
-                    key=lambda r: fnv1a64("eval:" + r["unified"]))
+                    key=lambda r: emoji_data.fnv1a64("eval:" + r["unified"]))
     seen, prompts = set(), []
     for r in others:
         if r["name"] in seen:

@@ -39,12 +39,17 @@ def cache_dir():
     return os.environ.get("ATELIER_BENCH_CACHE", os.path.join(home, ".cache", "atelier", "bench"))
 
 
-def is_held_out(base_unified):
+def fnv1a64(s):
+    """FNV-1a 64 of the UTF-8 bytes, as ml/emoji_dataset.cpp computes it."""
     h = 1469598103934665603
-    for c in base_unified.encode("utf-8"):
+    for c in s.encode("utf-8"):
         h ^= c
         h = (h * 1099511628211) & 0xFFFFFFFFFFFFFFFF
-    return h % 100 < 8
+    return h
+
+
+def is_held_out(base_unified):
+    return fnv1a64(base_unified) % 100 < 8
 
 
 def _lower(s):

@@ -38,14 +38,6 @@ import train_classifier  # noqa: E402
 from atelier_model import Tokenizer  # noqa: E402
 
 
-def fnv1a64(s):
-    h = 1469598103934665603
-    for c in s.encode("utf-8"):
-        h ^= c
-        h = (h * 1099511628211) & 0xFFFFFFFFFFFFFFFF
-    return h
-
-
 def model_info(path):
     with open(path, "rb") as f:
         (n,) = struct.unpack("<Q", f.read(8))
@@ -161,7 +153,7 @@ def main():
 
     # 1. generate
     def gen(k, p):
-        seed = a.seed + fnv1a64(p["name"]) % 1000003
+        seed = a.seed + emoji_data.fnv1a64(p["name"]) % 1000003
         prefix = "%s_%03d_" % ("t" if p["split"] == "train" else "h", k)
         cmd = [a.atelier, "generate", p["name"], "--model", a.model, "--count", "1",
                "--seed", str(seed), "--steps", str(a.steps), "--sampler", a.sampler,
