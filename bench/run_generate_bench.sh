@@ -13,10 +13,11 @@
 # the timed region for both (the C++ command times ml::generate and prints it on
 # stderr; the peer times only its generate() call the same way). Before the timed
 # rounds of each thread count, one untimed warm-up run of each side is made. Rounds
-# alternate which side goes first. Both get the same environment: `atelier`
-# sets OMP_WAIT_POLICY=PASSIVE for itself unless the caller set it (see
-# docs/models.md), so the script exports that value for both sides when the caller
-# set none; any other OMP_/MKL_ variable the caller sets is inherited by both.
+# alternate which side goes first. Both inherit the caller's environment and
+# nothing else: each side runs as it ships (`atelier` sets OMP_WAIT_POLICY=PASSIVE
+# for itself unless the caller set it, docs/models.md; Python's libgomp spins by
+# default, which is its faster setting at 2 threads). Any OMP_/MKL_ variable the
+# caller exports applies to both.
 # Peak memory is /usr/bin/time -v's "Maximum resident set size" of each process
 # (model load included).
 set -euo pipefail
@@ -70,7 +71,6 @@ run() {
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" >&2
 echo "load before: $(uptime)" >&2
 echo "request: '$prompt' count $count (one batch) steps $steps sampler '$sampler' cfg $cfg seed $seed" >&2
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 omp_env=$(env | grep -E '^(OMP|MKL|GOMP|KMP)_' | sort | tr '\n' ' ' || true)
 echo "environment for both sides: ${omp_env:-no OMP_/MKL_/GOMP_/KMP_ variables set}" >&2
 for t in $threads_list; do

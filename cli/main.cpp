@@ -7,6 +7,9 @@
 #include <iostream>
 
 #include "commands.h"
+#ifdef ATELIER_WITH_ML
+#include "ml/allocator_tuning.h"
+#endif
 #include "orchestrator/errors.h"
 #include "workers/catalog/kind_catalog.h"
 
@@ -20,6 +23,9 @@ bool atelier::cli::g_is_ml_binary = false;
 #endif
 
 int main(int argc, char** argv) {
+#ifdef ATELIER_WITH_ML
+  ml::tune_allocator_for_tensors();
+#endif
   CLI::App app{"Atelier: batch orchestrator for AI-generated marketing content", "atelier"};
   app.require_subcommand(1);
   app.fallthrough();  // -w and --json may also follow the subcommand

@@ -2,7 +2,8 @@
 // the unconditional branch). Image i of a request draws its starting and
 // ancestral noise from its own generator seeded with seed + i, as A1111 numbers
 // seeds. Invariant: the same model, request and thread count give identical
-// pixels; a different batch size may differ in the last bits of batched kernels.
+// pixels; a different batch size or thread count may differ in the last bits
+// (with several threads the batch is split into one slice per thread).
 #pragma once
 #include <cstdint>
 #include <functional>
