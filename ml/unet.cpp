@@ -5,6 +5,8 @@
 
 #include <cmath>
 
+#include "ml/group_norm_silu.h"
+
 namespace atelier::ml {
 
 namespace nn = torch::nn;
@@ -44,9 +46,9 @@ ResBlockImpl::ResBlockImpl(int in_ch, int out_ch, int time_dim) {
 }
 
 torch::Tensor ResBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& temb) {
-  auto h = conv1(torch::silu(norm1(x)));
+  auto h = conv1(group_norm_silu(x, norm1));
   h = h + time_proj(torch::silu(temb)).unsqueeze(-1).unsqueeze(-1);
-  h = conv2(torch::silu(norm2(h)));
+  h = conv2(group_norm_silu(h, norm2));
   return (skip ? skip(x) : x) + h;
 }
 
@@ -60,7 +62,7 @@ SpatialTransformerImpl::SpatialTransformerImpl(int ch, int heads, int context_di
 
 torch::Tensor SpatialTransformerImpl::forward(const torch::Tensor& x, const TextEncoding& text) {
   const auto B = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
-  auto h = proj_in(norm(x)).flatten(2).transpose(1, 2);  // B, HW, C
+  auto h = proj_in(group_norm_silu(x, norm, false)).flatten(2).transpose(1, 2);  // B, HW, C
   h = block->forward(h, torch::Tensor(), text.states, text.mask);
   h = h.transpose(1, 2).reshape({B, C, H, W});
   return x + proj_out(h);
@@ -153,7 +155,7 @@ torch::Tensor UNetImpl::forward(const torch::Tensor& x, const torch::Tensor& t,
       h = upsample[ui++]->as<nn::Conv2d>()->forward(h);
     }
   }
-  return conv_out(torch::silu(norm_out(h)));
+  return conv_out(group_norm_silu(h, norm_out));
 }
 
 }  // namespace atelier::ml

@@ -13,6 +13,7 @@
 
 #include "ml/diffusion_model.h"
 #include "ml/generator.h"
+#include "ml/group_norm_silu.h"
 #include "ml/noise_schedule.h"
 #include "ml/row_parallel.h"
 #include "ml/safetensors.h"
@@ -222,6 +223,36 @@ TEST(Generate, SameSeedSamePixelsDifferentSeedDifferentPixels) {
     EXPECT_LE(maxdiff, 1) << sampler_display_name(sampler);
   }
   fs::remove_all(dir);
+}
+
+TEST(GroupNormSilu, MatchesLibtorchOnChannelsLastMapsAndFallsBackElsewhere) {
+  torch::manual_seed(3);
+  for (auto [c, hw] : {std::pair{32, 32}, {64, 16}, {96, 7}, {128, 1}}) {
+    torch::nn::GroupNorm gn(torch::nn::GroupNormOptions(8, c));
+    {
+      torch::NoGradGuard g;
+      gn->weight.uniform_(0.5, 1.5);
+      gn->bias.uniform_(-0.5, 0.5);
+    }
+    // Values well off zero mean and unit scale, and a few large ones that push
+    // the exponential to its clamps.
+    auto x = torch::randn({3, c, hw, hw}) * 4 + 2;
+    x.view(-1).slice(0, 0, 5).fill_(300.0);
+    x = x.contiguous(at::MemoryFormat::ChannelsLast);
+    c10::InferenceMode im;
+    for (bool silu : {true, false}) {
+      auto want = silu ? torch::silu(gn(x)) : gn(x);
+      auto got = group_norm_silu(x, gn, silu);
+      EXPECT_TRUE(got.is_contiguous(at::MemoryFormat::ChannelsLast));
+      EXPECT_LT((got - want).abs().max().item<double>(), 1e-4) << c << "x" << hw << " " << silu;
+    }
+  }
+  // With autograd on, the result is libtorch's own and carries a gradient.
+  torch::nn::GroupNorm gn(torch::nn::GroupNormOptions(8, 16));
+  auto x = torch::randn({2, 16, 4, 4}).contiguous(at::MemoryFormat::ChannelsLast);
+  auto y = group_norm_silu(x, gn);
+  EXPECT_TRUE(y.requires_grad());
+  EXPECT_TRUE(torch::allclose(y, torch::silu(gn(x))));
 }
 
 TEST(RowParallel, SlicesCoverEveryRowOnceInOrderAndRestoreTheThreadCount) {
