@@ -50,6 +50,7 @@ int cmd_train_base(const Globals& g, const TrainBaseArgs& a) {
   o.limit_images = a.limit_images;
   o.checkpoint_every = a.checkpoint_every;
   o.fresh = a.fresh;
+  o.bf16_convs = a.bf16_convs;
   o.command = a.command_line;
   if (!a.channels.empty()) {
     o.config.channels = a.channels;

@@ -29,7 +29,7 @@ struct TrainBaseArgs {
   double lr = 1e-3;
   uint64_t seed = 0;
   std::vector<int> channels;
-  bool fresh = false;
+  bool fresh = false, bf16_convs = false;
   std::string command_line;
 };
 

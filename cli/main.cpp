@@ -105,6 +105,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 10000000));
   train_base->add_option("--limit-images", ta.limit_images, "train on the first N images only");
   train_base->add_flag("--fresh", ta.fresh, "ignore an existing checkpoint");
+  train_base->add_flag("--bf16-convs", ta.bf16_convs,
+                       "bfloat16 convolutions, float everything else (CPUs with AVX-512 BF16)");
   TrainCaptionerArgs tc;
   auto* train_captioner = app.add_subcommand(
       "train-captioner", "train the image captioner on the Twemoji set (resumable)");

@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "ml/conv_precision.h"
 #include "ml/diffusion_model.h"
 #include "ml/emoji_dataset.h"
 #include "ml/image_tensor.h"
@@ -72,6 +73,7 @@ std::string fingerprint(const TrainBaseOptions& o, const Data& d) {
                       {"seed", o.seed},
                       {"style", o.style},
                       {"images", d.records.size()}};
+  if (o.bf16_convs) j["bf16_convs"] = true;  // absent when off: older checkpoints resume
   return j.dump();
 }
 
@@ -105,6 +107,10 @@ TrainResult train_base(const TrainBaseOptions& o,
                        const std::function<bool()>& should_stop) {
   o.config.validate();
   if (o.steps < 1 || o.batch < 1) throw std::invalid_argument("steps and batch must be at least 1");
+  if (o.bf16_convs && !cpu_has_native_bf16())
+    throw std::invalid_argument(
+        "bf16 convolutions: this CPU has no AVX-512 BF16 (they would be emulated, slower than "
+        "float); train without them");
   const int threads = o.threads > 0
                           ? o.threads
                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -192,6 +198,7 @@ TrainResult train_base(const TrainBaseOptions& o,
     }
     at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(mix_seed(step_seed, 1));
     auto x0 = data.images.index_select(0, torch::tensor(idx));
+    const BF16Convolutions precision(o.bf16_convs);
     auto loss = diffusion_loss(model, x0, captions, gen);
     for (auto& p : params) p.mutable_grad() = torch::Tensor();
     loss.backward();

@@ -32,7 +32,10 @@ struct TrainBaseOptions {
   int threads = 0;       // 0: all cores
   int limit_images = 0;  // >0: first N training images (tests)
   bool fresh = false;    // ignore an existing checkpoint
-  std::string command;   // recorded in the model's metadata
+  // Mixed precision: convolutions in bfloat16 (ml/conv_precision.h). Needs a CPU
+  // with AVX-512 BF16; refused otherwise.
+  bool bf16_convs = false;
+  std::string command;  // recorded in the model's metadata
 };
 
 struct TrainProgress {

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "ml/conv_precision.h"
 #include "ml/group_norm_silu.h"
 
 namespace atelier::ml {
@@ -46,10 +47,10 @@ ResBlockImpl::ResBlockImpl(int in_ch, int out_ch, int time_dim) {
 }
 
 torch::Tensor ResBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& temb) {
-  auto h = conv1(group_norm_silu(x, norm1));
+  auto h = convolve(conv1, group_norm_silu(x, norm1));
   h = h + time_proj(torch::silu(temb)).unsqueeze(-1).unsqueeze(-1);
-  h = conv2(group_norm_silu(h, norm2));
-  return (skip ? skip(x) : x) + h;
+  h = convolve(conv2, group_norm_silu(h, norm2));
+  return (skip ? convolve(skip, x) : x) + h;
 }
 
 SpatialTransformerImpl::SpatialTransformerImpl(int ch, int heads, int context_dim, bool with_self) {
@@ -62,10 +63,11 @@ SpatialTransformerImpl::SpatialTransformerImpl(int ch, int heads, int context_di
 
 torch::Tensor SpatialTransformerImpl::forward(const torch::Tensor& x, const TextEncoding& text) {
   const auto B = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
-  auto h = proj_in(group_norm_silu(x, norm, false)).flatten(2).transpose(1, 2);  // B, HW, C
+  auto h =
+      convolve(proj_in, group_norm_silu(x, norm, false)).flatten(2).transpose(1, 2);  // B, HW, C
   h = block->forward(h, torch::Tensor(), text.states, text.mask);
   h = h.transpose(1, 2).reshape({B, C, H, W});
-  return x + proj_out(h);
+  return x + convolve(proj_out, h);
 }
 
 UNetBlockImpl::UNetBlockImpl(int in_ch, int out_ch, const ModelConfig& c, bool attention,
@@ -128,7 +130,7 @@ torch::Tensor UNetImpl::forward(const torch::Tensor& x, const torch::Tensor& t,
   temb = temb + text_pool(text.pooled);
   const size_t levels = config.channels.size();
   std::vector<torch::Tensor> skips;
-  auto h = conv_in(x);
+  auto h = convolve(conv_in, x);
   skips.push_back(h);
   size_t bi = 0;
   for (size_t i = 0; i < levels; ++i) {
@@ -137,7 +139,8 @@ torch::Tensor UNetImpl::forward(const torch::Tensor& x, const torch::Tensor& t,
       skips.push_back(h);
     }
     if (i + 1 < levels) {
-      h = downsample[i]->as<nn::Conv2d>()->forward(h);
+      nn::Conv2d d(downsample->ptr<nn::Conv2dImpl>(i));
+      h = convolve(d, h);
       skips.push_back(h);
     }
   }
@@ -152,10 +155,11 @@ torch::Tensor UNetImpl::forward(const torch::Tensor& x, const torch::Tensor& t,
     }
     if (li > 0) {
       h = torch::upsample_nearest2d(h, std::vector<int64_t>{h.size(2) * 2, h.size(3) * 2});
-      h = upsample[ui++]->as<nn::Conv2d>()->forward(h);
+      nn::Conv2d u(upsample->ptr<nn::Conv2dImpl>(ui++));
+      h = convolve(u, h);
     }
   }
-  return conv_out(group_norm_silu(h, norm_out));
+  return convolve(conv_out, group_norm_silu(h, norm_out));
 }
 
 }  // namespace atelier::ml

@@ -1,13 +1,16 @@
 // Base-model training on the real Twemoji set with a tiny config: a run that is
 // interrupted and resumed from its checkpoint ends with exactly the weights of
-// an uninterrupted run, and a checkpoint made with other settings is refused.
+// an uninterrupted run, and a checkpoint made with other settings is refused;
+// bfloat16 convolutions (where the CPU has them) train and are scoped.
 // Needs the datasets (scripts/fetch_datasets.sh, run by scripts/test.sh).
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "ml/base_trainer.h"
+#include "ml/conv_precision.h"
 #include "ml/diffusion_model.h"
 #include "ml/emoji_dataset.h"
 #include "ml/safetensors.h"
@@ -77,6 +80,68 @@ TEST(TrainBase, ResumedRunEndsWithTheWeightsOfAnUninterruptedOne) {
   try {
     train_base(changed, {});
     FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("made with different settings"), std::string::npos);
+  }
+  fs::remove_all(dir);
+}
+
+TEST(ConvPrecision, Bf16ConvolutionsAreScopedCloseToFloatAndTrainFloatWeights) {
+  torch::manual_seed(1);
+  torch::nn::Conv2d c(torch::nn::Conv2dOptions(8, 16, 3).stride(2).padding(1));
+  auto x = torch::randn({2, 8, 9, 9});
+  auto want = c(x);
+  EXPECT_FALSE(BF16Convolutions::active());
+  {
+    const BF16Convolutions on(true);
+    EXPECT_TRUE(BF16Convolutions::active());
+    {
+      const BF16Convolutions off(false);  // nested scopes restore the outer setting
+      EXPECT_TRUE(torch::equal(convolve(c, x), want));
+    }
+    EXPECT_TRUE(BF16Convolutions::active());
+    auto got = convolve(c, x);
+    EXPECT_EQ(got.scalar_type(), torch::kFloat32);
+    EXPECT_EQ(got.sizes(), want.sizes());
+    // bfloat16 keeps 8 significant bits: about 1% of the output's scale.
+    EXPECT_LT((got - want).abs().max().item<double>(), 0.05 * want.abs().max().item<double>());
+    got.sum().backward();
+  }
+  EXPECT_FALSE(BF16Convolutions::active());
+  ASSERT_TRUE(c->weight.grad().defined());
+  EXPECT_EQ(c->weight.grad().scalar_type(), torch::kFloat32);
+  EXPECT_GT(c->weight.grad().abs().sum().item<double>(), 0);
+}
+
+TEST(TrainBase, Bf16ConvolutionsTrainWhereTheCpuHasThemAndAreRefusedElsewhere) {
+  ASSERT_TRUE(fs::exists(emoji_package_dir("twitter") / "emoji.json"))
+      << "datasets missing: run scripts/fetch_datasets.sh";
+  auto dir = fs::temp_directory_path() / ("atelier-train-bf16-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  auto o = tiny(dir, "bf16");
+  o.bf16_convs = true;
+  if (!cpu_has_native_bf16()) {
+    try {
+      train_base(o, {});
+      FAIL() << "trained without AVX-512 BF16";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("AVX-512 BF16"), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(fs::exists(o.checkpoint_dir));
+    fs::remove_all(dir);
+    return;
+  }
+  auto r = train_base(o, {});
+  EXPECT_EQ(r.steps, 4);
+  EXPECT_TRUE(std::isfinite(r.final_loss));
+  auto m = load_model(o.output);
+  EXPECT_NE(m.metadata.at("atelier.training_settings").find("\"bf16_convs\":true"),
+            std::string::npos);
+  // A float run cannot take over its checkpoint.
+  auto f = tiny(dir, "bf16");
+  try {
+    train_base(f, {});
+    FAIL() << "a float run resumed a bf16 checkpoint";
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("made with different settings"), std::string::npos);
   }

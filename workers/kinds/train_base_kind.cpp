@@ -31,6 +31,7 @@ class TrainBaseKind final : public JobKind {
     o.seed = p.value("seed", uint64_t{0});
     o.checkpoint_every = p.value("checkpoint_every", 200);
     o.limit_images = p.value("limit_images", 0);
+    o.bf16_convs = p.value("bf16_convs", false);
     if (p.contains("channels")) {
       try {
         o.config.channels = p["channels"].get<std::vector<int>>();
