@@ -12,6 +12,11 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   libpng-dev libtorch-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
+  # the video kind: FFmpeg 5.1 libraries, fontconfig and the CJK font its text
+  # uses; the ffmpeg package's ffprobe checks videos in tests, its CLI is the
+  # benchmark's peer
+  libavformat-dev libavcodec-dev libavfilter-dev libavutil-dev libswscale-dev libswresample-dev
+  libfontconfig-dev fontconfig fonts-noto-cjk ffmpeg
   # libtorch calls BLAS through libblas.so.3: without OpenBLAS it gets the
   # reference BLAS, which makes every matrix product many times slower.
   libopenblas0-openmp

@@ -1,4 +1,5 @@
-// The ML kinds, linked into atelier-ml only (they pull in libtorch).
+// The kinds linked into atelier-ml only: the ML kinds (libtorch) and video
+// (FFmpeg, OpenCV), whose libraries every light `atelier` call would otherwise load.
 #include "job_kind.h"
 
 namespace atelier {
@@ -7,12 +8,14 @@ std::unique_ptr<JobKind> make_generate_kind();
 std::unique_ptr<JobKind> make_train_base_kind();
 std::unique_ptr<JobKind> make_train_lora_kind();
 std::unique_ptr<JobKind> make_caption_kind();
+std::unique_ptr<JobKind> make_video_kind();
 
 std::unique_ptr<JobKind> make_ml_kind(const std::string& name) {
   if (name == "generate") return make_generate_kind();
   if (name == "train_base") return make_train_base_kind();
   if (name == "train_lora") return make_train_lora_kind();
   if (name == "caption") return make_caption_kind();
+  if (name == "video") return make_video_kind();
   return nullptr;
 }
 

@@ -31,8 +31,9 @@ struct KindSpec {
   bool internal = false;  // made by Atelier itself, never named in a spec
   std::string summary;
   std::vector<ParamSpec> params;
-  // Runs in `atelier-ml`, the binary that links libtorch; `atelier` itself stays
-  // light so every CLI call and plain worker starts fast.
+  // Runs in `atelier-ml`, the binary that links the heavy libraries (libtorch,
+  // OpenCV, FFmpeg); `atelier` itself stays light so every CLI call and plain
+  // worker starts fast.
   bool ml = false;
   const ParamSpec* param(std::string_view n) const;
 };
