@@ -298,6 +298,8 @@ class Store {
   // Kinds that have ready, leased or waiting jobs, in that order of urgency
   // (the supervisor spawns for them).
   virtual std::vector<std::string> kinds_with_work() = 0;
+  // Kinds that have ready (claimable now) jobs.
+  virtual std::vector<std::string> kinds_ready() = 0;
 
   virtual int remove_finished_runs(int64_t before_ms) = 0;
   virtual std::string integrity_check() = 0;

@@ -141,6 +141,10 @@ void Supervisor::spawn_wanted() {
   // Kinds with ready jobs come first (kinds_with_work orders them so), so a
   // freed slot goes to a kind that can start work now.
   const std::vector<std::string> kinds = store_.kinds_with_work();
+  const std::vector<std::string> ready = store_.kinds_ready();
+  auto is_ready = [&](const std::string& k) {
+    return std::find(ready.begin(), ready.end(), k) != ready.end();
+  };
   // Round-robin one process per kind per pass, so one big pool cannot starve the others.
   bool progressed = true;
   while (progressed) {
@@ -156,9 +160,11 @@ void Supervisor::spawn_wanted() {
       if (have >= want || pools_[kind].next_spawn_at > t) continue;
       const int need = threads_of(kind);
       if (used + need > opts_.cpu_slots && !(used == 0 && children_.empty())) {
-        // A kind with work and no worker must not wait forever behind idle
-        // workers of other kinds: retire one that holds no job.
-        if (have == 0) retire_idle_worker_for(kind);
+        // A kind with ready jobs and no worker must not wait forever behind idle
+        // workers of other kinds: retire one that holds no job. Only for ready
+        // jobs: a kind whose jobs still wait on others would take the slot of a
+        // worker that is about to claim, and the two would evict each other.
+        if (have == 0 && is_ready(kind)) retire_idle_worker_for(kind, ready);
         if (!warned_slots_) {
           spdlog::warn("supervisor: cpu_slots={} reached; {} waits for a free slot",
                        opts_.cpu_slots, kind);
@@ -173,12 +179,15 @@ void Supervisor::spawn_wanted() {
   }
 }
 
-void Supervisor::retire_idle_worker_for(const std::string& kind) {
+void Supervisor::retire_idle_worker_for(const std::string& kind,
+                                        const std::vector<std::string>& ready) {
   std::vector<std::string> busy;
   for (const JobRow& j : store_.leased_jobs())
     if (j.lease_owner) busy.push_back(*j.lease_owner);
   for (Child& c : children_) {
     if (c.kind == kind || c.term_sent || threads_of(c.kind) == 0) continue;
+    // Idle only for a moment: its kind has jobs to claim.
+    if (std::find(ready.begin(), ready.end(), c.kind) != ready.end()) continue;
     if (std::find(busy.begin(), busy.end(), c.worker_id) != busy.end()) continue;
     spdlog::info("supervisor: retiring idle {} worker {} to free a slot for {}", c.kind,
                  c.worker_id, kind);

@@ -76,7 +76,7 @@ class Supervisor {
   void enforce();
   void spawn_wanted();
   void spawn(const std::string& kind);
-  void retire_idle_worker_for(const std::string& kind);
+  void retire_idle_worker_for(const std::string& kind, const std::vector<std::string>& ready);
   int threads_of(const std::string& kind) const;
 
   Store& store_;

@@ -358,6 +358,14 @@ std::vector<std::string> SqliteStore::kinds_with_work() {
   return out;
 }
 
+std::vector<std::string> SqliteStore::kinds_ready() {
+  std::vector<std::string> out;
+  auto& q = db_.stmt("SELECT kind FROM jobs WHERE state = 'ready' GROUP BY kind");
+  while (q.executeStep()) out.push_back(q.getColumn(0).getString());
+  q.reset();
+  return out;
+}
+
 std::vector<InputRef> SqliteStore::asset_sources(const std::string& sha256) {
   auto& q = db_.stmt(
       "SELECT source_sha256, role FROM asset_sources WHERE sha256 = ? ORDER BY role, "

@@ -70,6 +70,7 @@ class SqliteStore final : public Store {
   std::vector<JobRow> leased_jobs() override;
   std::vector<EventRow> recent_events(int limit) override;
   std::vector<std::string> kinds_with_work() override;
+  std::vector<std::string> kinds_ready() override;
   int remove_finished_runs(int64_t before_ms) override;
   std::string integrity_check() override;
   void set_ready_hook(std::function<void()> hook) override { ready_hook_ = std::move(hook); }
