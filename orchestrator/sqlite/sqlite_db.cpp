@@ -107,6 +107,13 @@ int64_t Db::changes() const {
 }
 
 WriteTxn::WriteTxn(Db& db) : db_(db) {
+  // A cached SELECT stepped to its first row and never reset keeps a read
+  // snapshot open; once another process commits, BEGIN IMMEDIATE on that stale
+  // snapshot fails at once with SQLITE_BUSY (the busy handler is not called).
+  // No statement may stay mid-result across a write transaction, so end them.
+  sqlite3* h = db_.raw().getHandle();
+  for (sqlite3_stmt* s = sqlite3_next_stmt(h, nullptr); s; s = sqlite3_next_stmt(h, s))
+    if (sqlite3_stmt_busy(s)) sqlite3_reset(s);
   db_.raw().exec("BEGIN IMMEDIATE");
 }
 

@@ -38,8 +38,10 @@ std::optional<ModelRow> SqliteStore::find_model(const std::string& key) {
       "WHERE sha256 = ?1 OR name = ?1 ORDER BY sha256 = ?1 DESC, created_at DESC, rowid DESC "
       "LIMIT 1");
   q.bind(1, key);
-  if (!q.executeStep()) return std::nullopt;
-  return read_model(q);
+  std::optional<ModelRow> m;
+  if (q.executeStep()) m = read_model(q);
+  q.reset();  // a statement left mid-result holds its read snapshot open
+  return m;
 }
 
 std::vector<ModelRow> SqliteStore::list_models() {

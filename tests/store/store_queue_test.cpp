@@ -210,3 +210,15 @@ TEST_F(QueueTest, JobListingsPageThroughOneRunByKeyset) {
   EXPECT_EQ(store->list_jobs({.state = "ready", .limit = 100}).size(), 10u);
   EXPECT_EQ(store->job_counts(1, false).at(0).count, 5);
 }
+
+// A lookup left mid-result once held a stale read snapshot, and the next write
+// transaction failed at once with "database is locked" after another process
+// had committed (a generate worker's completion after its model lookup).
+TEST_F(QueueTest, WritesAfterLookupsSeeOtherProcessesCommits) {
+  store->register_model({"aa", "base", "m", json::object(), std::nullopt, "/m", 1});
+  ASSERT_TRUE(store->find_model("m"));
+  auto other = tw.store(clock);
+  other->register_model({"bb", "base", "n", json::object(), std::nullopt, "/n", 2});
+  EXPECT_NO_THROW(store->claim(req("w")));
+  EXPECT_TRUE(store->find_model("n")) << "a fresh snapshot sees the other process's row";
+}
