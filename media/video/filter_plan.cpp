@@ -108,27 +108,19 @@ std::vector<TextLine> layout_text(const VideoParams& p, const Timeline& t, int w
   return out;
 }
 
-FilterPlan make_filter_plan(const VideoParams& p, const Timeline& t,
-                            const std::vector<TextLine>& lines, const std::string& font_family) {
-  FilterPlan plan;
-  const int n = static_cast<int>(t.start.size());
-  plan.sources = n;
-  int last = -1;  // source 0
-  if (n > 1 && t.transition == 0) {
-    FilterNode c{"concat", {{"n", std::to_string(n)}, {"v", "1"}, {"a", "0"}}, {}};
-    for (int i = 0; i < n; ++i) c.inputs.push_back(-1 - i);
-    plan.nodes.push_back(std::move(c));
-    last = 0;
-  } else {
-    for (int i = 1; i < n; ++i) {
-      plan.nodes.push_back({"xfade",
-                            {{"transition", p.transition.type},
-                             {"duration", seconds(t.transition, p.fps)},
-                             {"offset", seconds(t.start[static_cast<size_t>(i)], p.fps)}},
-                            {last, -1 - i}});
-      last = static_cast<int>(plan.nodes.size()) - 1;
-    }
-  }
+namespace {
+
+FilterNode xfade(const VideoParams& p, const Timeline& t, int64_t offset, int a, int b) {
+  return {"xfade",
+          {{"transition", p.transition.type},
+           {"duration", seconds(t.transition, p.fps)},
+           {"offset", seconds(offset, p.fps)}},
+          {a, b}};
+}
+
+// One drawtext per line after node `last`, then the yuv420p output.
+void append_text(FilterPlan& plan, const std::vector<TextLine>& lines,
+                 const std::string& font_family, int last) {
   for (const auto& l : lines) {
     const int border = std::max(2, static_cast<int>(std::lround(l.font_px * 0.2)));
     plan.nodes.push_back({"drawtext",
@@ -148,6 +140,43 @@ FilterPlan make_filter_plan(const VideoParams& p, const Timeline& t,
     last = static_cast<int>(plan.nodes.size()) - 1;
   }
   plan.nodes.push_back({"format", {{"pix_fmts", "yuv420p"}}, {last}});
+}
+
+}  // namespace
+
+FilterPlan make_filter_plan(const VideoParams& p, const Timeline& t,
+                            const std::vector<TextLine>& lines, const std::string& font_family) {
+  FilterPlan plan;
+  const int n = static_cast<int>(t.start.size());
+  plan.sources = n;
+  int last = -1;  // source 0
+  if (n > 1 && t.transition == 0) {
+    FilterNode c{"concat", {{"n", std::to_string(n)}, {"v", "1"}, {"a", "0"}}, {}};
+    for (int i = 0; i < n; ++i) c.inputs.push_back(-1 - i);
+    plan.nodes.push_back(std::move(c));
+    last = 0;
+  } else {
+    for (int i = 1; i < n; ++i) {
+      plan.nodes.push_back(xfade(p, t, t.start[static_cast<size_t>(i)], last, -1 - i));
+      last = static_cast<int>(plan.nodes.size()) - 1;
+    }
+  }
+  append_text(plan, lines, font_family, last);
+  return plan;
+}
+
+FilterPlan transition_plan(const VideoParams& p, const Timeline& t) {
+  FilterPlan plan;
+  plan.sources = 2;
+  plan.nodes.push_back(xfade(p, t, 0, -1, -2));
+  plan.nodes.push_back({"format", {{"pix_fmts", "yuv420p"}}, {0}});
+  return plan;
+}
+
+FilterPlan text_plan(const std::vector<TextLine>& lines, const std::string& font_family) {
+  FilterPlan plan;
+  plan.sources = 1;
+  if (!lines.empty()) append_text(plan, lines, font_family, -1);
   return plan;
 }
 

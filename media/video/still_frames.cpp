@@ -75,17 +75,18 @@ cv::Mat fit_to_canvas(const Image& image, int cw, int ch, Fit fit, Rgb bg) {
   return canvas;
 }
 
-void render_window(const cv::Mat& canvas, const Window& win, int width, int height, cv::Mat& out) {
-  if (win.x == 0 && win.y == 0 && win.w == canvas.cols && win.h == canvas.rows &&
-      canvas.cols == width && canvas.rows == height) {
-    canvas.copyTo(out);
-    return;
-  }
+void render_window(const Planes& canvas, const Window& win, Planes& out) {
+  const int width = out.y.cols, height = out.y.rows;
   const double sx = width / win.w, sy = height / win.h;
-  const cv::Matx23d m(sx, 0, -win.x * sx, 0, sy, -win.y * sy);
   // Shrinking by more than ~1.5x with a bilinear warp aliases; zooms here shrink by
   // at most 1 + amount (<= 1.5).
-  cv::warpAffine(canvas, out, m, cv::Size(width, height), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+  const cv::Matx23d luma(sx, 0, -win.x * sx, 0, sy, -win.y * sy);
+  // Chroma sample c sits at luma position 2c, so the same zoom with the window's
+  // origin halved.
+  const cv::Matx23d chroma(sx, 0, -win.x / 2 * sx, 0, sy, -win.y / 2 * sy);
+  cv::warpAffine(canvas.y, out.y, luma, out.y.size(), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+  cv::warpAffine(canvas.u, out.u, chroma, out.u.size(), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+  cv::warpAffine(canvas.v, out.v, chroma, out.v.size(), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
 }
 
 }  // namespace atelier::media

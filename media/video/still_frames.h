@@ -3,7 +3,9 @@
 // frame, sub-pixel exact (bilinear warp), so slow zooms do not jitter the way
 // integer crop positions do.
 //
-// Invariant: every Mat here is 8-bit RGB (CV_8UC3), continuous.
+// Invariant: canvases are 8-bit RGB (CV_8UC3), continuous; planar frames are
+// yuv420p as three 8-bit planes (Y full size, U and V half size each way, chroma
+// co-sited with the even luma samples, as H.264's default chroma location says).
 #pragma once
 #include <opencv2/core.hpp>
 
@@ -15,9 +17,13 @@ namespace atelier::media {
 // The image (RGBA or RGB) over `background`, fitted to canvas_w x canvas_h.
 cv::Mat fit_to_canvas(const Image& image, int canvas_w, int canvas_h, Fit fit, Rgb background);
 
-// The frame-sized view of `canvas` through `window` (ken_burns_window); `out` is
-// reused between frames.
-void render_window(const cv::Mat& canvas, const Window& window, int width, int height,
-                   cv::Mat& out);
+// The frame-sized view of a yuv420p canvas through `window` (ken_burns_window),
+// plane by plane: half the bytes of RGB and no
+// colour conversion per frame. `out` planes are preallocated at the frame's size
+// (Y width x height, U and V (width/2) x (height/2)) and written in place.
+struct Planes {
+  cv::Mat y, u, v;
+};
+void render_window(const Planes& canvas, const Window& window, Planes& out);
 
 }  // namespace atelier::media

@@ -25,6 +25,27 @@ namespace fs = std::filesystem;
 
 namespace {
 
+av::Frame new_yuv_frame(int w, int h) {
+  auto f = av::make_frame();
+  f->format = AV_PIX_FMT_YUV420P;
+  f->width = w;
+  f->height = h;
+  f->color_range = AVCOL_RANGE_MPEG;
+  f->colorspace = AVCOL_SPC_BT709;
+  f->color_primaries = AVCOL_PRI_BT709;
+  f->color_trc = AVCOL_TRC_BT709;
+  av::check(av_frame_get_buffer(f.get(), 0), "frame buffer");
+  return f;
+}
+
+// OpenCV views of a yuv420p frame's planes (no copy).
+Planes planes_of(const AVFrame* f) {
+  const int cw = (f->width + 1) / 2, ch = (f->height + 1) / 2;
+  return {cv::Mat(f->height, f->width, CV_8UC1, f->data[0], static_cast<size_t>(f->linesize[0])),
+          cv::Mat(ch, cw, CV_8UC1, f->data[1], static_cast<size_t>(f->linesize[1])),
+          cv::Mat(ch, cw, CV_8UC1, f->data[2], static_cast<size_t>(f->linesize[2]))};
+}
+
 // RGB24 <-> yuv420p at one size, BT.709 limited range (what players assume for
 // HD video and what the stream is tagged with).
 class ColourConverter {
@@ -42,15 +63,7 @@ class ColourConverter {
   }
 
   av::Frame to_yuv(const cv::Mat& rgb) const {
-    auto f = av::make_frame();
-    f->format = AV_PIX_FMT_YUV420P;
-    f->width = w_;
-    f->height = h_;
-    f->color_range = AVCOL_RANGE_MPEG;
-    f->colorspace = AVCOL_SPC_BT709;
-    f->color_primaries = AVCOL_PRI_BT709;
-    f->color_trc = AVCOL_TRC_BT709;
-    av::check(av_frame_get_buffer(f.get(), 0), "frame buffer");
+    av::Frame f = new_yuv_frame(w_, h_);
     const uint8_t* src[1] = {rgb.data};
     const int stride[1] = {static_cast<int>(rgb.step[0])};
     sws_scale(sws_.get(), src, stride, 0, h_, f->data, f->linesize);
@@ -281,16 +294,14 @@ AssembleResult assemble_video(const AssembleRequest& rq) {
     }
   } guard{rq.output};
 
-  // Fit every image once; without motion its frame is converted once as well.
+  // Fit and convert every image once; a moving frame is then a warp of the
+  // canvas's yuv420p planes.
   const auto [cw, ch] = canvas_size(p.ken_burns, W, H);
   const bool moving = p.ken_burns.motion != Motion::none;
-  std::vector<cv::Mat> canvases;
+  const ColourConverter canvas_to_yuv(cw, ch, true), to_rgb(W, H, false);
+  std::vector<av::Frame> canvases;
   for (const Image& img : images)
-    canvases.push_back(fit_to_canvas(img, cw, ch, p.fit, p.background));
-  const ColourConverter to_yuv(W, H, true), to_rgb(W, H, false);
-  std::vector<av::Frame> still;
-  if (!moving)
-    for (const auto& c : canvases) still.push_back(to_yuv.to_yuv(c));
+    canvases.push_back(canvas_to_yuv.to_yuv(fit_to_canvas(img, cw, ch, p.fit, p.background)));
 
   AudioSamples track;
   if (rq.audio) {
@@ -301,60 +312,68 @@ AssembleResult assemble_video(const AssembleRequest& rq) {
   std::optional<AudioFeeder> audio;
   if (rq.audio) audio.emplace(mux, track);
 
-  Graph graph = build_graph(plan, W, H, fps);
   const size_t n = images.size();
-  std::vector<int64_t> next(n, 0);
-  std::vector<bool> closed(n, false);
-  cv::Mat scratch;
+  const FilterPlan text = text_plan(lines, rq.font_family);
+  std::optional<Graph> text_graph;
+  if (!text.nodes.empty()) text_graph.emplace(build_graph(text, W, H, fps));
+  std::vector<Planes> canvas_planes;
+  for (const auto& c : canvases) canvas_planes.push_back(planes_of(c.get()));
   auto frame_of = [&](size_t i, int64_t k) {
     if (!moving) {
-      av::Frame f(av_frame_clone(still[i].get()));
+      av::Frame f(av_frame_clone(canvases[i].get()));
       if (!f) throw std::bad_alloc();
       return f;
     }
     const double u = tl.per_image > 1 ? static_cast<double>(k) / (tl.per_image - 1) : 0.0;
-    render_window(canvases[i], ken_burns_window(p.ken_burns, cw, ch, W, H, u), W, H, scratch);
-    return to_yuv.to_yuv(scratch);
+    av::Frame f = new_yuv_frame(W, H);
+    Planes planes = planes_of(f.get());
+    render_window(canvas_planes[i], ken_burns_window(p.ken_burns, cw, ch, W, H, u), planes);
+    return f;
+  };
+  // Pushes `in` (pts set) into `g`'s sources and takes the one frame that comes out.
+  auto through = [](Graph& g, std::vector<av::Frame> in, const char* what) {
+    for (size_t s = 0; s < in.size(); ++s)
+      av::check(av_buffersrc_add_frame_flags(g.sources[s], in[s].get(), 0), what);
+    av::Frame out = av::make_frame();
+    const int r = av_buffersink_get_frame(g.sink, out.get());
+    if (r == AVERROR(EAGAIN)) throw std::runtime_error(std::string(what) + ": no frame came out");
+    av::check(r, what);
+    return out;
   };
 
   // The poster: the middle of the first image's own time (after any title fades in).
   const OverlayWindow first = caption_window(0, tl);
   const int64_t poster_at = (first.first + first.last) / 2;
-  auto out = av::make_frame();
+  std::optional<Graph> transition;  // the one in progress
+  size_t image = 0;
   int64_t produced = 0;
-  for (;;) {
-    const int r = av_buffersink_get_frame(graph.sink, out.get());
-    if (r == AVERROR_EOF) break;
-    if (r == AVERROR(EAGAIN)) {
-      // Feed the source the graph has asked for most.
-      int best = -1;
-      unsigned most = 0;
-      for (size_t i = 0; i < n; ++i) {
-        if (closed[i]) continue;
-        const unsigned asked = av_buffersrc_get_nb_failed_requests(graph.sources[i]);
-        if (best < 0 || asked > most) best = static_cast<int>(i), most = asked;
-      }
-      if (best < 0) throw std::runtime_error("filter graph stalled with every image fed");
-      const auto b = static_cast<size_t>(best);
-      if (next[b] < tl.per_image) {
-        av::Frame f = frame_of(b, next[b]);
-        f->pts = next[b]++;
-        av::check(av_buffersrc_add_frame_flags(graph.sources[b], f.get(), 0),
-                  "feeding image frames");
-      } else {
-        av::check(av_buffersrc_close(graph.sources[b], tl.per_image, 0), "ending image frames");
-        closed[b] = true;
-      }
-      continue;
-    }
-    av::check(r, "filter graph");
+  for (int64_t f = 0; f < tl.total; ++f) {
     if (rq.check_cancelled) rq.check_cancelled();
-    if (produced == poster_at) result.poster = to_rgb.to_rgb(out.get());
-    out->pts = produced;
-    out->pict_type = AV_PICTURE_TYPE_NONE;
+    while (f >= tl.end(image)) ++image;
+    av::Frame frame;
+    if (image + 1 < n && f >= tl.start[image + 1]) {
+      // Two images on screen: the outgoing one's tail and the incoming one's head.
+      const int64_t k = f - tl.start[image + 1];
+      if (k == 0) transition.emplace(build_graph(transition_plan(p, tl), W, H, fps));
+      std::vector<av::Frame> pair;
+      pair.push_back(frame_of(image, f - tl.start[image]));
+      pair.push_back(frame_of(image + 1, k));
+      for (auto& x : pair) x->pts = k;
+      frame = through(*transition, std::move(pair), "transition");
+    } else {
+      frame = frame_of(image, f - tl.start[image]);
+    }
+    frame->pts = f;
+    if (text_graph) {
+      std::vector<av::Frame> one;
+      one.push_back(std::move(frame));
+      frame = through(*text_graph, std::move(one), "text");
+    }
+    if (produced == poster_at) result.poster = to_rgb.to_rgb(frame.get());
+    frame->pts = produced;
+    frame->pict_type = AV_PICTURE_TYPE_NONE;
     if (audio) audio->until((produced + 1) * kAudioRate / fps);
-    mux.encode(mux.venc.get(), mux.vst, out.get());
-    av_frame_unref(out.get());
+    mux.encode(mux.venc.get(), mux.vst, frame.get());
     ++produced;
     if (rq.progress) rq.progress(produced, tl.total);
   }

@@ -1,13 +1,15 @@
 // One MP4 from still images: the frames of each image (fitted, moved by Ken
-// Burns) go through a libavfilter graph (transitions, text), libx264 encodes
-// them (yuv420p, BT.709, `preset`/`crf`), the native AAC encoder encodes the
-// shaped audio track interleaved with them, and the MP4 muxer writes the moov
-// atom first (faststart). Everything runs in this process.
+// Burns), in timeline order, through a small libavfilter graph per transition
+// (xfade) and one for the text (drawtext); libx264 encodes them (yuv420p, BT.709,
+// `preset`/`crf`), the native AAC encoder encodes the shaped audio track
+// interleaved with them, and the MP4 muxer writes the moov atom first
+// (faststart). Everything runs in this process.
 //
-// Invariants: frames reach the graph only when it asks for them (the source it
-// has asked most often is fed next), so memory stays a few frames per image;
+// Invariants: each frame is made when it is encoded (memory: the fitted canvases
+// and a few frames); outside transitions frames stay yuv420p end to end;
 // progress is reported after every encoded frame and cancellation is checked
 // before every frame; on any exception the partly written file is removed.
+// AssembleResult::filtergraph is the equivalent single graph (filter_plan.h).
 #pragma once
 #include <cstdint>
 #include <filesystem>
