@@ -6,7 +6,7 @@
 #
 #   bash bench/run_generate_bench.sh [BUILD_DIR]        (default: build)
 #   env: MODEL (models/twemoji-base-32.safetensors)  PROMPT ("grinning face")
-#        COUNT (16, one batch of COUNT)  STEPS (20)  SAMPLER ("DPM++ 2M")  CFG (5)
+#        COUNT (16, one batch of COUNT)  STEPS (40)  SAMPLER ("DDIM")  CFG (5)
 #        SEED (0)  THREADS ("1 2")  ROUNDS (3)  PYTHON (/usr/bin/python3)  KEEP=1
 #
 # Fairness: each run is a fresh process for both sides; model loading is outside
@@ -33,8 +33,8 @@ model=${MODEL:-$repo/models/twemoji-base-32.safetensors}
 [[ -f "$model" ]] || { echo "missing model $model (set MODEL=...)" >&2; exit 2; }
 prompt=${PROMPT:-grinning face}
 count=${COUNT:-16}
-steps=${STEPS:-20}
-sampler=${SAMPLER:-DPM++ 2M}
+steps=${STEPS:-40}
+sampler=${SAMPLER:-DDIM}
 cfg=${CFG:-5}
 seed=${SEED:-0}
 threads_list=${THREADS:-1 2}

@@ -53,10 +53,10 @@ struct TrainLoraArgs {
 };
 
 struct GenerateArgs {
-  std::string prompt, negative, model = "twemoji-base-32", sampler = "DPM++ 2M", out = ".",
+  std::string prompt, negative, model = "twemoji-base-32", sampler = "DDIM", out = ".",
                                 prefix = "image_";
   std::vector<std::string> loras;  // NAME or NAME:SCALE
-  int count = 1, steps = 20, size = 0, batch = 8, threads = 0;
+  int count = 1, steps = 40, size = 0, batch = 8, threads = 0;
   int64_t seed = 0;
   double cfg = 5.0;
 };
@@ -82,6 +82,7 @@ int cmd_pause(const Globals& g, const std::string& kind, bool paused);
 int cmd_assets(const Globals& g, const std::optional<std::string>& run);
 int cmd_train_base(const Globals& g, const TrainBaseArgs& a);
 int cmd_train_captioner(const Globals& g, const TrainCaptionerArgs& a);
+int cmd_eval_captioner(const Globals& g, const std::string& model);
 int cmd_train_lora(const Globals& g, const TrainLoraArgs& a);
 int cmd_generate(const Globals& g, const GenerateArgs& a);
 int cmd_worker(const Globals& g, const std::string& kinds, const std::optional<std::string>& db,

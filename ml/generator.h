@@ -21,8 +21,10 @@ struct GenerateRequest {
   std::string negative_prompt;
   int64_t seed = 0;
   int count = 1;
-  int steps = 20;
-  SamplerKind sampler = SamplerKind::dpmpp_2m;
+  // The defaults the shipped model's quality is measured at (models/*.md): DDIM
+  // at 40 steps beat DPM++ 2M at 20 on category accuracy (63.7% against 59.3%).
+  int steps = 40;
+  SamplerKind sampler = SamplerKind::ddim;
   double cfg = 5.0;
   int size = 0;   // output side in pixels; 0: the model's native size
   int batch = 8;  // images per forward pass

@@ -9,7 +9,7 @@
 #   OUTDIR   where quality.json, quality.md, grid.png and images/ go
 #            (default: bench/quality/out/<model file name without .safetensors>)
 # options:
-#   --steps N (20)  --sampler NAME ("DPM++ 2M")  --cfg X (5)  --seed S (0)
+#   --steps N (40)  --sampler NAME ("DDIM")  --cfg X (5)  --seed S (0)
 #   --train-prompts N (300)  --heldout-prompts N (100)  --prompt-seed S (0)
 #   --threshold RMSE (10)    memorisation: count images closer than this to a training image
 #   --threads N (0 = all cores, per atelier generate / classifier training)
@@ -23,7 +23,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 python=${PYTHON:-/usr/bin/python3}
-steps=20 sampler="DPM++ 2M" cfg=5 seed=0 ntrain=300 nheld=100 pseed=0 threshold=10
+steps=40 sampler="DDIM" cfg=5 seed=0 ntrain=300 nheld=100 pseed=0 threshold=10
 threads=0 jobs=1 build=build retrain=0 clf_args=""
 classifier="${ATELIER_BENCH_CACHE:-$HOME/.cache/atelier/bench}/classifier.pt"
 cmdline="bash bench/quality/run_quality.sh"

@@ -65,7 +65,7 @@ ml::GenerateRequest parse_request(const json& p) {
   }
   r.count = static_cast<int>(get_int(p, "count", 1, 1, 1000));
   r.seed = get_int(p, "seed", 0, 0, (int64_t{1} << 53));
-  r.steps = static_cast<int>(get_int(p, "steps", 20, 1, 1000));
+  r.steps = static_cast<int>(get_int(p, "steps", r.steps, 1, 1000));
   r.batch = static_cast<int>(get_int(p, "batch", 8, 1, 256));
   if (p.contains("cfg")) {
     if (!p["cfg"].is_number() || p["cfg"].get<double>() < 0 || p["cfg"].get<double>() > 50)
