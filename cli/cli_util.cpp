@@ -1,5 +1,8 @@
 #include "cli_util.h"
 
+#include "orchestrator/errors.h"
+#include "orchestrator/model_files.h"
+
 #include <ctime>
 
 #include "orchestrator/ids.h"
@@ -23,6 +26,20 @@ NewRun prepare_run(const Workspace& ws, const SubmitArgs& a, PipelineSpec* spec_
   run.idem_key = a.key;
   if (spec_out) *spec_out = std::move(spec);
   return run;
+}
+
+std::filesystem::path find_model_file(const std::string& ref, const std::string& what) {
+  namespace fs = std::filesystem;
+  fs::path file = ref;
+  if (fs::exists(file)) return file;
+  WorkspaceConfig c;
+  c.models.clear();
+  std::string looked;
+  for (const auto& d : model_search_dirs(c)) {
+    if (fs::exists(d / (ref + ".safetensors"))) return d / (ref + ".safetensors");
+    looked += " " + d.string();
+  }
+  throw InputError(what + " '" + ref + "' not found (looked in" + looked + ")");
 }
 
 std::string format_time(int64_t ms) {

@@ -1,6 +1,7 @@
 // Small helpers shared by the subcommands: opening the workspace named by the
 // global flags, building a run from a spec, and id/time formatting.
 #pragma once
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -17,6 +18,10 @@ Workspace open_workspace(const Globals& g);
 // store, files the spec names are imported as assets (without, only checked).
 NewRun prepare_run(const Workspace& ws, const SubmitArgs& a, PipelineSpec* spec_out = nullptr,
                    Store* store = nullptr);
+
+// A model file outside a workspace: `ref` as a path, else REF.safetensors in the
+// default model folders. Throws InputError("<what> 'ref' not found (looked in ...)").
+std::filesystem::path find_model_file(const std::string& ref, const std::string& what);
 
 std::string format_time(int64_t ms);
 json run_status_json(Store& store, const RunRow& run);

@@ -10,6 +10,7 @@
 #include <optional>
 #include <thread>
 
+#include "cli_util.h"
 #include "commands.h"
 #include "ml/generator.h"
 #include "ml/lora.h"
@@ -38,20 +39,7 @@ int cmd_generate(const Globals& g, const GenerateArgs& a) {
   } catch (const std::invalid_argument& e) {
     throw InputError(std::string("--sampler: ") + e.what());
   }
-  // A path, else NAME.safetensors in the model folders (no workspace here).
-  auto find_file = [](const std::string& ref, const std::string& what) {
-    fs::path file = ref;
-    if (fs::exists(file)) return file;
-    WorkspaceConfig c;
-    c.models.clear();
-    std::string looked;
-    for (const auto& d : model_search_dirs(c)) {
-      if (fs::exists(d / (ref + ".safetensors"))) return d / (ref + ".safetensors");
-      looked += " " + d.string();
-    }
-    throw InputError(what + " '" + ref + "' not found (looked in" + looked + ")");
-  };
-  const fs::path file = find_file(a.model, "model");
+  const fs::path file = find_model_file(a.model, "model");
   ParsedPrompt parsed;
   try {
     parsed = parse_prompt_loras(r.prompt);
@@ -76,7 +64,7 @@ int cmd_generate(const Globals& g, const GenerateArgs& a) {
   std::vector<std::shared_ptr<CachedLora>> loras;
   std::vector<ml::LoraUse> uses;
   for (const auto& l : parsed.loras) {
-    const auto lf = find_file(l.name, "LoRA");
+    const auto lf = find_model_file(l.name, "LoRA");
     try {
       loras.push_back(load_cached_lora(lf));
     } catch (const std::exception& e) {

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "cli_util.h"
 #include "commands.h"
 #include "media/image_decode.h"
 #include "ml/base_trainer.h"
@@ -96,6 +97,30 @@ int cmd_train_base(const Globals& g, const TrainBaseArgs& a) {
   }
 }
 
+namespace {
+void print_evals(const Globals& g, const std::vector<ml::CaptionerEval>& evals) {
+  for (const auto& e : evals) {
+    if (g.json) {
+      std::cout << e.to_json().dump() << std::endl;
+    } else {
+      std::cerr << "held-out " << e.style << " base emoji (" << e.images << "): category "
+                << e.category_accuracy * 100 << "%, name-word recall@5 " << e.word_recall_at_5 * 100
+                << "%, tag precision@5 " << e.tag_precision_at_5 * 100 << "%\n";
+    }
+  }
+}
+}  // namespace
+
+int cmd_eval_captioner(const Globals& g, const std::string& model) {
+  const auto path = find_model_file(model, "captioner");
+  auto loaded = ml::load_captioner(path);
+  const auto evals = ml::evaluate_held_out(loaded.model);
+  if (evals.empty())
+    throw InputError("no emoji image set in the datasets cache (scripts/setup.sh fetches them)");
+  print_evals(g, evals);
+  return 0;
+}
+
 int cmd_train_captioner(const Globals& g, const TrainCaptionerArgs& a) {
   ml::TrainCaptionerOptions o;
   o.output = a.output;
@@ -134,16 +159,7 @@ int cmd_train_captioner(const Globals& g, const TrainCaptionerArgs& a) {
     std::cerr << "done: " << r.epochs << " epochs on " << r.images << " images (" << r.base_emoji
               << " emoji, " << r.tags << " tags) in " << hms(r.seconds) << "; written to "
               << o.output.string() << "\n";
-    for (const auto& e : r.evals) {
-      if (g.json) {
-        std::cout << e.to_json().dump() << std::endl;
-      } else {
-        std::cerr << "held-out " << e.style << " base emoji (" << e.images << "): category "
-                  << e.category_accuracy * 100 << "%, name-word recall@5 "
-                  << e.word_recall_at_5 * 100 << "%, tag precision@5 " << e.tag_precision_at_5 * 100
-                  << "%\n";
-      }
-    }
+    print_evals(g, r.evals);
     return 0;
   } catch (const ml::TrainingInterrupted& e) {
     std::cerr << "atelier: " << e.what() << "; run the same command to resume\n";
@@ -155,17 +171,7 @@ int cmd_train_captioner(const Globals& g, const TrainCaptionerArgs& a) {
 
 int cmd_train_lora(const Globals& g, const TrainLoraArgs& a) {
   namespace fs = std::filesystem;
-  fs::path base = a.model;
-  if (!fs::exists(base)) {
-    WorkspaceConfig c;
-    c.models.clear();
-    for (const auto& d : model_search_dirs(c))
-      if (fs::exists(d / (a.model + ".safetensors"))) {
-        base = d / (a.model + ".safetensors");
-        break;
-      }
-    if (!fs::exists(base)) throw InputError("--model: '" + a.model + "' not found");
-  }
+  const fs::path base = find_model_file(a.model, "--model:");
   std::shared_ptr<CachedModel> m;
   try {
     m = load_cached_model(base);

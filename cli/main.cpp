@@ -128,6 +128,12 @@ int main(int argc, char** argv) {
   train_captioner->add_option("--limit-images", tc.limit_images,
                               "train on the first N images only");
   train_captioner->add_flag("--fresh", tc.fresh, "ignore an existing checkpoint");
+  std::string eval_model = "emoji-captioner-32";
+  auto* eval_captioner = app.add_subcommand(
+      "eval-captioner",
+      "measure a captioner on the held-out emoji of every image set in the datasets cache");
+  eval_captioner->add_option("model", eval_model,
+                             "model file or name (default emoji-captioner-32)");
   TrainLoraArgs tl;
   auto* train_lora = app.add_subcommand(
       "train-lora",
@@ -203,13 +209,15 @@ int main(int argc, char** argv) {
 #ifdef ATELIER_WITH_ML
     if (*train_base) return cmd_train_base(g, ta);
     if (*train_captioner) return cmd_train_captioner(g, tc);
+    if (*eval_captioner) return cmd_eval_captioner(g, eval_model);
     if (*train_lora) {
       if (train_lora->count("--alpha") == 0) tl.alpha = tl.rank;
       return cmd_train_lora(g, tl);
     }
     if (*generate) return cmd_generate(g, ga);
 #else
-    if (*train_base || *train_captioner || *train_lora || *generate) exec_ml_binary(argv);
+    if (*train_base || *train_captioner || *eval_captioner || *train_lora || *generate)
+      exec_ml_binary(argv);
     if (*worker) {
       for (size_t s = 0, e; s <= kinds.size(); s = e + 1) {
         e = kinds.find(',', s);

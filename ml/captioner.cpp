@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
 #include <set>
 
 #include "ml/safetensors.h"
@@ -35,11 +36,9 @@ void add_block(torch::nn::Sequential& s, int in, int out) {
 }  // namespace
 
 nlohmann::json CaptionerConfig::to_json() const {
-  return {{"image_size", image_size},
-          {"width", width},
-          {"categories", categories},
-          {"tags", tags},
-          {"names", names}};
+  return {{"image_size", image_size}, {"width", width},
+          {"categories", categories}, {"tags", tags},
+          {"names", names},           {"name_categories", name_categories}};
 }
 
 CaptionerConfig CaptionerConfig::from_json(const nlohmann::json& j) {
@@ -57,6 +56,19 @@ CaptionerConfig CaptionerConfig::from_json(const nlohmann::json& j) {
   c.categories = string_list(j, "categories");
   c.tags = string_list(j, "tags");
   c.names = string_list(j, "names");
+  if (j.contains("name_categories") &&
+      !(j["name_categories"].is_array() && j["name_categories"].empty())) {
+    const auto& nc = j["name_categories"];
+    if (!nc.is_array() || nc.size() != c.names.size())
+      throw std::invalid_argument(
+          "captioner config: 'name_categories' must list one category per name");
+    for (const auto& v : nc) {
+      if (!v.is_number_integer() || v.get<int>() < 0 || v.get<size_t>() >= c.categories.size())
+        throw std::invalid_argument(
+            "captioner config: 'name_categories' holds an index outside 'categories'");
+      c.name_categories.push_back(v.get<int>());
+    }
+  }
   return c;
 }
 
@@ -84,6 +96,23 @@ CaptionerImpl::CaptionerImpl(CaptionerConfig c) : config(std::move(c)) {
       register_module("tag_head", torch::nn::Linear(n, static_cast<int64_t>(config.tags.size())));
   name_head =
       register_module("name_head", torch::nn::Linear(n, static_cast<int64_t>(config.names.size())));
+  std::map<std::string, int64_t> tag_index;
+  for (size_t t = 0; t < config.tags.size(); ++t)
+    tag_index[config.tags[t]] = static_cast<int64_t>(t);
+  name_tags = torch::zeros(
+      {static_cast<int64_t>(config.names.size()), static_cast<int64_t>(config.tags.size())});
+  auto m = name_tags.accessor<float, 2>();
+  for (size_t i = 0; i < config.names.size(); ++i)
+    for (const auto& w : name_words(config.names[i]))
+      if (auto it = tag_index.find(w); it != tag_index.end())
+        m[static_cast<int64_t>(i)][it->second] = 1;
+  if (!config.name_categories.empty()) {
+    name_category = torch::zeros({static_cast<int64_t>(config.names.size()),
+                                  static_cast<int64_t>(config.categories.size())});
+    auto nc = name_category.accessor<float, 2>();
+    for (size_t i = 0; i < config.name_categories.size(); ++i)
+      nc[static_cast<int64_t>(i)][config.name_categories[i]] = 1;
+  }
 }
 
 CaptionerOutput CaptionerImpl::forward(const torch::Tensor& x) {
@@ -114,15 +143,25 @@ std::vector<std::string> name_words(const std::string& name) {
   return out;
 }
 
-std::vector<Caption> caption_images(Captioner& model, const torch::Tensor& images, int max_tags,
-                                    double tag_threshold) {
+CaptionerScores score_images(Captioner& model, const torch::Tensor& images) {
   torch::NoGradGuard g;
   model->eval();
   auto a = model->forward(images);
   auto b = model->forward(images.flip({3}));
-  auto cat = (a.category.softmax(1) + b.category.softmax(1)) / 2;
-  auto tags = (a.tags.sigmoid() + b.tags.sigmoid()) / 2;
-  auto names = (a.names.softmax(1) + b.names.softmax(1)) / 2;
+  CaptionerScores s;
+  s.category = (a.category.softmax(1) + b.category.softmax(1)) / 2;
+  s.names = (a.names.softmax(1) + b.names.softmax(1)) / 2;
+  const auto own = (a.tags.sigmoid() + b.tags.sigmoid()) / 2;
+  s.tags = (own + s.names.matmul(model->name_tags).clamp_max(1.0)) / 2;
+  if (model->name_category.defined())
+    s.category = (s.category + s.names.matmul(model->name_category)) / 2;
+  return s;
+}
+
+std::vector<Caption> caption_images(Captioner& model, const torch::Tensor& images, int max_tags,
+                                    double tag_threshold) {
+  const CaptionerScores sc = score_images(model, images);
+  const auto &cat = sc.category, &tags = sc.tags, &names = sc.names;
   const auto& c = model->config;
   std::vector<Caption> out;
   for (int64_t i = 0; i < images.size(0); ++i) {

@@ -27,6 +27,8 @@ struct CaptionerConfig {
   std::vector<std::string> categories;
   std::vector<std::string> tags;   // name words
   std::vector<std::string> names;  // training emoji names (the caption sentences)
+  // The category of each name (index into categories); empty in older files.
+  std::vector<int> name_categories;
   nlohmann::json to_json() const;
   // Throws std::invalid_argument naming the field.
   static CaptionerConfig from_json(const nlohmann::json& j);
@@ -40,11 +42,25 @@ struct CaptionerImpl : torch::nn::Module {
   explicit CaptionerImpl(CaptionerConfig c);
   CaptionerOutput forward(const torch::Tensor& x);
   CaptionerConfig config;
+  // (names, tags): 1 where the tag is a word of the name; (names, categories):
+  // each name's category, when the config lists them. Not parameters.
+  torch::Tensor name_tags, name_category;
   torch::nn::Sequential features{nullptr};
   torch::nn::Dropout dropout{nullptr};
   torch::nn::Linear category_head{nullptr}, tag_head{nullptr}, name_head{nullptr};
 };
 TORCH_MODULE(Captioner);
+
+// Probabilities for a batch, each averaged with the image's mirror (the model was
+// trained with flips). With name_categories, the category is the mean of the
+// category head and the category mass of the likely names. A tag's score is the mean of the tag
+// head's own probability and the probability mass of the training names that contain the word: an
+// emoji the model never saw still resembles known ones ("grinning face with big eyes" and "grinning
+// face"), and their names carry the shared words.
+struct CaptionerScores {
+  torch::Tensor category, tags, names;  // (B, n) each
+};
+CaptionerScores score_images(Captioner& model, const torch::Tensor& images);
 
 // The words of a name that count as tags: lower-case runs of letters and
 // digits, without the stop words ("with", "of", "the", ...).
@@ -58,8 +74,7 @@ struct Caption {
   double sentence_p = 0;
 };
 
-// images: (B, 3, S, S). Evaluation mode, no gradients; the flip of each image
-// is averaged in (the model was trained with flips).
+// images: (B, 3, S, S). Evaluation mode, no gradients (score_images).
 std::vector<Caption> caption_images(Captioner& model, const torch::Tensor& images, int max_tags = 8,
                                     double tag_threshold = 0.2);
 

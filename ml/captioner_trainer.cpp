@@ -68,6 +68,9 @@ Data load_data(const TrainCaptionerOptions& o, CaptionerConfig& config) {
   config.names.assign(d.by_base.size(), "");
   for (const auto& [base, i] : base_index) config.names[i] = base_name[base];
   config.categories = emoji_categories();
+  config.name_categories.assign(d.by_base.size(), 0);
+  for (const auto& r : d.records)
+    config.name_categories[base_index.at(r.base)] = category_index(r.category);
 
   const auto N = static_cast<int64_t>(d.records.size());
   std::vector<torch::Tensor> imgs;
@@ -206,13 +209,26 @@ nlohmann::json CaptionerEval::to_json() const {
           {"per_category", per}};
 }
 
+std::vector<CaptionerEval> evaluate_held_out(Captioner& model,
+                                             const std::map<std::string, fs::path>& packages) {
+  std::vector<CaptionerEval> out;
+  for (const std::string style : {"twitter", "google"}) {
+    const auto it = packages.find(style);
+    const fs::path dir = it != packages.end() ? it->second : emoji_package_dir(style);
+    if (!fs::exists(dir)) continue;
+    std::vector<EmojiRecord> held;
+    for (auto& r : load_emoji_records(dir, style))
+      if (r.held_out && r.unified == r.base) held.push_back(std::move(r));
+    out.push_back(evaluate_captioner(model, held, style));
+  }
+  return out;
+}
+
 CaptionerEval evaluate_captioner(Captioner& model, const std::vector<EmojiRecord>& records,
                                  const std::string& style) {
   CaptionerEval e;
   e.style = style;
   if (records.empty()) return e;
-  torch::NoGradGuard g;
-  model->eval();
   const auto& c = model->config;
   std::map<std::string, std::pair<int, int>> per;  // images, correct
   int correct = 0, sentence_ok = 0;
@@ -222,12 +238,10 @@ CaptionerEval evaluate_captioner(Captioner& model, const std::vector<EmojiRecord
     std::vector<torch::Tensor> imgs;
     for (size_t i = start; i < end; ++i)
       imgs.push_back(load_image_tensor(records[i].image, c.image_size));
-    auto x = torch::stack(imgs);
-    auto a = model->forward(x), b = model->forward(x.flip({3}));
-    auto cat = (a.category.softmax(1) + b.category.softmax(1)).argmax(1);
-    auto tags = (a.tags.sigmoid() + b.tags.sigmoid()) / 2;
-    auto top5 = std::get<1>(tags.topk(std::min<int64_t>(5, tags.size(1)), 1));
-    auto name = (a.names.softmax(1) + b.names.softmax(1)).argmax(1);
+    const CaptionerScores sc = score_images(model, torch::stack(imgs));
+    auto cat = sc.category.argmax(1);
+    auto top5 = std::get<1>(sc.tags.topk(std::min<int64_t>(5, sc.tags.size(1)), 1));
+    auto name = sc.names.argmax(1);
     for (size_t i = start; i < end; ++i) {
       const auto& r = records[i];
       const auto row = static_cast<int64_t>(i - start);
@@ -345,20 +359,11 @@ CaptionerTrainResult train_captioner(const TrainCaptionerOptions& o,
   result.epochs = o.epochs;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-  // Held-out base emoji of every style whose package is present.
+  std::map<std::string, fs::path> packages;
+  if (o.styles.size() == 1 && !o.package_dir.empty()) packages[o.styles[0]] = o.package_dir;
+  result.evals = evaluate_held_out(model, packages);
   nlohmann::json evals = nlohmann::json::array();
-  for (const std::string style : {"twitter", "google"}) {
-    const auto dir = o.styles.size() == 1 && style == o.styles[0] && !o.package_dir.empty()
-                         ? o.package_dir
-                         : emoji_package_dir(style);
-    if (!fs::exists(dir)) continue;
-    std::vector<EmojiRecord> held;
-    for (auto& r : load_emoji_records(dir, style))
-      if (r.held_out && r.unified == r.base) held.push_back(std::move(r));
-    auto e = evaluate_captioner(model, held, style);
-    evals.push_back(e.to_json());
-    result.evals.push_back(std::move(e));
-  }
+  for (const auto& e : result.evals) evals.push_back(e.to_json());
   if (!o.output.parent_path().empty()) fs::create_directories(o.output.parent_path());
   save_captioner(o.output, model,
                  {{"atelier.name", o.model_name},

@@ -71,6 +71,11 @@ CaptionerTrainResult train_captioner(const TrainCaptionerOptions& o,
                                      const std::function<void(const CaptionerProgress&)>& progress,
                                      const std::function<bool()>& should_stop = {});
 
+// The held-out base emoji of every style whose package is present (in
+// `packages`, else the datasets cache).
+std::vector<CaptionerEval> evaluate_held_out(
+    Captioner& model, const std::map<std::string, std::filesystem::path>& packages = {});
+
 // `records`: typically the held-out base emoji of one style.
 CaptionerEval evaluate_captioner(Captioner& model, const std::vector<EmojiRecord>& records,
                                  const std::string& style);

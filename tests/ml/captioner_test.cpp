@@ -48,6 +48,32 @@ TEST(Captioner, NameWordsDropStopWordsAndPunctuation) {
   EXPECT_EQ(name_words("face face, FACE"), std::vector<std::string>{"face"});
 }
 
+TEST(Captioner, ConfigNameCategoriesAreCheckedAndOptional) {
+  nlohmann::json j = {{"image_size", 32},
+                      {"width", 4},
+                      {"categories", {"Flags", "Objects"}},
+                      {"tags", {"flag"}},
+                      {"names", {"flag: france", "lock"}}};
+  EXPECT_TRUE(CaptionerConfig::from_json(j).name_categories.empty()) << "older files have none";
+  j["name_categories"] = {0, 1};
+  EXPECT_EQ(CaptionerConfig::from_json(j).name_categories, (std::vector<int>{0, 1}));
+  EXPECT_EQ(CaptionerConfig::from_json(CaptionerConfig::from_json(j).to_json()).name_categories,
+            (std::vector<int>{0, 1}));
+  j["name_categories"] = {0};
+  EXPECT_THROW(CaptionerConfig::from_json(j), std::invalid_argument) << "one per name";
+  j["name_categories"] = {0, 2};
+  EXPECT_THROW(CaptionerConfig::from_json(j), std::invalid_argument) << "index out of range";
+  // Category evidence from names: a model whose name head is sure of "lock" says Objects.
+  j["name_categories"] = {0, 1};
+  Captioner m(CaptionerConfig::from_json(j));
+  for (auto& p : m->named_parameters()) p.value().data().zero_();
+  m->name_head->bias.data().copy_(torch::tensor({-20.f, 20.f}));
+  m->category_head->bias.data().copy_(torch::tensor({0.f, 0.f}));
+  const auto sc = score_images(m, torch::zeros({1, 3, 32, 32}));
+  EXPECT_NEAR(sc.category[0][1].item<double>(), 0.75, 1e-4);
+  EXPECT_NEAR(sc.tags[0][0].item<double>(), 0.25, 1e-4) << "'flag' only in the unlikely name";
+}
+
 TEST(Captioner, TrainsResumesExactlyAndRoundTrips) {
   ASSERT_TRUE(fs::exists(emoji_package_dir("twitter") / "emoji.json"))
       << "datasets missing: run scripts/fetch_datasets.sh";
