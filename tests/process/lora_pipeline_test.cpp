@@ -56,6 +56,18 @@ void write_brand(const fs::path& dir) {
   std::ofstream(dir / "broken.png") << "\x89PNG\r\n\x1a\n not really";
 }
 
+// The first output asset of a stage's first job.
+AssetRow first_output(Store& store, int64_t run, const std::string& stage) {
+  return *store.get_asset(store.stage_jobs(run, stage).at(0).outputs.at(0));
+}
+
+// The A1111 parameters chunk of a PNG's metadata, parsed.
+media::Infotext parameters_of(const media::PngInfo& info) {
+  const auto text = media::find_text(info, "parameters");
+  EXPECT_TRUE(text.has_value()) << "no parameters chunk";
+  return media::parse_infotext(text.value_or(""));
+}
+
 }  // namespace
 
 TEST(LoraPipeline, CaptionTrainLoraAndGenerateThroughTheQueue) {
@@ -174,9 +186,9 @@ stages:
   };
   EXPECT_EQ(pixels_of("before"), pixels_of("after"));
   EXPECT_NE(pixels_of("styled"), pixels_of("before"));
-  auto styled = *store->get_asset(store->stage_jobs(1, "styled").at(0).outputs.at(0));
+  auto styled = first_output(*store, 1, "styled");
   auto info = media::read_png_metadata_file(asset_file(tw, styled));
-  auto params = media::parse_infotext(*media::find_text(info, "parameters"));
+  auto params = parameters_of(info);
   EXPECT_EQ(params.get("Lora hashes"), "acme-style: " + lora_sha.substr(0, 12));
   auto manifest = json::parse(*media::find_text(info, "atelier"));
   ASSERT_EQ(manifest["models"].size(), 2u);
@@ -232,12 +244,12 @@ stages:
   EXPECT_EQ(job["nolora"].state, "dead");
   EXPECT_NE(job["nolora"].error.value_or("").find("'nowhere' not found"), std::string::npos)
       << job["nolora"].error.value_or("");
-  auto tagged = *store->get_asset(store->stage_jobs(2, "tagged").at(0).outputs.at(0));
+  auto tagged = first_output(*store, 2, "tagged");
   auto info = media::read_png_metadata_file(asset_file(tw, tagged));
-  auto params = media::parse_infotext(*media::find_text(info, "parameters"));
+  auto params = parameters_of(info);
   EXPECT_EQ(params.prompt, "red apple");
   ASSERT_TRUE(params.get("Lora hashes").has_value());
-  auto plain = *store->get_asset(store->stage_jobs(2, "plain").at(0).outputs.at(0));
+  auto plain = first_output(*store, 2, "plain");
   EXPECT_NE(media::read_png(asset_file(tw, tagged), 3).pixels,
             media::read_png(asset_file(tw, plain), 3).pixels);
 }

@@ -36,6 +36,18 @@ std::map<std::string, AssetRow> assets_by_name(Store& store, int64_t run) {
   return m;
 }
 
+// Runs `spec` to success on one video worker and returns the file of its output
+// asset `name`.
+fs::path run_to_file(TempWorkspace& tw, const fs::path& spec, const std::string& name) {
+  ProcResult r =
+      run_atelier({"-w", tw.dir().string(), "run", spec.string(), "--workers", "video=1"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto store = tw.store();
+  auto assets = assets_by_name(*store, 1);
+  EXPECT_TRUE(assets.count(name)) << name << " missing\n" << r.out << r.err;
+  return assets.count(name) ? asset_file(tw, assets.at(name)) : fs::path();
+}
+
 }  // namespace
 
 TEST(Video, ThreeAspectsWithAudioTextAndTransitions) {
@@ -135,12 +147,8 @@ stages:
       transition: {type: fade, seconds: 0.4}
       crf: 10
 )");
-  ProcResult r =
-      run_atelier({"-w", tw.dir().string(), "run", spec.string(), "--workers", "video=1"});
-  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  auto store = tw.store();
-  auto assets = assets_by_name(*store, 1);
-  const fs::path f = asset_file(tw, assets.at("video-64x64.mp4"));
+  const fs::path f = run_to_file(tw, spec, "video-64x64.mp4");
+  ASSERT_FALSE(f.empty());
   // Image a alone until frame 6, the fade over frames 6-9, image b alone after.
   auto a = mean_rgb(frame_at(f, 0.25, 64, 64));
   auto mid = mean_rgb(frame_at(f, 0.8, 64, 64));
@@ -192,12 +200,8 @@ stages:
       cta_style: {start: 2, end: 3, position: bottom}
       transition: cut
 )");
-  ProcResult r =
-      run_atelier({"-w", tw.dir().string(), "run", spec.string(), "--workers", "video=1"});
-  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  auto store = tw.store();
-  auto assets = assets_by_name(*store, 1);
-  const fs::path f = asset_file(tw, assets.at("video-320x320.mp4"));
+  const fs::path f = run_to_file(tw, spec, "video-320x320.mp4");
+  ASSERT_FALSE(f.empty());
   const auto blank = frame_at(f, 3.5, 320, 320);  // no text in the last second
   auto changed_rows = [&](const std::vector<uint8_t>& px, int y0, int y1) {
     int n = 0;
