@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iostream>
 
 #include "cli_util.h"
@@ -34,25 +35,47 @@ std::string hms(double s) {
   std::snprintf(buf, sizeof buf, "%ldh%02ldm%02lds", t / 3600, t / 60 % 60, t % 60);
   return buf;
 }
-}  // namespace
 
-int cmd_train_base(const Globals& g, const TrainBaseArgs& a) {
-  ml::TrainBaseOptions o;
+// The settings train-base and train-captioner share, by the same names.
+template <class Options, class Args>
+void common_options(Options& o, const Args& a) {
   o.output = a.output;
   o.checkpoint_dir = a.checkpoints.empty()
                          ? std::filesystem::path(a.output).replace_extension(".ckpt")
                          : std::filesystem::path(a.checkpoints);
   o.model_name = std::filesystem::path(a.output).stem().string();
-  o.steps = a.steps;
   o.batch = a.batch;
   o.lr = a.lr;
   o.seed = a.seed;
   o.threads = a.threads;
   o.limit_images = a.limit_images;
-  o.checkpoint_every = a.checkpoint_every;
   o.fresh = a.fresh;
-  o.bf16_convs = a.bf16_convs;
   o.command = a.command_line;
+}
+
+// Runs a training with SIGINT/SIGTERM asking it to stop at its next checkpoint;
+// an interruption exits 1 with how to resume, bad settings are input errors.
+int run_training(const std::function<void()>& train) {
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  try {
+    train();
+    return 0;
+  } catch (const ml::TrainingInterrupted& e) {
+    std::cerr << "atelier: " << e.what() << "; run the same command to resume\n";
+    return 1;
+  } catch (const std::invalid_argument& e) {
+    throw InputError(e.what());
+  }
+}
+}  // namespace
+
+int cmd_train_base(const Globals& g, const TrainBaseArgs& a) {
+  ml::TrainBaseOptions o;
+  common_options(o, a);
+  o.steps = a.steps;
+  o.checkpoint_every = a.checkpoint_every;
+  o.bf16_convs = a.bf16_convs;
   if (!a.channels.empty()) {
     o.config.channels = a.channels;
     // cross-attention below the top level, self-attention at the lowest only
@@ -66,11 +89,9 @@ int cmd_train_base(const Globals& g, const TrainBaseArgs& a) {
   } catch (const std::invalid_argument& e) {
     throw InputError(std::string("--channels: ") + e.what());
   }
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
   std::cerr << "training " << o.model_name << ": " << o.steps << " steps, batch " << o.batch
             << ", checkpoints in " << o.checkpoint_dir.string() << "\n";
-  try {
+  return run_training([&] {
     auto r = ml::train_base(
         o,
         [&](const ml::TrainProgress& p) {
@@ -88,13 +109,7 @@ int cmd_train_base(const Globals& g, const TrainBaseArgs& a) {
         [] { return g_stop != 0; });
     std::cerr << "done: " << r.steps << " steps on " << r.images << " images in " << hms(r.seconds)
               << "; model written to " << o.output.string() << "\n";
-    return 0;
-  } catch (const ml::TrainingInterrupted& e) {
-    std::cerr << "atelier: " << e.what() << "; run the same command to resume\n";
-    return 1;
-  } catch (const std::invalid_argument& e) {
-    throw InputError(e.what());
-  }
+  });
 }
 
 namespace {
@@ -123,26 +138,13 @@ int cmd_eval_captioner(const Globals& g, const std::string& model) {
 
 int cmd_train_captioner(const Globals& g, const TrainCaptionerArgs& a) {
   ml::TrainCaptionerOptions o;
-  o.output = a.output;
-  o.checkpoint_dir = a.checkpoints.empty()
-                         ? std::filesystem::path(a.output).replace_extension(".ckpt")
-                         : std::filesystem::path(a.checkpoints);
-  o.model_name = std::filesystem::path(a.output).stem().string();
+  common_options(o, a);
   o.epochs = a.epochs;
   o.styles = a.styles;
   o.width = a.width;
-  o.batch = a.batch;
-  o.lr = a.lr;
-  o.seed = a.seed;
-  o.threads = a.threads;
-  o.limit_images = a.limit_images;
-  o.fresh = a.fresh;
-  o.command = a.command_line;
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
   std::cerr << "training " << o.model_name << ": " << o.epochs << " epochs, batch " << o.batch
             << ", checkpoints in " << o.checkpoint_dir.string() << "\n";
-  try {
+  return run_training([&] {
     auto r = ml::train_captioner(
         o,
         [&](const ml::CaptionerProgress& p) {
@@ -160,13 +162,7 @@ int cmd_train_captioner(const Globals& g, const TrainCaptionerArgs& a) {
               << " emoji, " << r.tags << " tags) in " << hms(r.seconds) << "; written to "
               << o.output.string() << "\n";
     print_evals(g, r.evals);
-    return 0;
-  } catch (const ml::TrainingInterrupted& e) {
-    std::cerr << "atelier: " << e.what() << "; run the same command to resume\n";
-    return 1;
-  } catch (const std::invalid_argument& e) {
-    throw InputError(e.what());
-  }
+  });
 }
 
 int cmd_train_lora(const Globals& g, const TrainLoraArgs& a) {
@@ -221,12 +217,10 @@ int cmd_train_lora(const Globals& g, const TrainLoraArgs& a) {
   o.output_name = fs::path(a.output).stem().string();
   o.checkpoint_dir = a.checkpoints.empty() ? fs::path(a.output).replace_extension(".ckpt")
                                            : fs::path(a.checkpoints);
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
   std::cerr << "training LoRA " << o.output_name << " on " << data.size() << " images (" << skipped
             << " skipped): rank " << o.rank << ", alpha " << o.alpha << ", " << o.steps
             << " steps, batch " << o.batch << "\n";
-  try {
+  return run_training([&] {
     auto r = ml::train_lora(
         base, m->sha256, data, o,
         [&](const ml::LoraTrainProgress& p) {
@@ -247,13 +241,7 @@ int cmd_train_lora(const Globals& g, const TrainLoraArgs& a) {
     std::cerr << "done: " << r.steps << " steps in " << hms(r.seconds) << " ("
               << (r.steps - r.resumed_from) / std::max(1e-9, r.seconds) << " steps/s); written to "
               << a.output << "\n";
-    return 0;
-  } catch (const ml::TrainingInterrupted& e) {
-    std::cerr << "atelier: " << e.what() << "; run the same command to resume\n";
-    return 1;
-  } catch (const std::invalid_argument& e) {
-    throw InputError(e.what());
-  }
+  });
 }
 
 }  // namespace atelier::cli
