@@ -5,7 +5,8 @@
 # trained on real images (Twemoji vs Noto) labels the base model's images and the
 # LoRA's, same prompts and seeds. Targets: base <= 30% Noto, LoRA >= 70% Noto.
 #
-#   bash bench/lora/run_lora_effect.sh [--build DIR] [--scale 1.0] [--seeds 2] [OUTDIR]
+#   bash bench/lora/run_lora_effect.sh [--build DIR] [--scale 1.0] [--seeds 2]
+#       [--spec bench/lora/brand_style.yaml] [OUTDIR]
 #
 # Writes OUTDIR/effect.json, effect.md and grid.png (base | LoRA, side by side);
 # default OUTDIR bench/lora/out.
@@ -13,18 +14,20 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 python=${PYTHON:-/usr/bin/python3}
-build=build scale=1.0 seeds=2 out=""
+build=build scale=1.0 seeds=2 out="" spec=""
 while (($#)); do
   case "$1" in
     --build) build=$2; shift 2 ;;
     --scale) scale=$2; shift 2 ;;
     --seeds) seeds=$2; shift 2 ;;
+    --spec) spec=$2; shift 2 ;;
     -h|--help) sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) out=$1; shift ;;
   esac
 done
 out=${out:-$here/out}
+spec=$(cd "$(dirname "${spec:-$here/brand_style.yaml}")" && pwd)/$(basename "${spec:-brand_style.yaml}")
 [[ "$build" = /* ]] || build="$repo/$build"
 atelier="$build/cli/atelier"
 [[ -x "$atelier" ]] || { echo "missing $atelier: build it first" >&2; exit 2; }
@@ -44,12 +47,12 @@ ws="$out/ws"
 rm -rf "$ws"
 "$atelier" init "$ws" >/dev/null
 t0=$(date +%s)
-"$atelier" -w "$ws" run "$repo/bench/lora/brand_style.yaml" --set "brand=$out/brand" \
+"$atelier" -w "$ws" run "$spec" --set "brand=$out/brand" \
   --workers caption=1,train_lora=1,generate=1 >&2
 t1=$(date +%s)
 lora=$("$atelier" -w "$ws" --json assets --run r1 | "$python" -c \
   'import json,sys; print([a["path"] for a in json.load(sys.stdin) if a["path"].endswith(".safetensors")][0])')
-trigger=$(sed -nE 's/^  trigger: *([^ #]+).*/\1/p' "$repo/bench/lora/brand_style.yaml")
+trigger=$(sed -nE 's/^  trigger: *([^ #]+).*/\1/p' "$spec")
 
 # 4. the same prompts and seeds without and with the LoRA
 "$python" - "$out" "$atelier" "$lora" "$scale" "$seeds" "$trigger" "$classifier" "$((t1 - t0))" "$here" <<'PY'
