@@ -1,6 +1,8 @@
 // The LoRA training loop; see lora_trainer.h.
 #include "ml/lora_trainer.h"
 
+#include "ml/row_parallel.h"
+
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <algorithm>
@@ -12,6 +14,7 @@
 #include <thread>
 
 #include "ml/base_trainer.h"
+#include "ml/row_parallel.h"
 #include "ml/safetensors.h"
 #include "ml/tensor_io.h"
 #include "ml/training_common.h"
@@ -212,15 +215,44 @@ LoraTrainResult train_lora(const fs::path& base_model, const std::string& base_s
       captions.push_back(lora_caption(e.caption, o, rng()));
     }
     at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(mix_seed(step_seed, 1));
+    const auto x0 = torch::stack(imgs);
+    const auto [t, noise] = diffusion_loss.draw(x0, gen);
+    // The batch's rows are spread over the threads, each slice's forward and
+    // backward on its own thread (row_parallel.h): intra-op threading of one small
+    // batch scales poorly. Each slice returns its share of the mean loss and of the
+    // gradients; they are summed in slice order, so a thread count gives the same
+    // bits every run. The slices share the part of the graph that attach() builds
+    // (the merged LoRA weights), so each keeps the graph for the other.
+    std::vector<std::vector<torch::Tensor>> slice_grads(static_cast<size_t>(threads));
+    std::vector<double> slice_loss(static_cast<size_t>(threads), 0.0);
     net.attach();
-    auto loss = diffusion_loss(model, torch::stack(imgs), captions, gen);
-    for (auto& p : params) p.mutable_grad() = torch::Tensor();
-    loss.backward();
+    const int slices = for_row_slices(o.batch, threads, [&](int64_t b, int64_t e, int k) {
+      const std::vector<std::string> caps(captions.begin() + b, captions.begin() + e);
+      auto part =
+          diffusion_loss
+              .row_errors(model, x0.slice(0, b, e), caps, t.slice(0, b, e), noise.slice(0, b, e))
+              .sum() /
+          static_cast<double>(o.batch);
+      slice_grads[static_cast<size_t>(k)] =
+          torch::autograd::grad({part}, params, {}, /*retain_graph=*/true, false,
+                                /*allow_unused=*/true);
+      slice_loss[static_cast<size_t>(k)] = part.item<double>();
+    });
     net.detach();
+    double loss_value = 0;
+    for (size_t i = 0; i < params.size(); ++i) {
+      torch::Tensor g;
+      for (int k = 0; k < slices; ++k) {
+        const auto& sg = slice_grads[static_cast<size_t>(k)][i];
+        if (sg.defined()) g = g.defined() ? g + sg : sg;
+      }
+      params[i].mutable_grad() = g;
+    }
+    for (int k = 0; k < slices; ++k) loss_value += slice_loss[static_cast<size_t>(k)];
     torch::nn::utils::clip_grad_norm_(params, 1.0);
     opt.step(params, warmup_cosine_lr(o.lr, warmup, o.steps, step), step + 1);
 
-    const double lv = loss.item<double>();
+    const double lv = loss_value;
     window_loss += lv;
     ++window_n;
     result.final_loss = lv;

@@ -11,15 +11,17 @@
 
 namespace atelier::ml {
 
-torch::Tensor map_row_slices(int64_t rows, int threads,
-                             const std::function<torch::Tensor(int64_t, int64_t)>& fn) {
-  if (threads <= 1 || rows < 2) return fn(0, rows);
+int for_row_slices(int64_t rows, int threads,
+                   const std::function<void(int64_t, int64_t, int)>& fn) {
+  if (threads <= 1 || rows < 2) {
+    fn(0, rows, 0);
+    return 1;
+  }
   const int parts = static_cast<int>(std::min<int64_t>(threads, rows));
   // Threads beyond one per slice go to the slices as intra-op threads.
   const int intra = std::max(1, threads / parts);
   const bool inference = c10::InferenceMode::is_enabled();
   const bool grad = at::GradMode::is_enabled();
-  std::vector<torch::Tensor> out(static_cast<size_t>(parts));
   std::vector<std::exception_ptr> errors(static_cast<size_t>(parts));
   std::vector<std::thread> pool;
   pool.reserve(static_cast<size_t>(parts));
@@ -32,7 +34,7 @@ torch::Tensor map_row_slices(int64_t rows, int threads,
         at::set_num_threads(intra);
         c10::InferenceMode im(inference);
         at::AutoGradMode gm(grad && !inference);
-        out[static_cast<size_t>(p)] = fn(begin, end);
+        fn(begin, end, p);
       } catch (...) {
         errors[static_cast<size_t>(p)] = std::current_exception();
       }
@@ -43,7 +45,17 @@ torch::Tensor map_row_slices(int64_t rows, int threads,
   at::set_num_threads(threads);
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);
-  return torch::cat(out, 0);
+  return parts;
+}
+
+torch::Tensor map_row_slices(int64_t rows, int threads,
+                             const std::function<torch::Tensor(int64_t, int64_t)>& fn) {
+  std::vector<torch::Tensor> out(static_cast<size_t>(std::max(1, threads)));
+  const int parts = for_row_slices(rows, threads, [&](int64_t begin, int64_t end, int slice) {
+    out[static_cast<size_t>(slice)] = fn(begin, end);
+  });
+  out.resize(static_cast<size_t>(parts));
+  return parts == 1 ? out[0] : torch::cat(out, 0);
 }
 
 }  // namespace atelier::ml

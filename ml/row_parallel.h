@@ -1,4 +1,5 @@
-// Data-parallel inference over the rows (images) of a batch. At Atelier's small
+// Data-parallel work over the rows (images) of a batch: inference, and the
+// forward and backward passes of a training step. At Atelier's small
 // feature maps, libtorch's intra-op threading of one batch scales poorly: a UNet
 // step is hundreds of short kernels, each a fork-join across the threads. Running
 // contiguous slices of the batch on their own threads, one intra-op thread each,
@@ -17,8 +18,13 @@
 
 namespace atelier::ml {
 
-// Calls fn(begin, end) on slices covering rows [0, rows) and concatenates the
-// results along dimension 0. threads <= 1 or rows < 2 is a plain fn(0, rows).
+// Calls fn(begin, end, slice) on slices 0, 1, ... covering rows [0, rows), each on
+// its own thread; returns the number of slices. threads <= 1 or rows < 2 is one
+// slice, fn(0, rows, 0), on the calling thread.
+int for_row_slices(int64_t rows, int threads,
+                   const std::function<void(int64_t begin, int64_t end, int slice)>& fn);
+
+// for_row_slices with each slice's result concatenated along dimension 0.
 torch::Tensor map_row_slices(int64_t rows, int threads,
                              const std::function<torch::Tensor(int64_t begin, int64_t end)>& fn);
 

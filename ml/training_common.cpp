@@ -64,16 +64,27 @@ DiffusionLoss::DiffusionLoss(const DiffusionModel& model, double min_snr_gamma)
 torch::Tensor DiffusionLoss::operator()(DiffusionModel& model, const torch::Tensor& x0,
                                         const std::vector<std::string>& captions,
                                         at::Generator& gen) const {
-  const int64_t B = x0.size(0);
-  auto t = torch::randint(0, timesteps_, {B}, gen, torch::kInt64);
+  const auto [t, noise] = draw(x0, gen);
+  return row_errors(model, x0, captions, t, noise).mean();
+}
+
+std::pair<torch::Tensor, torch::Tensor> DiffusionLoss::draw(const torch::Tensor& x0,
+                                                            at::Generator& gen) const {
+  auto t = torch::randint(0, timesteps_, {x0.size(0)}, gen, torch::kInt64);
   auto noise = torch::randn(x0.sizes(), gen);
+  return {t, noise};
+}
+
+torch::Tensor DiffusionLoss::row_errors(DiffusionModel& model, const torch::Tensor& x0,
+                                        const std::vector<std::string>& captions,
+                                        const torch::Tensor& t, const torch::Tensor& noise) const {
   auto a = alpha_bar_.index_select(0, t).sqrt().view({-1, 1, 1, 1});
   auto s = (1 - alpha_bar_.index_select(0, t)).sqrt().view({-1, 1, 1, 1});
   auto x_t = a * x0 + s * noise;
   auto target = v_prediction_ ? a * noise - s * x0 : noise;
   auto pred = model->predict(x_t, t.to(torch::kFloat32), model->encode(captions));
   auto per = (pred - target).pow(2).mean({1, 2, 3});
-  return (per * weight_.index_select(0, t)).mean();
+  return per * weight_.index_select(0, t);
 }
 
 std::string sha256_file_hex(const std::filesystem::path& p) {

@@ -37,6 +37,14 @@ class DiffusionLoss {
   torch::Tensor operator()(DiffusionModel& model, const torch::Tensor& x0,
                            const std::vector<std::string>& captions, at::Generator& gen) const;
 
+  // The same in two parts, so that a batch's rows can be spread over threads with
+  // the same draws: the timesteps (B) and noise (like x0) from `gen`, then each
+  // row's weighted squared error (B) for rows of x0 and their draws.
+  std::pair<torch::Tensor, torch::Tensor> draw(const torch::Tensor& x0, at::Generator& gen) const;
+  torch::Tensor row_errors(DiffusionModel& model, const torch::Tensor& x0,
+                           const std::vector<std::string>& captions, const torch::Tensor& t,
+                           const torch::Tensor& noise) const;
+
  private:
   bool v_prediction_;
   int timesteps_;
