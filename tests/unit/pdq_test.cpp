@@ -1,12 +1,14 @@
-// PDQ hashing: the hex form and bit layout, quality on flat and tiny images, and
-// the property matching relies on: edited copies of an image (half size, brighter,
-// cropped 5%, a border) stay within the matching radius while other images do not.
+// Perceptual hashes. PDQ: the hex form and bit layout, quality on flat and tiny
+// images, and the property matching relies on: edited copies of an image (half
+// size, brighter, cropped 5%, a border) stay near while other images do not. Colour
+// layout: it tells apart what PDQ cannot, the same picture in other colours.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdio>
 #include <random>
 
+#include "media/hash/colour_layout.h"
 #include "media/hash/pdq.h"
 
 using namespace atelier::media;
@@ -147,4 +149,32 @@ TEST(Pdq, AlphaIsCompositedOverWhite) {
   EXPECT_EQ(pdq_hash(rgba.data(), 64, 64, 4).hash, hash(a).hash);
   for (size_t i = 3; i < rgba.size(); i += 4) rgba[i] = 0;  // fully transparent: white
   EXPECT_EQ(pdq_hash(rgba.data(), 64, 64, 4).quality, 0);
+}
+
+TEST(ColourLayout, SeesColourWherePdqSeesOnlyLuma) {
+  auto a = scene(5);
+  // The same picture with red and blue swapped: the same shapes, other colours.
+  Rgb swapped = a;
+  for (size_t i = 0; i < swapped.px.size(); i += 3) std::swap(swapped.px[i], swapped.px[i + 2]);
+  auto small = half(a);
+  const auto ma = colour_layout(a.px.data(), a.w, a.h, 3);
+  const double to_copy = colour_distance(ma, colour_layout(small.px.data(), small.w, small.h, 3));
+  Rgb bright = a;
+  for (auto& v : bright.px) v = static_cast<uint8_t>(std::min(255, v * 6 / 5));
+  const double to_bright =
+      colour_distance(ma, colour_layout(bright.px.data(), bright.w, bright.h, 3));
+  const double to_swapped =
+      colour_distance(ma, colour_layout(swapped.px.data(), swapped.w, swapped.h, 3));
+  std::printf(
+      "colour distance (delta E): half-size copy %.2f, brightness +20%% %.2f, colours "
+      "swapped %.2f\n",
+      to_copy, to_bright, to_swapped);
+  EXPECT_LT(to_copy, 1.0);
+  EXPECT_LT(to_bright, to_swapped / 2) << "brightness moves L only";
+  EXPECT_GT(to_swapped, 20.0);
+  EXPECT_LE(hamming(hash(a).hash, hash(swapped).hash), 64)
+      << "PDQ alone sees mostly the same picture";
+  EXPECT_EQ(colour_distance(ma, ma), 0);
+  EXPECT_THROW(colour_layout(a.px.data(), 0, 0, 3), std::invalid_argument);
+  EXPECT_THROW(colour_layout(a.px.data(), a.w, a.h, 2), std::invalid_argument);
 }
