@@ -18,25 +18,14 @@
 #include <vector>
 
 #include "media/hash/hash_index.h"
+#include "media/hash/synthetic_hashes.h"
 
+using atelier::media::flip_bits;
 using atelier::media::HashIndex;
 using atelier::media::Pdq256;
+using atelier::media::random_hash;
 
 namespace {
-
-Pdq256 random_hash(std::mt19937_64& rng) {
-  Pdq256 h;
-  for (auto& w : h.words) w = rng();
-  return h;
-}
-
-Pdq256 flip(Pdq256 h, int bits, std::mt19937_64& rng) {
-  for (int i = 0; i < bits; ++i) {
-    const int k = static_cast<int>(rng() % 256);
-    h.words[k / 64] ^= uint64_t{1} << (k % 64);
-  }
-  return h;
-}
 
 double percentile(std::vector<double> v, double p) {
   std::sort(v.begin(), v.end());
@@ -70,16 +59,17 @@ int main(int argc, char** argv) {
   std::vector<Pdq256> centres;
   const auto b0 = std::chrono::steady_clock::now();
   while (static_cast<long>(index.size()) < hashes) {
-    centres.push_back(flip(themes[rng() % themes.size()], 40, rng));
+    centres.push_back(flip_bits(themes[rng() % themes.size()], 40, rng));
     for (int k = 0; k < 10 && static_cast<long>(index.size()) < hashes; ++k)
-      index.add(flip(centres.back(), static_cast<int>(rng() % 25), rng));
+      index.add(flip_bits(centres.back(), static_cast<int>(rng() % 25), rng));
   }
   const double build_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - b0).count();
   std::vector<Pdq256> qs;
   for (long q = 0; q < queries; ++q)
-    qs.push_back(q % 2 ? flip(themes[rng() % themes.size()], 40, rng)
-                       : flip(centres[rng() % centres.size()], static_cast<int>(rng() % 17), rng));
+    qs.push_back(
+        q % 2 ? flip_bits(themes[rng() % themes.size()], 40, rng)
+              : flip_bits(centres[rng() % centres.size()], static_cast<int>(rng() % 17), rng));
 
   auto timed = [&](bool mih, std::vector<double>& ms, long& found) {
     found = 0;

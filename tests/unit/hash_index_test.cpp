@@ -6,26 +6,9 @@
 #include <random>
 
 #include "media/hash/hash_index.h"
+#include "media/hash/synthetic_hashes.h"
 
 using namespace atelier::media;
-
-namespace {
-
-Pdq256 random_hash(std::mt19937_64& rng) {
-  Pdq256 h;
-  for (auto& w : h.words) w = rng();
-  return h;
-}
-
-Pdq256 flip(Pdq256 h, int bits, std::mt19937_64& rng) {
-  for (int i = 0; i < bits; ++i) {
-    const int k = static_cast<int>(rng() % 256);
-    h.words[k / 64] ^= uint64_t{1} << (k % 64);
-  }
-  return h;
-}
-
-}  // namespace
 
 TEST(HashIndex, SearchAgreesWithAScanAtEveryRadius) {
   std::mt19937_64 rng(7);
@@ -33,14 +16,15 @@ TEST(HashIndex, SearchAgreesWithAScanAtEveryRadius) {
   std::vector<Pdq256> centres;
   for (int f = 0; f < 200; ++f) {
     centres.push_back(random_hash(rng));
-    for (int k = 0; k < 10; ++k) index.add(flip(centres.back(), static_cast<int>(rng() % 40), rng));
+    for (int k = 0; k < 10; ++k)
+      index.add(flip_bits(centres.back(), static_cast<int>(rng() % 40), rng));
   }
   for (int k = 0; k < 2000; ++k) index.add(random_hash(rng));
   ASSERT_EQ(index.size(), 4000u);
   int found = 0;
   for (int q = 0; q < 100; ++q) {
     const Pdq256 query =
-        q % 2 ? random_hash(rng) : flip(centres[q], static_cast<int>(rng() % 20), rng);
+        q % 2 ? random_hash(rng) : flip_bits(centres[q], static_cast<int>(rng() % 20), rng);
     for (int radius : {0, 5, 15, 16, 31, 32, 47, 63, 64, 100}) {
       const auto got = index.search(query, radius);
       EXPECT_EQ(got, index.scan(query, radius)) << "query " << q << " radius " << radius;
