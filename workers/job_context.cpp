@@ -63,16 +63,29 @@ void JobContext::check_cancelled() const {
     throw JobStopped(R::timeout, "timed out after " + std::to_string(lease_.timeout_ms) + " ms");
 }
 
-OutputAsset& JobContext::write_output(const std::string& name, std::string_view data,
-                                            const std::string& media_type, const std::string& ext) {
-  StoredFile f = assets_.put_bytes(data, ext);
+namespace {
+OutputAsset output_of(const StoredFile& f, const std::string& name, const std::string& media_type,
+                      const std::string& ext) {
   OutputAsset a;
   a.sha256 = f.sha256;
   a.media_type = media_type;
   a.ext = ext;
   a.bytes = f.bytes;
   a.name = name;
-  outputs_.push_back(std::move(a));
+  return a;
+}
+}  // namespace
+
+OutputAsset& JobContext::write_output(const std::string& name, std::string_view data,
+                                      const std::string& media_type, const std::string& ext) {
+  outputs_.push_back(output_of(assets_.put_bytes(data, ext), name, media_type, ext));
+  return outputs_.back();
+}
+
+OutputAsset& JobContext::write_output_file(const std::string& name,
+                                           const std::filesystem::path& file,
+                                           const std::string& media_type, const std::string& ext) {
+  outputs_.push_back(output_of(assets_.put_file(file, ext), name, media_type, ext));
   return outputs_.back();
 }
 

@@ -6,6 +6,7 @@
 #include <spdlog/logger.h>
 
 #include <atomic>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -72,7 +73,11 @@ class JobContext {
 
   // Stores bytes as an output asset of this job (file first, row at completion).
   OutputAsset& write_output(const std::string& name, std::string_view data,
-                                  const std::string& media_type, const std::string& ext);
+                            const std::string& media_type, const std::string& ext);
+  // The same for a file the kind has written (a model, a video): copied into the
+  // store, never read whole into memory.
+  OutputAsset& write_output_file(const std::string& name, const std::filesystem::path& file,
+                                 const std::string& media_type, const std::string& ext);
   void add_input(const std::string& sha256, const std::string& role);
 
   spdlog::logger& log();

@@ -5,7 +5,6 @@
 // model produced by this job, and its training-image list is a second asset.
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <thread>
 
 #include "../job_kind.h"
@@ -78,16 +77,12 @@ class TrainBaseKind final : public JobKind {
     } catch (const std::invalid_argument& e) {
       throw InputError(std::string("train_base: ") + e.what());
     }
-    auto read = [](const fs::path& f) {
-      std::ifstream in(f, std::ios::binary);
-      return std::string((std::istreambuf_iterator<char>(in)), {});
-    };
-    auto& model = ctx.write_output(o.model_name + ".safetensors", read(o.output),
-                                   "application/vnd.safetensors", "safetensors");
+    auto& model = ctx.write_output_file(o.model_name + ".safetensors", o.output,
+                                        "application/vnd.safetensors", "safetensors");
     const std::string sha = model.sha256;
     auto list = o.output;
     list.replace_extension(".training.json");
-    ctx.write_output(o.model_name + ".training.json", read(list), "application/json", "json");
+    ctx.write_output_file(o.model_name + ".training.json", list, "application/json", "json");
     ctx.store().register_model({sha, "diffusion", o.model_name,
                                 json{{"steps", o.steps}, {"images", r.images}, {"style", o.style}},
                                 ctx.job_id(), std::nullopt, 0});

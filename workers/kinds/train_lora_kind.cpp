@@ -172,8 +172,8 @@ class TrainLoraKind final : public JobKind {
 
     const auto file = o.checkpoint_dir / (name + ".safetensors");
     ml::save_lora(file, r.lora);
-    auto& out = ctx.write_output(name + ".safetensors", read_file(file),
-                                 "application/vnd.safetensors", "safetensors");
+    auto& out = ctx.write_output_file(name + ".safetensors", file, "application/vnd.safetensors",
+                                      "safetensors");
     out.sources = sources;
     const std::string sha = out.sha256;
     json freq = json::object();

@@ -6,7 +6,6 @@
 // stops mid-encode and leaves no partial file.
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 #include <thread>
 
@@ -23,11 +22,6 @@ namespace atelier {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read_file(const fs::path& f) {
-  std::ifstream in(f, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
 
 // "16:9" -> "16x9"; "1080x1920" stays.
 std::string file_label(const media::Aspect& a) {
@@ -114,10 +108,9 @@ class VideoKind final : public JobKind {
                      timeline.total, vp.fps);
       const media::AssembleResult res = media::assemble_video(rq);
       ctx.log().info("{}: filter graph {}", aspect.label, res.filtergraph);
-      const std::string bytes = read_file(rq.output);
+      auto& video = ctx.write_output_file("video-" + label + ".mp4", rq.output, "video/mp4", "mp4");
       std::error_code ec;
       fs::remove(rq.output, ec);
-      auto& video = ctx.write_output("video-" + label + ".mp4", bytes, "video/mp4", "mp4");
       video.width = aspect.width;
       video.height = aspect.height;
       video.duration_ms = static_cast<int64_t>(res.seconds * 1000 + 0.5);
