@@ -128,7 +128,12 @@ void print_evals(const Globals& g, const std::vector<ml::CaptionerEval>& evals) 
 
 int cmd_eval_captioner(const Globals& g, const std::string& model) {
   const auto path = find_model_file(model, "captioner");
-  auto loaded = ml::load_captioner(path);
+  ml::LoadedCaptioner loaded;
+  try {
+    loaded = ml::load_captioner(path);
+  } catch (const std::exception& e) {
+    throw InputError(e.what());  // a bad model file is bad input, as for generate
+  }
   const auto evals = ml::evaluate_held_out(loaded.model);
   if (evals.empty())
     throw InputError("no emoji image set in the datasets cache (scripts/setup.sh fetches them)");
