@@ -27,6 +27,22 @@ int cmd_status(const Globals& g, const std::optional<std::string>& run) {
         std::cout << " " << c.key() << " " << c.value();
       std::cout << "\n";
     }
+    for (auto it = s["checks"].begin(); it != s["checks"].end(); ++it) {
+      std::cout << "  check " << it.key() << ":";
+      for (auto c = it->begin(); c != it->end(); ++c)
+        std::cout << " " << c.key() << " " << c.value();
+      std::cout << "\n";
+    }
+    if (!s["quarantined"].empty())
+      std::cout << "  quarantined (kept out of later stages by a check gate):\n";
+    for (const json& q : s["quarantined"]) {
+      std::cout << "    " << q["sha256"].get<std::string>().substr(0, 16);
+      for (const json& why : q["checks"]) {
+        std::cout << "  " << why["check"].get<std::string>();
+        if (why.contains("label")) std::cout << " (" << why["label"].get<std::string>() << ")";
+      }
+      std::cout << "\n";
+    }
   }
   return row->state == "failed" ? 1 : 0;
 }

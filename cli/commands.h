@@ -61,6 +61,14 @@ struct GenerateArgs {
   double cfg = 5.0;
 };
 
+struct CheckArgs {
+  std::vector<std::string> files;
+  std::string terms;             // a JSON file of term rules
+  std::string training = "warn";  // verdict for a training-image match: warn, fail, off
+  std::string bias_chart;        // where to write the bias chart PNG
+  bool bias = false, no_copyright = false;
+};
+
 // atelier-ml beside this binary: the one that links libtorch and runs the ML
 // kinds and commands (`generate`, `train-base`, `train-captioner`).
 std::string ml_binary_path();
@@ -82,6 +90,9 @@ int cmd_pause(const Globals& g, const std::string& kind, bool paused);
 int cmd_assets(const Globals& g, const std::optional<std::string>& run);
 int cmd_train_base(const Globals& g, const TrainBaseArgs& a);
 int cmd_train_captioner(const Globals& g, const TrainCaptionerArgs& a);
+int cmd_check(const Globals& g, const CheckArgs& a);
+int cmd_registry_add(const Globals& g, const std::string& dir, const std::string& label);
+int cmd_registry_list(const Globals& g);
 int cmd_eval_captioner(const Globals& g, const std::string& model);
 int cmd_train_lora(const Globals& g, const TrainLoraArgs& a);
 int cmd_generate(const Globals& g, const GenerateArgs& a);

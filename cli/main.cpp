@@ -134,6 +134,30 @@ int main(int argc, char** argv) {
       "measure a captioner on the held-out emoji of every image set in the datasets cache");
   eval_captioner->add_option("model", eval_model,
                              "model file or name (default emoji-captioner-32)");
+  CheckArgs ca;
+  auto* check = app.add_subcommand(
+      "check", "copyright, terms and bias checks on files, outside any run (exit 1 on a fail)");
+  check->add_option("FILE", ca.files, "images (or caption .txt files)")->required();
+  check->add_option("--terms", ca.terms,
+                    "JSON file of term rules: [term | {term, verdict, reason}]");
+  check->add_flag("--bias", ca.bias, "audit the files as one batch for skin tone and gender");
+  check->add_option("--bias-chart", ca.bias_chart, "write the bias chart PNG here");
+  check
+      ->add_option("--training", ca.training,
+                   "verdict for a copy of a training image upstream (warn, fail, off)")
+      ->check(CLI::IsMember({"warn", "fail", "off"}));
+  check->add_flag("--no-copyright", ca.no_copyright, "skip the registry and memorisation check");
+  auto* registry =
+      app.add_subcommand("registry", "the protected works copyright checks compare against");
+  registry->require_subcommand(1);
+  std::string registry_dir, registry_label;
+  auto* registry_add =
+      registry->add_subcommand("add", "hash every image under DIR into the registry");
+  registry_add->add_option("DIR", registry_dir, "folder of images (searched recursively)")
+      ->required();
+  registry_add->add_option("--label", registry_label, "what the works are, shown in verdicts")
+      ->required();
+  auto* registry_list = registry->add_subcommand("list", "labels and how many works each has");
   TrainLoraArgs tl;
   auto* train_lora = app.add_subcommand(
       "train-lora",
@@ -215,8 +239,12 @@ int main(int argc, char** argv) {
       return cmd_train_lora(g, tl);
     }
     if (*generate) return cmd_generate(g, ga);
+    if (*check) return cmd_check(g, ca);
+    if (*registry_add) return cmd_registry_add(g, registry_dir, registry_label);
+    if (*registry_list) return cmd_registry_list(g);
 #else
-    if (*train_base || *train_captioner || *eval_captioner || *train_lora || *generate)
+    if (*train_base || *train_captioner || *eval_captioner || *train_lora || *generate || *check ||
+        *registry)
       exec_ml_binary(argv);
     if (*worker) {
       for (size_t s = 0, e; s <= kinds.size(); s = e + 1) {

@@ -2,7 +2,9 @@
 // by their content, not their file name, to 8-bit RGBA. PNG goes through libpng
 // (png_io.h); everything else through OpenCV's imgcodecs. Gray, palette, 16-bit
 // and alpha-less images all come out as RGBA (opaque where the file has no alpha).
-// Every error is an ImageError whose message starts with the source name.
+// A JPEG, WebP, GIF or BMP whose header declares more than png_io's limits is refused
+// before decoding, as a PNG is. Every error is an ImageError whose message starts
+// with the source name.
 #pragma once
 #include <cstdint>
 #include <filesystem>

@@ -252,8 +252,12 @@ TrainResult train_base(const TrainBaseOptions& o,
   save_model(o.output, ema, md);
   auto list_path = o.output;
   list_path.replace_extension(".training.json");
-  std::ofstream(list_path) << nlohmann::json{{"model", o.model_name}, {"images", train_list}}.dump(
-                                  1)
+  // `style` names the dataset the files are in: the copyright check reads them back
+  // from the datasets cache to look for memorised training images.
+  std::ofstream(list_path) << nlohmann::json{{"model", o.model_name},
+                                             {"style", o.style},
+                                             {"images", train_list}}
+                                  .dump(1)
                            << "\n";
   return result;
 }

@@ -87,6 +87,14 @@ struct InputRef {
   std::string role;  // e.g. "image", "model", "lora"
 };
 
+// Perceptual hashes of an image asset as stored (media/hash/image_hashes.h): PDQ
+// hex, its quality (0..100; under 50: unhashable) and the colour layout's text form.
+struct AssetHashes {
+  std::string phash;
+  int quality = 0;
+  std::string colour;
+};
+
 struct OutputAsset {
   std::string sha256;
   std::string media_type;
@@ -97,6 +105,36 @@ struct OutputAsset {
   std::optional<int64_t> duration_ms;
   // The inputs this output was made from, when the kind knows (a caption's image).
   std::vector<InputRef> sources;
+  std::optional<AssetHashes> hashes;  // images
+  // False for a record of the job (a check's report) that later stages do not
+  // receive as input.
+  bool forward = true;
+};
+
+// A verdict of the check kind, on one asset or (no sha256) on the job's batch.
+struct CheckVerdict {
+  std::optional<std::string> sha256;
+  std::string check_kind;  // copyright, terms, licence, bias
+  std::string verdict;     // pass, warn, fail
+  std::optional<double> score;
+  json details = json::object();
+  std::optional<std::string> gate;  // the stage's gate: fail or warn
+  bool quarantined = false;         // the gate kept the asset out of later stages
+};
+
+struct CheckRow : CheckVerdict {
+  int64_t id = 0;
+  std::optional<int64_t> run_id, job_id;
+  int64_t created_at = 0;
+};
+
+// A protected work the copyright check compares against: its hashes and origin.
+struct RegistryEntry {
+  int64_t id = 0;
+  std::string label, sha256, source_path;
+  int width = 0, height = 0;
+  AssetHashes hashes;
+  int64_t added_at = 0;
 };
 
 struct Completion {
@@ -107,6 +145,7 @@ struct Completion {
   // Jobs this job adds to its run (an expand job making a dynamic stage). Every
   // job that waited for this one also waits for each of them.
   std::vector<NewJob> spawned;
+  std::vector<CheckVerdict> checks;
 };
 
 enum class FailKind {
@@ -159,6 +198,8 @@ struct AssetRow {
   std::optional<int64_t> job_id;
   int64_t created_at = 0;
   std::optional<std::string> source_path, licence;
+  std::optional<int> width, height;
+  std::optional<AssetHashes> hashes;
 };
 
 // A file brought in from outside (a spec's `images:` folder, an `audio:` file).
@@ -166,6 +207,8 @@ struct ImportedAsset {
   std::string sha256, media_type, ext, source_path;
   int64_t bytes = 0;
   std::optional<std::string> licence;
+  std::optional<int> width, height;
+  std::optional<AssetHashes> hashes;  // images the importing binary can decode
 };
 
 // A job of a stage with its matrix values and outputs (for dynamic expansion).
@@ -274,6 +317,22 @@ class Store {
   virtual std::optional<AssetRow> get_asset(const std::string& sha256) = 0;
   // Records an imported file (idempotent: the first source and licence stay).
   virtual void import_asset(const ImportedAsset& a) = 0;
+  // Fills in the hashes (and size) of an image asset that has none yet.
+  virtual void set_asset_hashes(const std::string& sha256, const AssetHashes& h, int width,
+                                int height) = 0;
+  // The assets made from `source_sha256` (asset_sources read backwards: the
+  // captions of an image), with the role the source played.
+  virtual std::vector<InputRef> assets_made_from(const std::string& source_sha256) = 0;
+
+  // --- checks -------------------------------------------------------------
+  // Adds protected works; an entry whose (sha256, label) is listed already is
+  // left as it is. Returns how many were new.
+  virtual int add_registry_entries(const std::vector<RegistryEntry>& entries) = 0;
+  // Every entry, or those with one label, by id.
+  virtual std::vector<RegistryEntry> registry(const std::optional<std::string>& label) = 0;
+  virtual std::optional<RegistryEntry> registry_entry(int64_t id) = 0;
+  virtual std::vector<CheckRow> run_checks(int64_t run_id) = 0;
+  virtual std::vector<CheckRow> asset_checks(const std::string& sha256) = 0;
   // Models: registering is idempotent by sha256 (a later path fills a missing one).
   virtual void register_model(const ModelRow& m) = 0;
   // By sha256, else the newest model with that name.

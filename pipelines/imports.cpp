@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <fstream>
 
+#include "media/hash/stored_hashes.h"
+#include "orchestrator/asset_hashes.h"
 #include "orchestrator/errors.h"
 #include "workers/catalog/kind_catalog.h"
 
@@ -111,8 +113,15 @@ void import_spec_files(PipelineSpec& spec, AssetStore* files, Store* store) {
         std::string ext = f.path.extension().string();
         if (!ext.empty()) ext = ext.substr(1);
         StoredFile stored = files->put_file(f.path, ext);
-        store->import_asset(
-            {stored.sha256, media_type_for(f.path), ext, f.path.string(), stored.bytes, f.licence});
+        ImportedAsset asset{stored.sha256,   media_type_for(f.path), ext,
+                            f.path.string(), stored.bytes,           f.licence};
+        if (asset.media_type == "image/png")
+          if (auto h = media::hash_png_file(files->path_for(stored.sha256, ext))) {
+            asset.hashes = to_asset_hashes(h->hashes);
+            asset.width = h->width;
+            asset.height = h->height;
+          }
+        store->import_asset(asset);
         json entry = {{"sha256", stored.sha256}, {"source", f.path.string()}};
         if (f.licence) entry["licence"] = *f.licence;
         imported.push_back(std::move(entry));

@@ -3,7 +3,7 @@
 // into the content-addressed store and recorded with its source path and
 // licence (given as {path, licence}, or the first line of a licence.txt beside
 // the files), and the param's value becomes [{sha256, source, licence}], so
-// lineage starts at the brand's own files.
+// lineage starts at the brand's own files. PNGs get their perceptual hashes here.
 #pragma once
 #include <filesystem>
 

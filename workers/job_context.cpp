@@ -1,5 +1,8 @@
 #include "job_context.h"
 
+#include "media/hash/stored_hashes.h"
+#include "orchestrator/asset_hashes.h"
+
 #include <spdlog/sinks/basic_file_sink.h>
 
 #include <algorithm>
@@ -79,13 +82,44 @@ OutputAsset output_of(const StoredFile& f, const std::string& name, const std::s
 OutputAsset& JobContext::write_output(const std::string& name, std::string_view data,
                                       const std::string& media_type, const std::string& ext) {
   outputs_.push_back(output_of(assets_.put_bytes(data, ext), name, media_type, ext));
-  return outputs_.back();
+  OutputAsset& out = outputs_.back();
+  if (media_type == "image/png") {
+    const auto* bytes = reinterpret_cast<const uint8_t*>(data.data());
+    if (auto h = media::hash_png_bytes({bytes, data.size()}, name)) {
+      out.hashes = to_asset_hashes(h->hashes);
+      out.width = h->width;
+      out.height = h->height;
+    }
+  }
+  return out;
 }
 
 OutputAsset& JobContext::write_output_file(const std::string& name,
                                            const std::filesystem::path& file,
                                            const std::string& media_type, const std::string& ext) {
   outputs_.push_back(output_of(assets_.put_file(file, ext), name, media_type, ext));
+  OutputAsset& out = outputs_.back();
+  if (media_type == "image/png") {
+    if (auto h = media::hash_png_file(file)) {
+      out.hashes = to_asset_hashes(h->hashes);
+      out.width = h->width;
+      out.height = h->height;
+    }
+  }
+  return out;
+}
+
+OutputAsset& JobContext::forward_output(const AssetRow& asset, const std::string& name) {
+  OutputAsset out;
+  out.sha256 = asset.sha256;
+  out.media_type = asset.media_type;
+  out.ext = asset.ext;
+  out.bytes = asset.bytes;
+  out.name = name;
+  out.width = asset.width;
+  out.height = asset.height;
+  out.hashes = asset.hashes;
+  outputs_.push_back(std::move(out));
   return outputs_.back();
 }
 

@@ -1,6 +1,7 @@
 // What a running job sees: its lease and params, progress reporting, the
 // cancellation check (cancel requested, lease lost, timeout, worker draining),
-// an output writer into the content-addressed store, lineage inputs, and a
+// an output writer into the content-addressed store (PNG outputs get their
+// perceptual hashes there), lineage inputs, check verdicts, and a
 // per-attempt spdlog logger whose file is created on first use.
 #pragma once
 #include <spdlog/logger.h>
@@ -78,7 +79,13 @@ class JobContext {
   // store, never read whole into memory.
   OutputAsset& write_output_file(const std::string& name, const std::filesystem::path& file,
                                  const std::string& media_type, const std::string& ext);
+  // Lists an asset already in the store as an output of this job, under `name`
+  // (a check stage forwards the assets its gate let through).
+  OutputAsset& forward_output(const AssetRow& asset, const std::string& name);
   void add_input(const std::string& sha256, const std::string& role);
+  // A verdict, written with the job's completion.
+  void record_check(CheckVerdict v) { checks_.push_back(std::move(v)); }
+  const std::vector<CheckVerdict>& checks() const { return checks_; }
 
   spdlog::logger& log();
   const std::vector<OutputAsset>& outputs() const { return outputs_; }
@@ -110,6 +117,7 @@ class JobContext {
   std::vector<InputRef> inputs_;
   std::vector<JobInput> job_inputs_;
   std::vector<NewJob> spawned_;
+  std::vector<CheckVerdict> checks_;
   std::shared_ptr<spdlog::logger> logger_;
 };
 

@@ -148,7 +148,8 @@ class Worker {
     slot_.set_current(0);
     if (!failure) {
       pending_.push_back(
-          {l.job_id, l.attempt, ctx.outputs(), ctx.lineage(), std::move(ctx.spawned())});
+          {l.job_id, l.attempt, ctx.outputs(), ctx.lineage(), std::move(ctx.spawned()),
+           ctx.checks()});
       return;
     }
     flush();

@@ -156,8 +156,12 @@ std::vector<FenceResult> SqliteStore::complete(const std::vector<Completion>& do
       kinds.push_back(std::move(kind));
     for (const OutputAsset& a : c.outputs) {
       auto& ins = db_.stmt(
-          "INSERT OR IGNORE INTO assets (sha256, media_type, ext, bytes, width, height, "
-          "duration_ms, job_id, created_at) VALUES (?,?,?,?,?,?,?,?,?)");
+          "INSERT INTO assets (sha256, media_type, ext, bytes, width, height, "
+          "duration_ms, job_id, created_at, phash, phash_quality, colour) "
+          "VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(sha256) DO UPDATE SET "
+          "phash = COALESCE(assets.phash, excluded.phash), "
+          "phash_quality = COALESCE(assets.phash_quality, excluded.phash_quality), "
+          "colour = COALESCE(assets.colour, excluded.colour)");
       ins.bind(1, a.sha256);
       ins.bind(2, a.media_type);
       ins.bind(3, a.ext);
@@ -167,12 +171,20 @@ std::vector<FenceResult> SqliteStore::complete(const std::vector<Completion>& do
       bind_opt(ins, 7, a.duration_ms);
       ins.bind(8, c.job_id);
       ins.bind(9, t);
+      if (a.hashes) {
+        ins.bind(10, a.hashes->phash);
+        ins.bind(11, a.hashes->quality);
+        ins.bind(12, a.hashes->colour);
+      } else {
+        for (int i : {10, 11, 12}) ins.bind(i);
+      }
       ins.exec();
-      auto& out =
-          db_.stmt("INSERT OR IGNORE INTO job_outputs (job_id, sha256, name) VALUES (?,?,?)");
+      auto& out = db_.stmt(
+          "INSERT OR IGNORE INTO job_outputs (job_id, sha256, name, forward) VALUES (?,?,?,?)");
       out.bind(1, c.job_id);
       out.bind(2, a.sha256);
       out.bind(3, a.name);
+      out.bind(4, a.forward ? 1 : 0);
       out.exec();
       for (const InputRef& src : a.sources) {
         auto& link = db_.stmt(
@@ -191,6 +203,22 @@ std::vector<FenceResult> SqliteStore::complete(const std::vector<Completion>& do
       ins.bind(1, c.job_id);
       ins.bind(2, in.sha256);
       ins.bind(3, in.role);
+      ins.exec();
+    }
+    for (const CheckVerdict& v : c.checks) {
+      auto& ins = db_.stmt(
+          "INSERT INTO checks (sha256, run_id, job_id, check_kind, verdict, score, details, "
+          "created_at, gate, quarantined) VALUES (?,?,?,?,?,?,?,?,?,?)");
+      bind_opt(ins, 1, v.sha256);
+      ins.bind(2, run_id);
+      ins.bind(3, c.job_id);
+      ins.bind(4, v.check_kind);
+      ins.bind(5, v.verdict);
+      bind_opt(ins, 6, v.score);
+      ins.bind(7, v.details.dump());
+      ins.bind(8, t);
+      bind_opt(ins, 9, v.gate);
+      ins.bind(10, v.quarantined ? 1 : 0);
       ins.exec();
     }
     end_attempt(c.job_id, c.attempt, "succeeded", nullptr);

@@ -232,10 +232,16 @@ AssetRow read_asset(SQLite::Statement& q) {
   a.created_at = q.getColumn(5).getInt64();
   a.source_path = opt_str(q.getColumn(6));
   a.licence = opt_str(q.getColumn(7));
+  if (!q.getColumn(8).isNull()) a.width = q.getColumn(8).getInt();
+  if (!q.getColumn(9).isNull()) a.height = q.getColumn(9).getInt();
+  if (!q.getColumn(10).isNull() && !q.getColumn(11).isNull() && !q.getColumn(12).isNull())
+    a.hashes = AssetHashes{q.getColumn(10).getString(), q.getColumn(11).getInt(),
+                           q.getColumn(12).getString()};
   return a;
 }
-#define ASSET_COLUMNS \
-  "a.sha256, a.media_type, a.ext, a.bytes, a.job_id, a.created_at, a.source_path, a.licence"
+#define ASSET_COLUMNS                                                                          \
+  "a.sha256, a.media_type, a.ext, a.bytes, a.job_id, a.created_at, a.source_path, a.licence, " \
+  "a.width, a.height, a.phash, a.phash_quality, a.colour"
 }  // namespace
 
 std::optional<AssetRow> SqliteStore::get_asset(const std::string& sha256) {
@@ -249,10 +255,16 @@ std::optional<AssetRow> SqliteStore::get_asset(const std::string& sha256) {
 
 void SqliteStore::import_asset(const ImportedAsset& a) {
   auto& ins = db_.stmt(
-      "INSERT INTO assets (sha256, media_type, ext, bytes, source_path, licence, created_at) "
-      "VALUES (?,?,?,?,?,?,?) ON CONFLICT(sha256) DO UPDATE SET "
+      "INSERT INTO assets (sha256, media_type, ext, bytes, source_path, licence, created_at, "
+      "width, height, phash, phash_quality, colour) "
+      "VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(sha256) DO UPDATE SET "
       "source_path = COALESCE(assets.source_path, excluded.source_path), "
-      "licence = COALESCE(assets.licence, excluded.licence)");
+      "licence = COALESCE(assets.licence, excluded.licence), "
+      "width = COALESCE(assets.width, excluded.width), "
+      "height = COALESCE(assets.height, excluded.height), "
+      "phash = COALESCE(assets.phash, excluded.phash), "
+      "phash_quality = COALESCE(assets.phash_quality, excluded.phash_quality), "
+      "colour = COALESCE(assets.colour, excluded.colour)");
   ins.bind(1, a.sha256);
   ins.bind(2, a.media_type);
   ins.bind(3, a.ext);
@@ -260,7 +272,41 @@ void SqliteStore::import_asset(const ImportedAsset& a) {
   ins.bind(5, a.source_path);
   bind_opt(ins, 6, a.licence);
   ins.bind(7, now());
+  bind_opt(ins, 8, a.width);
+  bind_opt(ins, 9, a.height);
+  if (a.hashes) {
+    ins.bind(10, a.hashes->phash);
+    ins.bind(11, a.hashes->quality);
+    ins.bind(12, a.hashes->colour);
+  } else {
+    for (int i : {10, 11, 12}) ins.bind(i);
+  }
   ins.exec();
+}
+
+void SqliteStore::set_asset_hashes(const std::string& sha256, const AssetHashes& h, int width,
+                                   int height) {
+  auto& up = db_.stmt(
+      "UPDATE assets SET phash = ?, phash_quality = ?, colour = ?, "
+      "width = COALESCE(width, ?), height = COALESCE(height, ?) "
+      "WHERE sha256 = ? AND phash IS NULL");
+  up.bind(1, h.phash);
+  up.bind(2, h.quality);
+  up.bind(3, h.colour);
+  up.bind(4, width);
+  up.bind(5, height);
+  up.bind(6, sha256);
+  up.exec();
+}
+
+std::vector<InputRef> SqliteStore::assets_made_from(const std::string& source_sha256) {
+  auto& q = db_.stmt(
+      "SELECT sha256, role FROM asset_sources WHERE source_sha256 = ? ORDER BY role, sha256");
+  q.bind(1, source_sha256);
+  std::vector<InputRef> out;
+  while (q.executeStep()) out.push_back({q.getColumn(0).getString(), q.getColumn(1).getString()});
+  q.reset();
+  return out;
 }
 
 std::vector<StageJob> SqliteStore::stage_jobs(int64_t run_id, const std::string& stage) {
@@ -281,7 +327,8 @@ std::vector<StageJob> SqliteStore::stage_jobs(int64_t run_id, const std::string&
     q.reset();
   }
   for (StageJob& j : out) {
-    auto& q = db_.stmt("SELECT sha256 FROM job_outputs WHERE job_id = ? ORDER BY name, sha256");
+    auto& q = db_.stmt(
+        "SELECT sha256 FROM job_outputs WHERE job_id = ? AND forward = 1 ORDER BY name, sha256");
     q.bind(1, j.id);
     while (q.executeStep()) j.outputs.push_back(q.getColumn(0).getString());
     q.reset();
@@ -300,15 +347,15 @@ std::vector<InputRef> SqliteStore::job_inputs(int64_t job_id) {
 }
 
 std::vector<AssetRow> SqliteStore::dependency_outputs(int64_t job_id) {
-  auto& q =
-      db_.stmt("SELECT " ASSET_COLUMNS
-               ", o.name FROM job_deps d JOIN job_outputs o ON o.job_id = d.dep_id "
-               "JOIN assets a ON a.sha256 = o.sha256 WHERE d.job_id = ? ORDER BY d.dep_id, o.name");
+  auto& q = db_.stmt("SELECT " ASSET_COLUMNS
+                     ", o.name FROM job_deps d JOIN job_outputs o ON o.job_id = d.dep_id "
+                     "JOIN assets a ON a.sha256 = o.sha256 WHERE d.job_id = ? AND o.forward = 1 "
+                     "ORDER BY d.dep_id, o.name");
   q.bind(1, job_id);
   std::vector<AssetRow> out;
   while (q.executeStep()) {
     out.push_back(read_asset(q));
-    out.back().name = q.getColumn(8).getString();
+    out.back().name = q.getColumn(13).getString();
   }
   q.reset();
   return out;

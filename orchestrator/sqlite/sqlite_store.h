@@ -3,7 +3,8 @@
 // The queue's SQL is split by concern: sqlite_submit.cpp (runs and jobs in),
 // sqlite_claim.cpp (claim, heartbeat), sqlite_finish.cpp (completion, failure,
 // promotion, skipping, lease rescue), sqlite_control.cpp (cancel, retry, pause,
-// workers, audit) and sqlite_queries.cpp (reads).
+// workers, audit), sqlite_queries.cpp (reads), sqlite_models.cpp (models) and
+// sqlite_checks.cpp (the registry of protected works, check verdicts).
 #pragma once
 #include <filesystem>
 #include <memory>
@@ -59,6 +60,14 @@ class SqliteStore final : public Store {
   std::vector<AssetRow> list_assets(std::optional<int64_t> run_id) override;
   std::optional<AssetRow> get_asset(const std::string& sha256) override;
   void import_asset(const ImportedAsset& a) override;
+  void set_asset_hashes(const std::string& sha256, const AssetHashes& h, int width,
+                        int height) override;
+  std::vector<InputRef> assets_made_from(const std::string& source_sha256) override;
+  int add_registry_entries(const std::vector<RegistryEntry>& entries) override;
+  std::vector<RegistryEntry> registry(const std::optional<std::string>& label) override;
+  std::optional<RegistryEntry> registry_entry(int64_t id) override;
+  std::vector<CheckRow> run_checks(int64_t run_id) override;
+  std::vector<CheckRow> asset_checks(const std::string& sha256) override;
   void register_model(const ModelRow& m) override;
   std::optional<ModelRow> find_model(const std::string& sha256_or_name) override;
   std::vector<ModelRow> list_models() override;

@@ -205,12 +205,21 @@ const std::vector<KindSpec>& kind_catalog() {
         {"check",
          1,
          false,
-         "copyright, terms, licence and bias checks",
-         {{"copyright", T::any, false, ""},
-          {"terms", T::any, false, ""},
-          {"licence", T::any, false, ""},
-          {"bias", T::any, false, ""},
-          {"gate", T::string, false, "fail or warn"}}},
+         "copyright, terms, licence and bias checks; forwards what its gate lets through",
+         {{"copyright", T::any, false,
+           "true or {registry: true|false|[labels], training: warn|fail|off}: copies of "
+           "registry works (fail) and of training images upstream (warn)"},
+          {"terms", T::any, false,
+           "rules for prompts and captions: [term | {term, verdict, reason}] (whole words, "
+           "any case, any script)"},
+          {"licence", T::any, false,
+           "warn or fail when an imported input upstream declares no licence"},
+          {"bias", T::any, false, "true or {...}: skin tone and gender audit of the batch"},
+          {"gate", T::string, false,
+           "fail: keep assets with a failing verdict out of later stages; warn (default): "
+           "record only",
+           {"fail", "warn"}},
+          {"images", T::files, false, "check these files instead of the inputs"}}},
         {"report", 1, false, "the run's HTML report", {}},
         {"expand",
          0,
@@ -220,7 +229,7 @@ const std::vector<KindSpec>& kind_catalog() {
     };
     for (KindSpec& k : v)
       k.ml = k.name == "caption" || k.name == "train_lora" || k.name == "train_base" ||
-             k.name == "generate" || k.name == "video";
+             k.name == "generate" || k.name == "video" || k.name == "check";
     return v;
   }();
   return all;

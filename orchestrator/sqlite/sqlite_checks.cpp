@@ -1,0 +1,109 @@
+// The registry of protected works and the verdicts of the check kind (their rows
+// are written with the job's completion, in sqlite_finish.cpp).
+#include "sqlite_store.h"
+
+namespace atelier::sqlite {
+
+namespace {
+
+#define REGISTRY_COLUMNS \
+  "id, label, sha256, source_path, width, height, phash, phash_quality, colour, added_at"
+
+RegistryEntry read_entry(SQLite::Statement& q) {
+  RegistryEntry e;
+  e.id = q.getColumn(0).getInt64();
+  e.label = q.getColumn(1).getString();
+  e.sha256 = q.getColumn(2).getString();
+  e.source_path = q.getColumn(3).getString();
+  e.width = q.getColumn(4).getInt();
+  e.height = q.getColumn(5).getInt();
+  e.hashes = {q.getColumn(6).getString(), q.getColumn(7).getInt(), q.getColumn(8).getString()};
+  e.added_at = q.getColumn(9).getInt64();
+  return e;
+}
+
+#define CHECK_COLUMNS                                                                    \
+  "id, sha256, run_id, job_id, check_kind, verdict, score, details, gate, quarantined, " \
+  "created_at"
+
+CheckRow read_check(SQLite::Statement& q) {
+  CheckRow c;
+  c.id = q.getColumn(0).getInt64();
+  if (!q.getColumn(1).isNull()) c.sha256 = q.getColumn(1).getString();
+  if (!q.getColumn(2).isNull()) c.run_id = q.getColumn(2).getInt64();
+  if (!q.getColumn(3).isNull()) c.job_id = q.getColumn(3).getInt64();
+  c.check_kind = q.getColumn(4).getString();
+  c.verdict = q.getColumn(5).getString();
+  if (!q.getColumn(6).isNull()) c.score = q.getColumn(6).getDouble();
+  c.details = json::parse(q.getColumn(7).getString());
+  if (!q.getColumn(8).isNull()) c.gate = q.getColumn(8).getString();
+  c.quarantined = q.getColumn(9).getInt() != 0;
+  c.created_at = q.getColumn(10).getInt64();
+  return c;
+}
+
+std::vector<CheckRow> read_checks(SQLite::Statement& q) {
+  std::vector<CheckRow> out;
+  while (q.executeStep()) out.push_back(read_check(q));
+  q.reset();
+  return out;
+}
+
+}  // namespace
+
+int SqliteStore::add_registry_entries(const std::vector<RegistryEntry>& entries) {
+  WriteTxn txn(db_);
+  int added = 0;
+  const int64_t t = now();
+  for (const RegistryEntry& e : entries) {
+    auto& ins = db_.stmt(
+        "INSERT OR IGNORE INTO registry (label, sha256, source_path, width, height, phash, "
+        "phash_quality, colour, added_at) VALUES (?,?,?,?,?,?,?,?,?)");
+    ins.bind(1, e.label);
+    ins.bind(2, e.sha256);
+    ins.bind(3, e.source_path);
+    ins.bind(4, e.width);
+    ins.bind(5, e.height);
+    ins.bind(6, e.hashes.phash);
+    ins.bind(7, e.hashes.quality);
+    ins.bind(8, e.hashes.colour);
+    ins.bind(9, t);
+    added += ins.exec();
+  }
+  txn.commit();
+  return added;
+}
+
+std::vector<RegistryEntry> SqliteStore::registry(const std::optional<std::string>& label) {
+  auto& q = label
+                ? db_.stmt("SELECT " REGISTRY_COLUMNS " FROM registry WHERE label = ? ORDER BY id")
+                : db_.stmt("SELECT " REGISTRY_COLUMNS " FROM registry ORDER BY id");
+  if (label) q.bind(1, *label);
+  std::vector<RegistryEntry> out;
+  while (q.executeStep()) out.push_back(read_entry(q));
+  q.reset();
+  return out;
+}
+
+std::optional<RegistryEntry> SqliteStore::registry_entry(int64_t id) {
+  auto& q = db_.stmt("SELECT " REGISTRY_COLUMNS " FROM registry WHERE id = ?");
+  q.bind(1, id);
+  std::optional<RegistryEntry> e;
+  if (q.executeStep()) e = read_entry(q);
+  q.reset();
+  return e;
+}
+
+std::vector<CheckRow> SqliteStore::run_checks(int64_t run_id) {
+  auto& q = db_.stmt("SELECT " CHECK_COLUMNS " FROM checks WHERE run_id = ? ORDER BY id");
+  q.bind(1, run_id);
+  return read_checks(q);
+}
+
+std::vector<CheckRow> SqliteStore::asset_checks(const std::string& sha256) {
+  auto& q = db_.stmt("SELECT " CHECK_COLUMNS " FROM checks WHERE sha256 = ? ORDER BY id");
+  q.bind(1, sha256);
+  return read_checks(q);
+}
+
+}  // namespace atelier::sqlite

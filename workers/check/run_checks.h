@@ -1,0 +1,53 @@
+// Running the checks a stage asked for over a batch of subjects: copyright (the
+// registry and the training sets in each subject's lineage), terms, licence and
+// the bias audit of the whole batch. No job database here: the callers (the
+// check kind, `atelier check`) gather the subjects and store the verdicts.
+//
+// Verdicts, per subject and check:
+//  - copyright: fail on a registry match; a training-image match gives the
+//    configured verdict (warn by default); an image that cannot be decoded fails
+//    (it must not ship unseen); an unhashable one (quality under 50) warns,
+//    since nothing was compared; otherwise pass.
+//  - terms: the worst verdict of the rules that hit the prompt, the captions or
+//    (for a text asset) its own text; pass when none does.
+//  - licence: the policy's verdict when an imported input upstream has no
+//    licence declaration; pass otherwise; not run for a bare file.
+//  - bias: one verdict for the batch (checks/bias.h), never per asset.
+#pragma once
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "workers/check/check_config.h"
+#include "workers/check/check_subject.h"
+
+namespace atelier {
+
+// The registry entries a stage compares against, indexed.
+struct RegistryIndex {
+  std::vector<RegistryEntry> entries;  // matcher ids index this
+  std::unique_ptr<checks::CopyMatcher> matcher;
+};
+// Throws InputError when the stage names a label the registry does not have.
+std::unique_ptr<RegistryIndex> load_registry(Store& store, const CopyrightConfig& c);
+
+struct SubjectOutcome {
+  std::vector<CheckVerdict> verdicts;
+  std::string worst = "pass";
+  // Hashes computed here because the asset had none stored (to store them).
+  std::optional<AssetHashes> computed_hashes;
+  int width = 0, height = 0;
+};
+
+struct CheckOutcome {
+  std::vector<SubjectOutcome> subjects;  // one per subject, in order
+  std::optional<CheckVerdict> bias;      // the batch verdict, when bias ran
+  nlohmann::json bias_report;
+  std::vector<uint8_t> bias_chart;  // PNG
+};
+
+CheckOutcome run_checks(const std::vector<CheckSubject>& subjects, const CheckConfig& cfg,
+                        const RegistryIndex* registry);
+
+}  // namespace atelier

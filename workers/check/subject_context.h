@@ -1,0 +1,39 @@
+// Gathers a CheckSubject's text and lineage from the job database: the prompt (the
+// PNG's `parameters` chunk, else the producing job's prompt), the captions made
+// from it (asset_sources), the training sets of every model and LoRA upstream of
+// it, and every imported input upstream with or without a licence. Lineage is
+// walked through producing jobs' inputs, depth first, each asset once.
+// Training sets are cached for the life of the gatherer (one check job), since a
+// batch's images mostly share their models.
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+
+#include "orchestrator/asset_store.h"
+#include "orchestrator/config.h"
+#include "workers/check/check_subject.h"
+
+namespace atelier {
+
+class SubjectContext {
+ public:
+  SubjectContext(Store& store, const AssetStore& files, const WorkspaceConfig& config);
+  // Fills prompt, captions, training and licence lists of `s` (whose sha256 is an
+  // asset of the store). `want_training` / `want_licence` skip the lineage walks
+  // a stage did not ask for.
+  void fill(CheckSubject& s, bool want_training, bool want_licence);
+
+ private:
+  std::shared_ptr<const TrainingSet> training_set_of(const std::string& model_sha);
+  std::shared_ptr<const TrainingSet> shipped_training_set(const ModelRow& m);
+  Store& store_;
+  const AssetStore& files_;
+  const WorkspaceConfig& config_;
+  std::map<std::string, std::shared_ptr<const TrainingSet>> sets_;
+};
+
+// The prompt in a PNG's `parameters` chunk, if the file is a PNG that has one.
+std::optional<std::string> embedded_prompt(const std::filesystem::path& file);
+
+}  // namespace atelier
