@@ -47,7 +47,8 @@ bool can_transition(JobState from, JobState to) {
     case S::ready:
       return to == S::leased;
     case S::leased:
-      return to == S::succeeded || to == S::ready || to == S::dead;
+      // skipped: a check gate upstream left it no input (its dependents go on).
+      return to == S::succeeded || to == S::ready || to == S::dead || to == S::skipped;
     // `atelier retry` puts finished jobs back in the queue.
     case S::dead:
     case S::cancelled:

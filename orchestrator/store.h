@@ -146,6 +146,10 @@ struct Completion {
   // job that waited for this one also waits for each of them.
   std::vector<NewJob> spawned;
   std::vector<CheckVerdict> checks;
+  // Set when the job did not run because a check gate upstream quarantined every
+  // input it would have had: the job ends `skipped` with this reason, and its
+  // dependents go on as after a success (with nothing from it).
+  std::optional<std::string> skipped;
 };
 
 enum class FailKind {
@@ -333,6 +337,8 @@ class Store {
   virtual std::optional<RegistryEntry> registry_entry(int64_t id) = 0;
   virtual std::vector<CheckRow> run_checks(int64_t run_id) = 0;
   virtual std::vector<CheckRow> asset_checks(const std::string& sha256) = 0;
+  // How many assets the check jobs this job depends on quarantined.
+  virtual int64_t quarantined_upstream(int64_t job_id) = 0;
   // Models: registering is idempotent by sha256 (a later path fills a missing one).
   virtual void register_model(const ModelRow& m) = 0;
   // By sha256, else the newest model with that name.

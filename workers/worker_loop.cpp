@@ -123,6 +123,18 @@ class Worker {
     return slow;
   }
 
+  // A job that would consume upstream outputs but has none, because a check gate
+  // upstream quarantined them all, is skipped rather than run on nothing.
+  std::optional<std::string> gated_out(const JobContext& ctx) {
+    if (ctx.params().contains("_inputs")) return std::nullopt;  // for_each: its one asset
+    for (const JobInput& in : ctx.inputs())
+      if (in.role == "input") return std::nullopt;
+    const int64_t held = store_->quarantined_upstream(ctx.job_id());
+    if (held == 0) return std::nullopt;
+    return "skipped: the check gate upstream quarantined all " + std::to_string(held) +
+           " of its input asset(s)";
+  }
+
   void run_one(const Lease& l, JobSignals& sig) {
     sig.stop_at_ms = &stop_;
     sig.drain_grace_ms = ws_.config().drain_grace_ms;
@@ -134,6 +146,14 @@ class Worker {
       std::unique_ptr<JobKind> kind = make_kind(l.kind);
       if (!kind) throw InputError("this worker has no implementation of kind '" + l.kind + "'");
       resolve_inputs(ctx, *store_, assets_);
+      if (auto why = gated_out(ctx)) {
+        ctx.log().info("{}", *why);
+        slot_.set_current(0);
+        Completion c{l.job_id, l.attempt, {}, {}};
+        c.skipped = std::move(why);
+        pending_.push_back(std::move(c));
+        return;
+      }
       kind->run(ctx);
       // A lease lost while running means someone else owns the job now: do not
       // write anything (the completion would be refused anyway).
@@ -147,9 +167,8 @@ class Worker {
     }
     slot_.set_current(0);
     if (!failure) {
-      pending_.push_back(
-          {l.job_id, l.attempt, ctx.outputs(), ctx.lineage(), std::move(ctx.spawned()),
-           ctx.checks()});
+      pending_.push_back({l.job_id, l.attempt, ctx.outputs(), ctx.lineage(),
+                          std::move(ctx.spawned()), ctx.checks()});
       return;
     }
     flush();

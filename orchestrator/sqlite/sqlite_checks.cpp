@@ -106,4 +106,15 @@ std::vector<CheckRow> SqliteStore::asset_checks(const std::string& sha256) {
   return read_checks(q);
 }
 
+int64_t SqliteStore::quarantined_upstream(int64_t job_id) {
+  auto& q = db_.stmt(
+      "SELECT COUNT(DISTINCT c.sha256) FROM job_deps d JOIN checks c ON c.job_id = d.dep_id "
+      "WHERE d.job_id = ? AND c.quarantined = 1");
+  q.bind(1, job_id);
+  q.executeStep();
+  const int64_t n = q.getColumn(0).getInt64();
+  q.reset();
+  return n;
+}
+
 }  // namespace atelier::sqlite

@@ -138,12 +138,14 @@ std::vector<FenceResult> SqliteStore::complete(const std::vector<Completion>& do
   WriteTxn txn(db_);
   for (const Completion& c : done) {
     auto& up = db_.stmt(
-        "UPDATE jobs SET state = 'succeeded', finished_at = ?, lease_owner = NULL, "
-        "lease_expires_at = NULL, progress = 1, error = NULL "
+        "UPDATE jobs SET state = ?, finished_at = ?, lease_owner = NULL, "
+        "lease_expires_at = NULL, progress = 1, error = ? "
         "WHERE id = ? AND attempt = ? AND state = 'leased' RETURNING run_id, kind");
-    up.bind(1, t);
-    up.bind(2, c.job_id);
-    up.bind(3, c.attempt);
+    up.bind(1, c.skipped ? "skipped" : "succeeded");
+    up.bind(2, t);
+    bind_opt(up, 3, c.skipped);
+    up.bind(4, c.job_id);
+    up.bind(5, c.attempt);
     if (!up.executeStep()) {
       up.reset();
       results.push_back(FenceResult::lost);

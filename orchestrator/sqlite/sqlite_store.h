@@ -68,6 +68,7 @@ class SqliteStore final : public Store {
   std::optional<RegistryEntry> registry_entry(int64_t id) override;
   std::vector<CheckRow> run_checks(int64_t run_id) override;
   std::vector<CheckRow> asset_checks(const std::string& sha256) override;
+  int64_t quarantined_upstream(int64_t job_id) override;
   void register_model(const ModelRow& m) override;
   std::optional<ModelRow> find_model(const std::string& sha256_or_name) override;
   std::vector<ModelRow> list_models() override;

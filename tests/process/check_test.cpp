@@ -16,12 +16,12 @@
 #include "support/test_workspace.h"
 #include "support/tiny_model.h"
 
+namespace fs = std::filesystem;
+
 using namespace atelier;
 using namespace atelier::test;
 
 namespace {
-
-namespace fs = std::filesystem;
 
 const char* kGenerate = R"(
   - id: gen
@@ -281,4 +281,128 @@ stages:
   EXPECT_EQ(rows[0].check_kind, "bias");
   EXPECT_FALSE(rows[0].sha256);
   EXPECT_NE(rows[0].verdict, "pass") << rows[0].details.dump(1);
+}
+
+TEST(Checks, AnImageCloseToALoraTrainingImageWarnsAsMemorised) {
+  TempWorkspace tw(fast_config());
+  write_tiny_model(tw.dir() / "models", "tiny");
+  write_tiny_captioner(tw.dir() / "models", "tinycap");
+  const std::string w = tw.dir().string();
+  auto first = tw.write_file("first.yaml", R"(version: 1
+name: first
+stages:
+  - id: gen
+    kind: generate
+    with: {prompt: "red apple", model: tiny, steps: 2, seed: 3, size: 32}
+)");
+  ProcResult r = run_atelier({"-w", w, "run", first.string(), "--workers", "generate=1"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto store = tw.store();
+  const AssetRow drawn = store->list_assets(1).at(0);
+  // The brand folder holds a copy of that drawing among others: a LoRA trained on
+  // it can reproduce it, which is what the memorisation check looks for.
+  fs::create_directories(tw.dir() / "brand");
+  media::write_png(tw.dir() / "brand" / "copied.png",
+                   near_copy(media::read_png(asset_file(tw, drawn), 3)));
+  media::write_png(tw.dir() / "brand" / "rings1.png", rings(32, 1));
+  media::write_png(tw.dir() / "brand" / "rings2.png", rings(32, 2));
+  // The LoRA barely moves the model (one step at a tiny rate), so with it the
+  // same request draws nearly the same image.
+  auto second = tw.write_file("second.yaml", R"(version: 1
+name: second
+stages:
+  - id: cap
+    kind: caption
+    with: {images: {path: brand/, licence: CC0-1.0}, trigger: acme, captioner: tinycap}
+  - id: lora
+    kind: train_lora
+    needs: cap
+    with: {images: {path: brand/, licence: CC0-1.0}, model: tiny, name: acme-style,
+           trigger: acme, rank: 2, alpha: 1, steps: 1, lr: 0.000001, batch: 2, seed: 1}
+  - id: styled
+    kind: generate
+    needs: lora
+    with: {prompt: "red apple", model: tiny, steps: 2, seed: 3, size: 32,
+           loras: [{model: "${lora.model}", scale: 1}]}
+  - id: vet
+    kind: check
+    needs: styled
+    with: {copyright: {registry: false}, licence: fail, gate: warn}
+)");
+  r = run_atelier(
+      {"-w", w, "run", second.string(), "--workers", "caption=1,train_lora=1,generate=1,check=1"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto rows = store->run_checks(2);
+  ASSERT_EQ(rows.size(), 2u);
+  const CheckRow& copyright = rows[0].check_kind == "copyright" ? rows[0] : rows[1];
+  const CheckRow& licence = rows[0].check_kind == "licence" ? rows[0] : rows[1];
+  EXPECT_EQ(copyright.verdict, "warn") << copyright.details.dump(1);
+  ASSERT_TRUE(copyright.details.contains("memorised")) << copyright.details.dump(1);
+  const json& hit = copyright.details["memorised"][0];
+  EXPECT_NE(hit["model"].get<std::string>().find("acme-style"), std::string::npos);
+  EXPECT_NE(hit["source"].get<std::string>().find("copied.png"), std::string::npos);
+  EXPECT_LE(hit["pdq_distance"].get<int>(), 31);
+  // The LoRA's three images were compared; the tiny base model records none.
+  bool lora_compared = false;
+  for (const json& s : copyright.details["training_sets"])
+    lora_compared |=
+        s["model"].get<std::string>().find("acme-style") != std::string::npos && s["images"] == 3;
+  EXPECT_TRUE(lora_compared) << copyright.details.dump(1);
+  EXPECT_EQ(copyright.details["training_not_checked"][0]["model"].get<std::string>().substr(0, 4),
+            "tiny");
+  // Licence: the brand images declare CC0-1.0; the tiny model has no model card.
+  EXPECT_EQ(licence.verdict, "fail");
+  EXPECT_NE(licence.details["licensed"].dump().find("CC0-1.0"), std::string::npos);
+  EXPECT_NE(licence.details["unlicensed"].dump().find("model tiny"), std::string::npos);
+  EXPECT_FALSE(licence.quarantined) << "gate: warn only records";
+  EXPECT_EQ(store->stage_jobs(2, "vet").at(0).outputs.size(), 1u);
+}
+
+TEST(Checks, AJobWhoseInputsWereAllQuarantinedIsSkippedAndItsDependentsGoOn) {
+  TempWorkspace tw(fast_config());
+  write_tiny_model(tw.dir() / "models", "tiny");
+  const std::string w = tw.dir().string();
+  const std::string gen = R"(version: 1
+name: one
+stages:
+  - id: gen
+    kind: generate
+    with: {prompt: "red apple", model: tiny, count: 1, seed: 8, steps: 2, size: 32}
+)";
+  auto first = tw.write_file("first.yaml", gen);
+  ProcResult r = run_atelier({"-w", w, "run", first.string(), "--workers", "generate=1"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto store = tw.store();
+  fs::create_directories(tw.dir() / "protected");
+  media::write_png(tw.dir() / "protected" / "copy.png",
+                   near_copy(media::read_png(asset_file(tw, store->list_assets(1).at(0)), 3)));
+  r = run_atelier(
+      {"-w", w, "registry", "add", (tw.dir() / "protected").string(), "--label", "Stock library"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto second = tw.write_file("second.yaml", gen + R"(
+  - id: vet
+    kind: check
+    needs: gen
+    with: {copyright: true, gate: fail}
+  - id: post
+    kind: sleep
+    needs: vet
+    with: {ms: 1, output: true}
+  - id: wrapup
+    kind: sleep
+    needs: post
+    with: {ms: 1}
+)");
+  r = run_atelier({"-w", w, "run", second.string(), "--workers", "generate=1,check=1,sleep=1"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(store->get_run(2)->state, "succeeded");
+  std::map<std::string, JobRow> job;
+  for (const JobRow& j : store->list_jobs({.run_id = 2})) job[j.stage] = j;
+  EXPECT_EQ(job["vet"].state, "succeeded");
+  EXPECT_EQ(job["post"].state, "skipped");
+  EXPECT_NE(job["post"].error.value_or("").find("quarantined all 1"), std::string::npos)
+      << job["post"].error.value_or("");
+  EXPECT_TRUE(store->stage_jobs(2, "post").at(0).outputs.empty());
+  // What waited for the skipped job still ran.
+  EXPECT_EQ(job["wrapup"].state, "succeeded");
 }

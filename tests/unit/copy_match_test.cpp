@@ -296,7 +296,12 @@ std::vector<Emoji> base_emoji(const std::string& style) {
     throw std::runtime_error(json.string() +
                              ": not found; run scripts/fetch_datasets.sh (CI fetches the emoji "
                              "datasets before the tests) or set ATELIER_DATASETS");
-  const auto all = nlohmann::json::parse(in);
+  nlohmann::json all;
+  try {
+    all = nlohmann::json::parse(in);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(json.string() + ": " + e.what());
+  }
   std::vector<Emoji> out;
   for (const auto& e : all) {
     if (!e.value("has_img_" + style, false) || e.value("category", "") == "Component") continue;
@@ -422,9 +427,10 @@ TEST(CopyMatchAcceptance, EmojiCopiesMatchAndOtherEmojiDoNot) {
   };
 
   std::ostringstream report;
-  report << "registry: 200 Twemoji base emoji;";
-  for (const auto& [c, n] : categories) report << " " << c << " " << n << ",";
-  report << "\n";
+  report << "registry: 200 Twemoji base emoji (";
+  for (auto it = categories.begin(); it != categories.end(); ++it)
+    report << (it == categories.begin() ? "" : ", ") << it->first << " " << it->second;
+  report << ")\n";
   int matched_total = 0;
   for (const Edit& edit : kEdits) {
     int matched = 0;

@@ -9,6 +9,7 @@ TEST(JobState, TransitionsFollowTheDesign) {
   using S = JobState;
   EXPECT_TRUE(can_transition(S::waiting, S::ready));
   EXPECT_TRUE(can_transition(S::waiting, S::skipped));
+  EXPECT_TRUE(can_transition(S::leased, S::skipped));  // a check gate left it no input
   EXPECT_TRUE(can_transition(S::ready, S::leased));
   EXPECT_TRUE(can_transition(S::leased, S::succeeded));
   EXPECT_TRUE(can_transition(S::leased, S::ready));
