@@ -173,13 +173,7 @@ std::vector<FenceResult> SqliteStore::complete(const std::vector<Completion>& do
       bind_opt(ins, 7, a.duration_ms);
       ins.bind(8, c.job_id);
       ins.bind(9, t);
-      if (a.hashes) {
-        ins.bind(10, a.hashes->phash);
-        ins.bind(11, a.hashes->quality);
-        ins.bind(12, a.hashes->colour);
-      } else {
-        for (int i : {10, 11, 12}) ins.bind(i);
-      }
+      bind_hashes(ins, 10, a.hashes);
       ins.exec();
       auto& out = db_.stmt(
           "INSERT OR IGNORE INTO job_outputs (job_id, sha256, name, forward) VALUES (?,?,?,?)");

@@ -274,13 +274,7 @@ void SqliteStore::import_asset(const ImportedAsset& a) {
   ins.bind(7, now());
   bind_opt(ins, 8, a.width);
   bind_opt(ins, 9, a.height);
-  if (a.hashes) {
-    ins.bind(10, a.hashes->phash);
-    ins.bind(11, a.hashes->quality);
-    ins.bind(12, a.hashes->colour);
-  } else {
-    for (int i : {10, 11, 12}) ins.bind(i);
-  }
+  bind_hashes(ins, 10, a.hashes);
   ins.exec();
 }
 

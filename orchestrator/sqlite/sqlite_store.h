@@ -17,6 +17,18 @@
 
 namespace atelier::sqlite {
 
+// Binds an image's hashes (phash, phash_quality, colour) at `first` and the two
+// after it, or NULLs.
+inline void bind_hashes(SQLite::Statement& st, int first, const std::optional<AssetHashes>& h) {
+  if (h) {
+    st.bind(first, h->phash);
+    st.bind(first + 1, h->quality);
+    st.bind(first + 2, h->colour);
+  } else {
+    for (int i = first; i < first + 3; ++i) st.bind(i);
+  }
+}
+
 class SqliteStore final : public Store {
  public:
   SqliteStore(const std::filesystem::path& file, bool create, std::shared_ptr<Clock> clock,
