@@ -1,9 +1,13 @@
 // `atelier generate`: text-to-image outside the queue, for trying prompts and for
 // benchmarks. Writes PNGs with the same `parameters` chunk and manifest a
-// `generate` job writes (run and job 0); prints one path per image.
+// `generate` job writes (run and job 0); prints one path per image. The manifest
+// is signed with the workspace key when there is a workspace (-w,
+// $ATELIER_WORKSPACE or the current folder holding atelier.yaml; -w naming a
+// folder that is not one is an error), else left unsigned.
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -16,6 +20,7 @@
 #include "ml/lora.h"
 #include "orchestrator/errors.h"
 #include "orchestrator/model_files.h"
+#include "orchestrator/workspace.h"
 #include "workers/generation/generation_record.h"
 #include "workers/generation/lora_syntax.h"
 #include "workers/generation/model_cache.h"
@@ -38,6 +43,17 @@ int cmd_generate(const Globals& g, const GenerateArgs& a) {
     r.sampler = ml::parse_sampler(a.sampler);
   } catch (const std::invalid_argument& e) {
     throw InputError(std::string("--sampler: ") + e.what());
+  }
+  // Before the (slow) generation, so a bad -w fails fast.
+  std::optional<provenance::KeyPair> key;
+  {
+    const fs::path dir = Workspace::resolve_dir(g.workspace);
+    const char* env = std::getenv("ATELIER_WORKSPACE");
+    const bool named = (g.workspace && !g.workspace->empty()) || (env && *env);
+    if (named || fs::exists(dir / "atelier.yaml")) {
+      Workspace ws = Workspace::open(dir);
+      key = workspace_signing_key(ws.dir(), *ws.open_store());
+    }
   }
   const fs::path file = find_model_file(a.model, "model");
   ParsedPrompt parsed;
@@ -117,7 +133,10 @@ int cmd_generate(const Globals& g, const GenerateArgs& a) {
     f.seed = r.seed + static_cast<int64_t>(i);
     f.width = images[i].width;
     f.height = images[i].height;
-    auto png = encode_generated_png(f, images[i], now);
+    const int first = static_cast<int>(i) / r.batch * r.batch;
+    f.batch = std::min(r.batch, r.count - first);
+    f.batch_index = static_cast<int>(i) - first;
+    auto png = encode_generated_png(f, images[i], now, key ? &*key : nullptr);
     auto path = fs::path(a.out) / (a.prefix + std::to_string(f.seed) + ".png");
     std::ofstream(path, std::ios::binary)
         .write(reinterpret_cast<const char*>(png.data()), static_cast<std::streamsize>(png.size()));

@@ -63,10 +63,20 @@ struct GenerateArgs {
 
 struct CheckArgs {
   std::vector<std::string> files;
-  std::string terms;             // a JSON file of term rules
+  std::string terms;              // a JSON file of term rules
   std::string training = "warn";  // verdict for a training-image match: warn, fail, off
-  std::string bias_chart;        // where to write the bias chart PNG
+  std::string bias_chart;         // where to write the bias chart PNG
   bool bias = false, no_copyright = false;
+};
+
+struct ProvenanceArgs {
+  std::string target, used_by;
+  std::string format = "text";  // text, json, prov-json
+};
+
+struct VerifyArgs {
+  std::string file;
+  bool regenerate = false;  // re-run the recorded generation (atelier-ml)
 };
 
 // atelier-ml beside this binary: the one that links libtorch and runs the ML
@@ -91,11 +101,18 @@ int cmd_assets(const Globals& g, const std::optional<std::string>& run);
 int cmd_train_base(const Globals& g, const TrainBaseArgs& a);
 int cmd_train_captioner(const Globals& g, const TrainCaptionerArgs& a);
 int cmd_check(const Globals& g, const CheckArgs& a);
+// argv: handed to atelier-ml when a file needs OpenCV's codecs to be traced.
+int cmd_provenance(const Globals& g, const ProvenanceArgs& a, char** argv);
 int cmd_registry_add(const Globals& g, const std::string& dir, const std::string& label);
 int cmd_registry_list(const Globals& g);
 int cmd_eval_captioner(const Globals& g, const std::string& model);
 int cmd_train_lora(const Globals& g, const TrainLoraArgs& a);
 int cmd_generate(const Globals& g, const GenerateArgs& a);
+// Exit 0 valid, 1 a check failed, 2 unreadable input (cli/cmd_verify.cpp).
+int cmd_verify(const Globals& g, const VerifyArgs& a);
+int cmd_key_export(const Globals& g, const std::optional<std::string>& out);
+int cmd_key_import(const Globals& g, const std::string& file, const std::string& label);
+int cmd_key_list(const Globals& g);
 int cmd_worker(const Globals& g, const std::string& kinds, const std::optional<std::string>& db,
                const std::optional<std::string>& assets, int slot_fd);
 

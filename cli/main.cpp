@@ -134,6 +134,14 @@ int main(int argc, char** argv) {
       "measure a captioner on the held-out emoji of every image set in the datasets cache");
   eval_captioner->add_option("model", eval_model,
                              "model file or name (default emoji-captioner-32)");
+  ProvenanceArgs pa;
+  auto* provenance = app.add_subcommand(
+      "provenance", "where a file or asset came from (or, with --used-by, what was made from it)");
+  provenance->add_option("TARGET", pa.target, "a file, or an asset's or model's sha256");
+  provenance->add_option("--used-by", pa.used_by,
+                         "list everything downstream of this file or sha256");
+  provenance->add_option("--format", pa.format, "text (default), json or prov-json (W3C PROV-JSON)")
+      ->check(CLI::IsMember({"text", "json", "prov-json"}));
   CheckArgs ca;
   auto* check = app.add_subcommand(
       "check", "copyright, terms and bias checks on files, outside any run (exit 1 on a fail)");
@@ -182,6 +190,23 @@ int main(int argc, char** argv) {
   train_lora->add_option("--checkpoint-every", tl.checkpoint_every, "steps between checkpoints")
       ->check(CLI::Range(1, 10000000));
   train_lora->add_flag("--fresh", tl.fresh, "ignore an existing checkpoint");
+  VerifyArgs va;
+  auto* verify = app.add_subcommand(
+      "verify", "check a PNG's signed manifest: signature, pixels, signing key (exit 1 if not)");
+  verify->add_option("FILE", va.file, "a PNG written by Atelier")->required();
+  verify->add_flag("--regenerate", va.regenerate,
+                   "also re-run the recorded generation and compare the pixels");
+  auto* key = app.add_subcommand("key", "the workspace's signing key and the keys it trusts");
+  key->require_subcommand(1);
+  std::optional<std::string> key_out;
+  std::string key_file, key_label;
+  auto* key_export = key->add_subcommand("export", "the public key as JSON, for outside auditors");
+  key_export->add_option("--out", key_out, "write it to this file instead of stdout");
+  auto* key_import =
+      key->add_subcommand("import", "trust another workspace's exported public key in verify");
+  key_import->add_option("FILE", key_file, "a file written by `atelier key export`")->required();
+  key_import->add_option("--label", key_label, "whose key it is (default: the file name)");
+  auto* key_list = key->add_subcommand("list", "the keys this workspace trusts");
   GenerateArgs ga;
   auto* generate = app.add_subcommand(
       "generate", "text-to-image outside the queue: writes PNGs to --out and prints their paths");
@@ -230,6 +255,20 @@ int main(int argc, char** argv) {
     if (*pause) return cmd_pause(g, target, true);
     if (*resume) return cmd_pause(g, target, false);
     if (*assets) return cmd_assets(g, run_ref);
+    if (*provenance) {
+      if (pa.target.empty() == pa.used_by.empty())
+        throw InputError("provenance: give either TARGET or --used-by TARGET");
+      return cmd_provenance(g, pa, argv);
+    }
+    if (*verify) {
+#ifndef ATELIER_WITH_ML
+      if (va.regenerate) exec_ml_binary(argv);  // only verification by re-running needs torch
+#endif
+      return cmd_verify(g, va);
+    }
+    if (*key_export) return cmd_key_export(g, key_out);
+    if (*key_import) return cmd_key_import(g, key_file, key_label);
+    if (*key_list) return cmd_key_list(g);
 #ifdef ATELIER_WITH_ML
     if (*train_base) return cmd_train_base(g, ta);
     if (*train_captioner) return cmd_train_captioner(g, tc);

@@ -318,6 +318,33 @@ PngInfo read_png_metadata(std::span<const std::uint8_t> bytes, std::string_view 
   return Reader(bytes, source_name).run();
 }
 
+namespace {
+// Walks the chunk headers only, seeking over the data, and refuses a text chunk
+// too long for any text it could hold before the file is read into memory: a
+// PNG with a 100 MB text chunk costs a few reads, not 100 MB. Anything else
+// wrong is left to the full reader, which reports it precisely.
+void refuse_oversized_text_chunks(std::ifstream& in, std::uint64_t size, const std::string& name) {
+  // A keyword, its separators and zlib's framing fit in this.
+  constexpr std::uint64_t kSlack = 4096;
+  std::uint8_t head[8];
+  if (!in.read(reinterpret_cast<char*>(head), 8) || std::memcmp(head, kSignature, 8) != 0) return;
+  std::uint64_t pos = 8;
+  while (pos + 12 <= size) {
+    in.seekg(static_cast<std::streamoff>(pos));
+    if (!in.read(reinterpret_cast<char*>(head), 8)) return;
+    const std::uint32_t length = be32(head);
+    const std::string_view type(reinterpret_cast<const char*>(head + 4), 4);
+    if ((type == "tEXt" || type == "zTXt" || type == "iTXt") &&
+        length > kMaxTextChunkBytes + kSlack)
+      throw ImageError(name + ": chunk '" + std::string(type) + "' at byte " + std::to_string(pos) +
+                       ": " + std::to_string(length) + " bytes, over the " +
+                       std::to_string(kMaxTextChunkBytes >> 20) + " MiB limit for a text");
+    if (type == "IEND") return;
+    pos += 12 + std::uint64_t(length);
+  }
+}
+}  // namespace
+
 PngInfo read_png_metadata_file(const std::filesystem::path& path) {
   const std::string name = path.string();
   std::ifstream in(path, std::ios::binary);
@@ -326,6 +353,9 @@ PngInfo read_png_metadata_file(const std::filesystem::path& path) {
   const std::streamoff size = in.tellg();
   if (size < 0) throw ImageError(name + ": cannot determine the file size");
   if (std::uint64_t(size) > kMaxFileBytes) throw ImageError(name + ": file is over 1 GiB");
+  in.seekg(0);
+  refuse_oversized_text_chunks(in, std::uint64_t(size), name);
+  in.clear();
   in.seekg(0);
   std::vector<std::uint8_t> bytes(static_cast<size_t>(size));
   in.read(reinterpret_cast<char*>(bytes.data()), size);

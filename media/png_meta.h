@@ -39,7 +39,9 @@ struct PngInfo {
 };
 
 PngInfo read_png_metadata(std::span<const std::uint8_t> bytes, std::string_view source_name);
-// Reads the whole file (refusing files over 1 GiB) and names it by its path.
+// Reads the whole file (refusing files over 1 GiB) and names it by its path. A
+// text chunk longer than kMaxTextChunkBytes plus 4 KiB is refused from its
+// header, before the file is read into memory.
 PngInfo read_png_metadata_file(const std::filesystem::path& path);
 
 // The text of the first chunk whose keyword equals `keyword` (e.g. "parameters").

@@ -232,6 +232,15 @@ struct ModelRow {
   int64_t created_at = 0;
 };
 
+// A public key whose signatures the workspace trusts (provenance/signing.h):
+// its own ('workspace') or one added with `atelier key import` ('imported').
+struct SigningKeyRow {
+  std::string key_id, public_key;  // 16 and 64 hex digits
+  std::string origin;              // workspace, imported
+  std::string label;               // where an imported key came from
+  int64_t created_at = 0;
+};
+
 struct WorkerInfo {
   std::string id, host, kinds;
   int pid = 0;
@@ -337,6 +346,12 @@ class Store {
   virtual std::optional<RegistryEntry> registry_entry(int64_t id) = 0;
   virtual std::vector<CheckRow> run_checks(int64_t run_id) = 0;
   virtual std::vector<CheckRow> asset_checks(const std::string& sha256) = 0;
+  // Lineage read downstream: the jobs that consumed an asset (asset_inputs), and
+  // every output of a job (forwarded or not), by name.
+  virtual std::vector<int64_t> jobs_using(const std::string& sha256) = 0;
+  virtual std::vector<AssetRow> job_output_assets(int64_t job_id) = 0;
+  // Every asset with perceptual hashes (for tracing a re-encoded copy).
+  virtual std::vector<std::pair<std::string, AssetHashes>> hashed_assets() = 0;
   // How many assets the check jobs this job depends on quarantined.
   virtual int64_t quarantined_upstream(int64_t job_id) = 0;
   // Models: registering is idempotent by sha256 (a later path fills a missing one).
@@ -344,6 +359,11 @@ class Store {
   // By sha256, else the newest model with that name.
   virtual std::optional<ModelRow> find_model(const std::string& sha256_or_name) = 0;
   virtual std::vector<ModelRow> list_models() = 0;
+  // Signing keys: adding is idempotent by key id (returns true when new); the same
+  // id with another public key is refused (InputError).
+  virtual bool add_signing_key(const SigningKeyRow& k) = 0;
+  virtual std::optional<SigningKeyRow> find_signing_key(const std::string& key_id) = 0;
+  virtual std::vector<SigningKeyRow> signing_keys() = 0;
   virtual std::vector<StageJob> stage_jobs(int64_t run_id, const std::string& stage) = 0;
   // The lineage inputs recorded for a job at its completion.
   virtual std::vector<InputRef> job_inputs(int64_t job_id) = 0;

@@ -1,6 +1,6 @@
 // A workspace is a folder holding atelier.yaml, the job database, the asset
-// store, attempt logs and the wake file. Opening one reads the config and
-// opens (and migrates) its store.
+// store, attempt logs, the wake file and its Ed25519 signing key (keys/). Opening
+// one reads the config and opens (and migrates) its store.
 #pragma once
 #include <filesystem>
 #include <memory>
@@ -10,6 +10,7 @@
 #include "asset_store.h"
 #include "clock.h"
 #include "config.h"
+#include "provenance/signing.h"
 #include "store.h"
 
 namespace atelier {
@@ -31,6 +32,7 @@ class Workspace {
   std::filesystem::path logs_dir() const { return dir_ / "logs"; }
   std::filesystem::path tmp_dir() const { return dir_ / "tmp"; }
   std::filesystem::path wake_file() const { return dir_ / ".wake"; }
+  std::filesystem::path keys_dir() const { return dir_ / "keys"; }
 
   // A new store connection (one per thread). Wires its ready hook to the wake file.
   std::unique_ptr<Store> open_store(std::shared_ptr<Clock> clock = system_clock(),
@@ -45,6 +47,11 @@ class Workspace {
   std::filesystem::path dir_;
   WorkspaceConfig config_;
 };
+
+// The workspace's signing key, from <dir>/keys; made on first need (a workspace
+// from before signing has none) and recorded in the store's signing_keys when
+// missing there, so a workspace always trusts its own key.
+provenance::KeyPair workspace_signing_key(const std::filesystem::path& dir, Store& store);
 
 // Who runs this command (for the audit log and run submitter).
 std::string current_actor();

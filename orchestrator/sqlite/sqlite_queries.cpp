@@ -355,6 +355,42 @@ std::vector<AssetRow> SqliteStore::dependency_outputs(int64_t job_id) {
   return out;
 }
 
+std::vector<int64_t> SqliteStore::jobs_using(const std::string& sha256) {
+  auto& q = db_.stmt("SELECT DISTINCT job_id FROM asset_inputs WHERE sha256 = ? ORDER BY job_id");
+  q.bind(1, sha256);
+  std::vector<int64_t> out;
+  while (q.executeStep()) out.push_back(q.getColumn(0).getInt64());
+  q.reset();
+  return out;
+}
+
+std::vector<AssetRow> SqliteStore::job_output_assets(int64_t job_id) {
+  auto& q = db_.stmt("SELECT " ASSET_COLUMNS
+                     ", o.name FROM job_outputs o JOIN assets a ON a.sha256 = o.sha256 "
+                     "WHERE o.job_id = ? ORDER BY o.name, o.sha256");
+  q.bind(1, job_id);
+  std::vector<AssetRow> out;
+  while (q.executeStep()) {
+    out.push_back(read_asset(q));
+    out.back().name = q.getColumn(13).getString();
+  }
+  q.reset();
+  return out;
+}
+
+std::vector<std::pair<std::string, AssetHashes>> SqliteStore::hashed_assets() {
+  auto& q = db_.stmt(
+      "SELECT sha256, phash, phash_quality, colour FROM assets "
+      "WHERE phash IS NOT NULL AND phash_quality IS NOT NULL AND colour IS NOT NULL");
+  std::vector<std::pair<std::string, AssetHashes>> out;
+  while (q.executeStep())
+    out.push_back(
+        {q.getColumn(0).getString(),
+         {q.getColumn(1).getString(), q.getColumn(2).getInt(), q.getColumn(3).getString()}});
+  q.reset();
+  return out;
+}
+
 std::vector<std::string> SqliteStore::asset_shas() {
   auto& q = db_.stmt("SELECT sha256 FROM assets");
   std::vector<std::string> out;

@@ -3,8 +3,9 @@
 // The queue's SQL is split by concern: sqlite_submit.cpp (runs and jobs in),
 // sqlite_claim.cpp (claim, heartbeat), sqlite_finish.cpp (completion, failure,
 // promotion, skipping, lease rescue), sqlite_control.cpp (cancel, retry, pause,
-// workers, audit), sqlite_queries.cpp (reads), sqlite_models.cpp (models) and
-// sqlite_checks.cpp (the registry of protected works, check verdicts).
+// workers, audit), sqlite_queries.cpp (reads), sqlite_models.cpp (models),
+// sqlite_keys.cpp (signing keys) and sqlite_checks.cpp (the registry of protected
+// works, check verdicts).
 #pragma once
 #include <filesystem>
 #include <memory>
@@ -81,9 +82,15 @@ class SqliteStore final : public Store {
   std::vector<CheckRow> run_checks(int64_t run_id) override;
   std::vector<CheckRow> asset_checks(const std::string& sha256) override;
   int64_t quarantined_upstream(int64_t job_id) override;
+  std::vector<int64_t> jobs_using(const std::string& sha256) override;
+  std::vector<AssetRow> job_output_assets(int64_t job_id) override;
+  std::vector<std::pair<std::string, AssetHashes>> hashed_assets() override;
   void register_model(const ModelRow& m) override;
   std::optional<ModelRow> find_model(const std::string& sha256_or_name) override;
   std::vector<ModelRow> list_models() override;
+  bool add_signing_key(const SigningKeyRow& k) override;
+  std::optional<SigningKeyRow> find_signing_key(const std::string& key_id) override;
+  std::vector<SigningKeyRow> signing_keys() override;
   std::vector<StageJob> stage_jobs(int64_t run_id, const std::string& stage) override;
   std::vector<AssetRow> dependency_outputs(int64_t job_id) override;
   std::vector<InputRef> asset_sources(const std::string& sha256) override;

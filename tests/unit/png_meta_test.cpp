@@ -5,6 +5,7 @@
 // libpng itself sees our text chunks before IDAT.
 #include <gtest/gtest.h>
 #include <png.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -670,4 +672,30 @@ TEST(PngHostile, EveryErrorNamesTheSource) {
   } catch (const ImageError& e) {
     EXPECT_EQ(std::string(e.what()).rfind("/nonexistent/dir/file.png: ", 0), 0u);
   }
+}
+
+TEST(PngHostile, FileReaderRefusesAnOversizedTextChunkFromItsHeader) {
+  // The chunk's header alone decides: the file is never read whole.
+  const fs::path dir = fs::temp_directory_path() / ("png-meta-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const fs::path big = dir / "big.png";
+  const Bytes huge = png_with(chunk("tEXt", text_data("k", std::string(9u << 20, 'a'))));
+  std::ofstream(big, std::ios::binary)
+      .write(reinterpret_cast<const char*>(huge.data()), std::streamsize(huge.size()));
+  try {
+    read_png_metadata_file(big);
+    ADD_FAILURE() << "no error";
+  } catch (const ImageError& e) {
+    EXPECT_EQ(std::string(e.what()), big.string() +
+                                         ": chunk 'tEXt' at byte 33: 9437186 bytes, over the "
+                                         "8 MiB limit for a text");
+  }
+  // A text just under the cap still reads from a file.
+  const fs::path fine = dir / "fine.png";
+  const Bytes ok =
+      png_with(chunk("zTXt", ztxt_data("k", zlib(Bytes(kMaxTextChunkBytes - 16, 'a')))));
+  std::ofstream(fine, std::ios::binary)
+      .write(reinterpret_cast<const char*>(ok.data()), std::streamsize(ok.size()));
+  EXPECT_EQ(read_png_metadata_file(fine).texts.at(0).text.size(), kMaxTextChunkBytes - 16);
+  fs::remove_all(dir);
 }

@@ -89,7 +89,9 @@ nlohmann::json manifest_json(const GenerationFacts& f, const media::Image& img,
             {"seed", f.seed},
             {"width", f.width},
             {"height", f.height},
-            {"threads", f.threads}}},
+            {"threads", f.threads},
+            {"batch", f.batch},
+            {"batch_index", f.batch_index}}},
           {"models", models},
           {"inputs", inputs},
           {"pixels_sha256", hex(h, sizeof h)},
@@ -100,12 +102,15 @@ nlohmann::json manifest_json(const GenerationFacts& f, const media::Image& img,
 }
 
 std::vector<std::uint8_t> encode_generated_png(const GenerationFacts& f, const media::Image& img,
-                                               int64_t created_at_ms) {
+                                               int64_t created_at_ms,
+                                               const provenance::KeyPair* key) {
   std::vector<media::PngText> texts;
   auto params = parameters_text(f);
   const bool intl = !fits_latin1(params);
   texts.push_back({"parameters", std::move(params), intl});
-  texts.push_back({kManifestKeyword, manifest_json(f, img, created_at_ms).dump(), true});
+  auto manifest = manifest_json(f, img, created_at_ms);
+  if (key) manifest = provenance::sign_manifest(std::move(manifest), *key);
+  texts.push_back({kManifestKeyword, manifest.dump(), true});
   return media::encode_png(img, texts);
 }
 

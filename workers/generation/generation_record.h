@@ -2,13 +2,15 @@
 // the Atelier manifest (iTXt, JSON). Invariant: the parameters text depends only
 // on the model and the request, never on run ids or times, so the same
 // generation gives byte-identical `parameters` chunks; the manifest holds the
-// rest (run, job, times, pixels_sha256) and is signed once provenance lands.
+// rest (run, job, times, pixels_sha256, the batch the image was drawn in) and,
+// given a key, is signed over its canonical form (provenance/signing.h).
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "media/png_io.h"
+#include "provenance/signing.h"
 
 namespace atelier {
 
@@ -26,6 +28,9 @@ struct GenerationFacts {
   };
   std::vector<Lora> loras;  // in the order they were applied
   int threads = 0;
+  // The forward pass that drew this image: its size and this image's place in
+  // it (ml/generator.h: pixels are reproducible for the same batch and threads).
+  int batch = 1, batch_index = 0;
   // Where it ran (manifest only).
   int64_t run_id = 0, job_id = 0;
   std::string stage;
@@ -40,9 +45,11 @@ inline constexpr const char* kTrainedAlgorithmicMedia =
 std::string parameters_text(const GenerationFacts& f);
 nlohmann::json manifest_json(const GenerationFacts& f, const media::Image& img,
                              int64_t created_at_ms);
-// Encodes the image with both chunks.
+// Encodes the image with both chunks; the manifest is signed with `key` when
+// given, else its "signature" is null.
 std::vector<std::uint8_t> encode_generated_png(const GenerationFacts& f, const media::Image& img,
-                                               int64_t created_at_ms);
+                                               int64_t created_at_ms,
+                                               const provenance::KeyPair* key = nullptr);
 std::string format_cfg(double cfg);  // "7", "7.5"
 
 }  // namespace atelier

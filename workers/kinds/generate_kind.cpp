@@ -1,8 +1,8 @@
 // The `generate` kind: text-to-image with a diffusion model. Writes one PNG
-// asset per image, with the A1111 `parameters` chunk and the Atelier manifest,
-// records the model (by sha256) as an input of the job, and keeps loaded models
-// cached in the worker. Bad params are InputErrors naming the param; the worker
-// lives on.
+// asset per image, with the A1111 `parameters` chunk and the Atelier manifest
+// signed with the workspace key, records the model (by sha256) as an input of
+// the job, and keeps loaded models cached in the worker. Bad params are
+// InputErrors naming the param; the worker lives on.
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -15,6 +15,7 @@
 #include "ml/lora.h"
 #include "orchestrator/errors.h"
 #include "orchestrator/model_files.h"
+#include "orchestrator/workspace.h"
 #include "workers/catalog/kind_catalog.h"
 #include "workers/generation/generation_record.h"
 #include "workers/generation/lora_syntax.h"
@@ -239,11 +240,16 @@ class GenerateKind final : public JobKind {
     f.params = p;
     for (const auto& in : ctx.lineage())
       f.inputs.push_back({{"sha256", in.sha256}, {"role", in.role}});
+    std::optional<provenance::KeyPair> key;  // no workspace folder (a bare test harness): unsigned
+    if (!ctx.config().dir.empty()) key = workspace_signing_key(ctx.config().dir, ctx.store());
     for (size_t i = 0; i < images.size(); ++i) {
       f.seed = req.seed + static_cast<int64_t>(i);
       f.width = images[i].width;
       f.height = images[i].height;
-      auto png = encode_generated_png(f, images[i], ctx.now_ms());
+      const int first = static_cast<int>(i) / req.batch * req.batch;
+      f.batch = std::min(req.batch, req.count - first);
+      f.batch_index = static_cast<int>(i) - first;
+      auto png = encode_generated_png(f, images[i], ctx.now_ms(), key ? &*key : nullptr);
       auto& out =
           ctx.write_output("image_" + std::to_string(i) + ".png",
                            std::string_view(reinterpret_cast<const char*>(png.data()), png.size()),

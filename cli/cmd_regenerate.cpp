@@ -1,0 +1,147 @@
+// `atelier verify --regenerate` (atelier-ml only): re-runs the generation a
+// manifest records, so that the pixels of a file can be proved to follow from its
+// recorded model, LoRAs and parameters. Pixels are reproducible for the same
+// model, request, batch and thread count (ml/generator.h), so the image is
+// redrawn in the batch it was drawn in (generation.batch, generation.batch_index;
+// a manifest without them is redrawn alone) with the recorded thread count.
+#include <torch/torch.h>
+
+#include <chrono>
+#include <optional>
+
+#include "ml/generator.h"
+#include "ml/lora.h"
+#include "orchestrator/asset_store.h"
+#include "orchestrator/errors.h"
+#include "orchestrator/model_files.h"
+#include "verify.h"
+#include "workers/generation/model_cache.h"
+
+namespace atelier::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const json& field(const json& obj, const char* name, const std::string& where) {
+  if (!obj.is_object() || !obj.contains(name))
+    throw InputError("manifest: " + where + name + " is missing");
+  return obj[name];
+}
+
+template <typename T>
+T number(const json& obj, const char* name, const std::string& where) {
+  const json& v = field(obj, name, where);
+  if (!v.is_number()) throw InputError("manifest: " + where + name + " must be a number");
+  return v.get<T>();
+}
+
+std::string text(const json& obj, const char* name, const std::string& where) {
+  const json& v = field(obj, name, where);
+  if (!v.is_string()) throw InputError("manifest: " + where + name + " must be text");
+  return v.get<std::string>();
+}
+
+// The file with this sha256: the store's record of it, else the model folders by
+// the recorded name (checked by hash: a same-named file with other weights is not
+// the model that drew the image).
+fs::path find_by_sha256(const std::string& sha, const std::string& name, const std::string& what,
+                        const Workspace& ws, Store& store) {
+  const AssetStore assets = ws.asset_store();
+  std::string why;
+  for (const std::string& ref : {sha, name}) {
+    if (ref.empty()) continue;
+    try {
+      auto loc = locate_model(ref, ws.config(), store, assets);
+      if (ref == sha || sha256_file(loc.file) == sha) return loc.file;
+      why = loc.file.string() + " has other weights";
+    } catch (const InputError& e) {
+      if (why.empty()) why = e.what();
+    }
+  }
+  throw InputError("manifest: " + what + " '" + name + "' (sha256 " + sha +
+                   ") is not available here: " + why);
+}
+
+}  // namespace
+
+Regenerated regenerate_from_manifest(const json& m, const Workspace& ws, Store& store) {
+  const json& gen = field(m, "generation", "");
+  const std::string g = "generation.";
+  ml::GenerateRequest r;
+  r.prompt = text(gen, "prompt", g);
+  r.negative_prompt = text(gen, "negative_prompt", g);
+  r.steps = number<int>(gen, "steps", g);
+  try {
+    r.sampler = ml::parse_sampler(text(gen, "sampler", g));
+  } catch (const std::invalid_argument& e) {
+    throw InputError(std::string("manifest: generation.sampler: ") + e.what());
+  }
+  r.cfg = number<double>(gen, "cfg", g);
+  const int width = number<int>(gen, "width", g), height = number<int>(gen, "height", g);
+  if (width != height) throw InputError("manifest: generation.width and height differ");
+  r.size = width;
+  const int batch = gen.contains("batch") ? number<int>(gen, "batch", g) : 1;
+  const int index = gen.contains("batch_index") ? number<int>(gen, "batch_index", g) : 0;
+  if (batch < 1 || index < 0 || index >= batch)
+    throw InputError("manifest: generation.batch_index must be in 0..batch-1");
+  r.seed = number<int64_t>(gen, "seed", g) - index;
+  r.count = r.batch = batch;
+  const int threads = std::max(1, number<int>(gen, "threads", g));
+
+  const json& models = field(m, "models", "");
+  if (!models.is_array()) throw InputError("manifest: models must be a list");
+  std::optional<fs::path> base;
+  std::vector<std::shared_ptr<CachedLora>> loras;
+  std::vector<ml::LoraUse> uses;
+  loras.reserve(models.size());
+  for (size_t i = 0; i < models.size(); ++i) {
+    const std::string where = "models[" + std::to_string(i) + "].";
+    const json& item = models[i];
+    const std::string role = text(item, "role", where), sha = text(item, "sha256", where);
+    const std::string name = item.value("name", "");
+    if (role == "base") {
+      base = find_by_sha256(sha, name, "model", ws, store);
+    } else if (role == "lora") {
+      const auto file = find_by_sha256(sha, name, "LoRA", ws, store);
+      try {
+        loras.push_back(load_cached_lora(file));
+      } catch (const std::exception& e) {
+        throw InputError("LoRA " + file.string() + ": " + e.what());
+      }
+      uses.push_back({&loras.back()->lora, number<double>(item, "scale", where), file.string()});
+    }
+  }
+  if (!base) throw InputError("manifest: models lists no base model");
+  std::shared_ptr<CachedModel> model;
+  try {
+    model = load_cached_model(*base);
+  } catch (const std::exception& e) {
+    throw InputError("model " + base->string() + ": " + e.what());
+  }
+  try {
+    ml::validate_request(r, model->model->config);
+  } catch (const std::invalid_argument& e) {
+    throw InputError(std::string("manifest: generation: ") + e.what());
+  }
+  at::set_num_threads(threads);
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<media::Image> images;
+  {
+    std::optional<ml::AppliedLoras> applied;
+    try {
+      applied.emplace(model->model, uses);
+    } catch (const std::invalid_argument& e) {
+      throw InputError(std::string("LoRA ") + e.what());
+    }
+    images = ml::generate(model->model, r);
+  }
+  Regenerated out;
+  out.image = std::move(images.at(static_cast<size_t>(index)));
+  out.model_file = base->string();
+  out.threads = threads;
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+}  // namespace atelier::cli
