@@ -69,6 +69,12 @@ struct CheckArgs {
   bool bias = false, no_copyright = false;
 };
 
+struct ExportArgs {
+  std::string run, dir;
+  std::string name = "{stage}_{job}_{index}";
+  bool include_quarantined = false;
+};
+
 struct ProvenanceArgs {
   std::string target, used_by;
   std::string format = "text";  // text, json, prov-json
@@ -101,6 +107,7 @@ int cmd_assets(const Globals& g, const std::optional<std::string>& run);
 int cmd_train_base(const Globals& g, const TrainBaseArgs& a);
 int cmd_train_captioner(const Globals& g, const TrainCaptionerArgs& a);
 int cmd_check(const Globals& g, const CheckArgs& a);
+int cmd_export(const Globals& g, const ExportArgs& a);
 // argv: handed to atelier-ml when a file needs OpenCV's codecs to be traced.
 int cmd_provenance(const Globals& g, const ProvenanceArgs& a, char** argv);
 int cmd_registry_add(const Globals& g, const std::string& dir, const std::string& label);

@@ -134,6 +134,17 @@ int main(int argc, char** argv) {
       "measure a captioner on the held-out emoji of every image set in the datasets cache");
   eval_captioner->add_option("model", eval_model,
                              "model file or name (default emoji-captioner-32)");
+  ExportArgs ea;
+  auto* exp = app.add_subcommand(
+      "export",
+      "copy a run's images and videos to DIR under human names, each with a signed manifest");
+  exp->add_option("RUN", ea.run, "the run (r12)")->required();
+  exp->add_option("DIR", ea.dir, "where to put them")->required();
+  exp->add_option("--name", ea.name,
+                  "file name template: {matrix variables}, {stage} {job} {index} {seed} {aspect} "
+                  "{name} {sha8}");
+  exp->add_flag("--include-quarantined", ea.include_quarantined,
+                "also export assets a check gate quarantined");
   ProvenanceArgs pa;
   auto* provenance = app.add_subcommand(
       "provenance", "where a file or asset came from (or, with --used-by, what was made from it)");
@@ -255,6 +266,7 @@ int main(int argc, char** argv) {
     if (*pause) return cmd_pause(g, target, true);
     if (*resume) return cmd_pause(g, target, false);
     if (*assets) return cmd_assets(g, run_ref);
+    if (*exp) return cmd_export(g, ea);
     if (*provenance) {
       if (pa.target.empty() == pa.used_by.empty())
         throw InputError("provenance: give either TARGET or --used-by TARGET");

@@ -12,6 +12,7 @@
 
 #include "media/png_io.h"
 #include "orchestrator/asset_store.h"
+#include "provenance/signing.h"
 #include "support/process.h"
 #include "support/test_workspace.h"
 #include "support/tiny_model.h"
@@ -195,6 +196,36 @@ TEST(Checks, GateQuarantinesANearCopyOfARegistryWorkAndTheOthersGoOn) {
   EXPECT_EQ(status["quarantined"][0]["checks"][0]["label"], "ACME protected mascots");
   EXPECT_EQ(status["checks"]["copyright"]["fail"], 1);
   EXPECT_EQ(status["checks"]["copyright"]["pass"], 3);
+
+  // Export: the run's images under names from their variables, each with a signed
+  // manifest carrying its verdicts; the quarantined one only when asked.
+  const fs::path out_dir = tw.dir() / "deliver";
+  r = run_atelier(
+      {"-w", w, "--json", "export", "r2", out_dir.string(), "--name", "{stage}_{seed}"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  json exported = parse_out(r);
+  EXPECT_EQ(exported["files"].size(), 3u) << exported.dump(1);
+  EXPECT_EQ(exported["left_out"].size(), 1u);
+  EXPECT_EQ(exported["left_out"][0]["sha256"], copy_sha);
+  std::set<std::string> names;
+  for (const json& f : exported["files"]) {
+    names.insert(f["file"].get<std::string>());
+    std::ifstream in(out_dir / f["manifest"].get<std::string>());
+    const json m = json::parse(in);
+    EXPECT_EQ(provenance::check_manifest_signature(m).status, provenance::SignatureCheck::valid);
+    EXPECT_EQ(m["sha256"], f["sha256"]);
+    EXPECT_EQ(m["checks"][0]["check"], "copyright");
+    EXPECT_EQ(sha256_file(out_dir / f["file"].get<std::string>()), f["sha256"]);
+  }
+  for (const char* n : {"gen_21.png", "gen_23.png", "gen_24.png"}) EXPECT_TRUE(names.count(n)) << n;
+  EXPECT_FALSE(names.count("gen_22.png")) << "the second image (seed 22) was the copy";
+  r = run_atelier({"-w", w, "--json", "export", "r2", (tw.dir() / "all").string(), "--name",
+                   "{stage}_{seed}", "--include-quarantined"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(parse_out(r)["files"].size(), 4u);
+  EXPECT_TRUE(fs::exists(tw.dir() / "all" / "gen_22.png"));
+  r = run_atelier({"-w", w, "export", "r2", (tw.dir() / "x").string(), "--name", "{product}"});
+  EXPECT_EQ(r.exit_code, 2) << "no deliverable has a product variable";
 
   // Ad hoc: the copied file and the registry work itself both fail; a clean one passes.
   r = run_atelier({"-w", w, "--json", "check", (tw.dir() / "protected" / "mascot.png").string(),
