@@ -181,6 +181,9 @@ int cmd_export(const Globals& g, const ExportArgs& a) {
         } catch (const std::exception&) {
         }
     }
+    if (it.asset.media_type.rfind("video/", 0) == 0)
+      for (const InputRef& made : store->assets_made_from(it.asset.sha256))
+        if (made.role == "video") manifest["video_manifest_sha256"] = made.sha256;
     std::ofstream(fs::path(a.dir) / (unique + ".manifest.json"))
         << provenance::sign_manifest(manifest, key).dump(2) << "\n";
     index.push_back({{"file", dst.filename().string()},

@@ -75,6 +75,11 @@ struct ExportArgs {
   bool include_quarantined = false;
 };
 
+struct ReportArgs {
+  std::string run;
+  std::optional<std::string> out;  // default <workspace>/reports/r<ID>.html
+};
+
 struct ProvenanceArgs {
   std::string target, used_by;
   std::string format = "text";  // text, json, prov-json
@@ -108,6 +113,7 @@ int cmd_train_base(const Globals& g, const TrainBaseArgs& a);
 int cmd_train_captioner(const Globals& g, const TrainCaptionerArgs& a);
 int cmd_check(const Globals& g, const CheckArgs& a);
 int cmd_export(const Globals& g, const ExportArgs& a);
+int cmd_report(const Globals& g, const ReportArgs& a);
 // argv: handed to atelier-ml when a file needs OpenCV's codecs to be traced.
 int cmd_provenance(const Globals& g, const ProvenanceArgs& a, char** argv);
 int cmd_registry_add(const Globals& g, const std::string& dir, const std::string& label);

@@ -145,6 +145,11 @@ int main(int argc, char** argv) {
                   "{name} {sha8}");
   exp->add_flag("--include-quarantined", ea.include_quarantined,
                 "also export assets a check gate quarantined");
+  ReportArgs rpa;
+  auto* report = app.add_subcommand(
+      "report", "write a run's self-contained HTML report (thumbnails, verdicts, lineage)");
+  report->add_option("RUN", rpa.run, "the run (r12)")->required();
+  report->add_option("--out", rpa.out, "the file to write (default <workspace>/reports/r<ID>.html)");
   ProvenanceArgs pa;
   auto* provenance = app.add_subcommand(
       "provenance", "where a file or asset came from (or, with --used-by, what was made from it)");
@@ -267,6 +272,7 @@ int main(int argc, char** argv) {
     if (*resume) return cmd_pause(g, target, false);
     if (*assets) return cmd_assets(g, run_ref);
     if (*exp) return cmd_export(g, ea);
+    if (*report) return cmd_report(g, rpa);
     if (*provenance) {
       if (pa.target.empty() == pa.used_by.empty())
         throw InputError("provenance: give either TARGET or --used-by TARGET");

@@ -15,6 +15,7 @@
 #include "media/png_io.h"
 #include "media/png_meta.h"
 #include "orchestrator/asset_store.h"
+#include "provenance/signing.h"
 #include "support/media_probe.h"
 #include "support/process.h"
 #include "support/test_workspace.h"
@@ -81,7 +82,7 @@ stages:
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   auto store = tw.store();
   auto assets = assets_by_name(*store, 1);
-  ASSERT_EQ(assets.size(), 6u);  // three MP4s and three posters
+  ASSERT_EQ(assets.size(), 9u);  // three MP4s, three posters, three signed manifests
   const std::vector<std::pair<int, int>> sizes = {{320, 180}, {180, 320}, {160, 160}};
   // 3 images x 10 frames - 2 transitions x 3 frames = 24 frames = 2.4 s.
   const double expect_s = 2.4, frame_s = 0.1;
@@ -123,8 +124,16 @@ stages:
     // Lineage: made from the three images and the audio.
     auto src = store->asset_sources(v.sha256);
     EXPECT_EQ(src.size(), 4u);
+    // Its signed manifest names the video and what it was cut from.
+    ASSERT_TRUE(assets.count("video-" + label + ".manifest.json"));
+    std::ifstream mf(asset_file(tw, assets["video-" + label + ".manifest.json"]));
+    const json manifest = json::parse(mf);
+    EXPECT_EQ(manifest["video"]["sha256"], v.sha256);
+    EXPECT_EQ(manifest["inputs"].size(), 4u);
+    EXPECT_EQ(provenance::check_manifest_signature(manifest).status,
+              provenance::SignatureCheck::valid);
   }
-  // One job made all six files (progress during an encode: the cancel test).
+  // One job made all nine files (progress during an encode: the cancel test).
   auto jobs = store->list_jobs({.run_id = 1});
   ASSERT_EQ(jobs.size(), 1u);
   EXPECT_EQ(jobs[0].state, "succeeded");

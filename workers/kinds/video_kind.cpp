@@ -1,6 +1,6 @@
 // The `video` kind: one MP4 per aspect from the job's images (in input order),
 // with an optional audio track, text overlays and per-image captions, plus a
-// poster PNG per aspect. Every output lists the images and audio it was made
+// poster PNG and a signed manifest per aspect. Every output lists the images and audio it was made
 // from (asset_sources). Bad params, a corrupt image or audio file, or no images
 // fail the job with an InputError naming the field or file; a cancelled job
 // stops mid-encode and leaves no partial file.
@@ -17,6 +17,8 @@
 #include "media/video/video_assembler.h"
 #include "media/video/video_plan.h"
 #include "orchestrator/errors.h"
+#include "orchestrator/workspace.h"
+#include "provenance/signing.h"
 
 namespace atelier {
 namespace {
@@ -33,6 +35,43 @@ std::string input_name(JobContext& ctx, const JobInput& in) {
   const auto row = ctx.store().get_asset(in.sha256);
   if (row && row->source_path) return *row->source_path;
   return "asset " + in.sha256.substr(0, 12);
+}
+
+// An MP4 carries no Atelier chunk, so its manifest is a signed sidecar asset,
+// `video-WxH.manifest.json`, that does not flow downstream: what the video was
+// cut from (images and audio by sha256), how, and when. `atelier verify` and
+// `atelier provenance` read it like a generation manifest.
+void write_video_manifest(JobContext& ctx, const std::string& label, const std::string& video_sha,
+                          int64_t duration_ms, const media::Aspect& aspect,
+                          const std::vector<const JobInput*>& images, const JobInput* audio) {
+  json inputs = json::array();
+  for (const JobInput* in : images) inputs.push_back({{"sha256", in->sha256}, {"role", "image"}});
+  if (audio) inputs.push_back({{"sha256", audio->sha256}, {"role", "audio"}});
+  json manifest = {
+      {"format", "atelier-manifest/1"},
+      {"software", "atelier 0.1.0"},
+      {"digital_source_type",
+       "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"},
+      {"run", ctx.lease().run_id},
+      {"job", ctx.job_id()},
+      {"stage", ctx.lease().stage},
+      {"params", ctx.params()},
+      {"video",
+       {{"sha256", video_sha},
+        {"width", aspect.width},
+        {"height", aspect.height},
+        {"aspect", aspect.label},
+        {"duration_ms", duration_ms}}},
+      {"inputs", inputs},
+      {"created_at", ctx.now_ms()},
+      {"signature", nullptr}};
+  if (!ctx.config().dir.empty())
+    manifest =
+        provenance::sign_manifest(manifest, workspace_signing_key(ctx.config().dir, ctx.store()));
+  auto& out = ctx.write_output("video-" + label + ".manifest.json", manifest.dump(2) + "\n",
+                               "application/json", "json");
+  out.forward = false;
+  out.sources = {{video_sha, "video"}};
 }
 
 class VideoKind final : public JobKind {
@@ -115,6 +154,8 @@ class VideoKind final : public JobKind {
       video.height = aspect.height;
       video.duration_ms = static_cast<int64_t>(res.seconds * 1000 + 0.5);
       video.sources = sources;
+      const std::string video_sha = video.sha256;  // `video` moves with the next output
+      const int64_t duration_ms = video.duration_ms.value_or(0);
       const auto png = media::encode_png(res.poster);
       auto& poster =
           ctx.write_output("poster-" + label + ".png",
@@ -123,6 +164,7 @@ class VideoKind final : public JobKind {
       poster.width = aspect.width;
       poster.height = aspect.height;
       poster.sources = sources;
+      write_video_manifest(ctx, label, video_sha, duration_ms, aspect, image_inputs, audio_input);
       done += timeline.total;
     }
     ctx.progress(1.0, "done");

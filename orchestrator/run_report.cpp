@@ -1,0 +1,452 @@
+// The run report page (run_report.h): header, stages, check summary, quarantined
+// assets, the image gallery with verdicts, parameters and lineage, videos, other
+// outputs and the bias report. Invariants: every value taken from the store goes
+// through esc() (or is a number); thumbnails are the stored bytes, never decoded;
+// the page holds at most kReportMaxImages images and kReportThumbBudget bytes of
+// thumbnails; jobs are read in pages by after_id, as cmd_export reads them.
+#include "orchestrator/run_report.h"
+
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <vector>
+
+#include "orchestrator/errors.h"
+#include "orchestrator/ids.h"
+
+namespace atelier {
+
+std::string html_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + s.size() / 8);
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string base64_encode(std::string_view bytes) {
+  static const char* tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    const uint32_t v = (static_cast<uint8_t>(bytes[i]) << 16) |
+                       (static_cast<uint8_t>(bytes[i + 1]) << 8) |
+                       static_cast<uint8_t>(bytes[i + 2]);
+    out += tbl[(v >> 18) & 63];
+    out += tbl[(v >> 12) & 63];
+    out += tbl[(v >> 6) & 63];
+    out += tbl[v & 63];
+  }
+  if (i + 1 == bytes.size()) {
+    const uint32_t v = static_cast<uint8_t>(bytes[i]) << 16;
+    out += tbl[(v >> 18) & 63];
+    out += tbl[(v >> 12) & 63];
+    out += "==";
+  } else if (i + 2 == bytes.size()) {
+    const uint32_t v =
+        (static_cast<uint8_t>(bytes[i]) << 16) | (static_cast<uint8_t>(bytes[i + 1]) << 8);
+    out += tbl[(v >> 18) & 63];
+    out += tbl[(v >> 12) & 63];
+    out += tbl[(v >> 6) & 63];
+    out += '=';
+  }
+  return out;
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string esc(std::string_view s) {
+  return html_escape(s);
+}
+
+std::string esc_json(const json& v, int indent = -1) {
+  return html_escape(v.is_string() ? v.get<std::string>()
+                                   : v.dump(indent, ' ', false, json::error_handler_t::replace));
+}
+
+std::string utc_time(int64_t ms) {
+  const std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return buf;
+}
+
+std::string sha8(const std::string& sha) {
+  return sha.substr(0, 8);
+}
+
+std::string badge(const std::string& verdict, const std::string& text) {
+  std::string cls = verdict == "pass" ? "pass" : verdict == "fail" ? "fail" : "warn";
+  return "<span class=\"badge " + cls + "\">" + esc(text) + "</span>";
+}
+
+const char* kCss = R"(
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#222;background:#fafafa}
+h1{margin-bottom:4px}h2{margin-top:32px;border-bottom:1px solid #ccc}
+table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
+th{background:#eee}code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}
+pre{background:#f0f0f0;padding:6px;white-space:pre-wrap;word-break:break-all;max-height:240px;overflow:auto}
+.badge{display:inline-block;padding:1px 6px;border-radius:8px;font-size:12px;margin:1px;color:#fff}
+.pass{background:#2e7d32}.warn{background:#ef8f00}.fail{background:#c62828}.q{background:#6a1b9a}
+.note{color:#666;font-style:italic}.running{background:#fff3cd;padding:8px;border:1px solid #e0c060}
+.gallery{display:flex;flex-wrap:wrap;gap:12px}.card{background:#fff;border:1px solid #ddd;padding:8px;width:300px}
+.card img,.thumb{max-width:280px;max-height:280px;image-rendering:pixelated;display:block}
+td img{max-width:96px;max-height:96px;image-rendering:pixelated}
+)";
+
+struct ImageItem {
+  AssetRow asset;
+  int64_t job_id = 0;
+};
+
+class Report {
+ public:
+  Report(Store& store, const AssetStore& files, const RunRow& run)
+      : store_(store), files_(files), run_(run) {}
+
+  std::string build() {
+    collect();
+    std::ostringstream o;
+    o << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+      << "<title>Run report " << esc(run_ref(run_.id)) << " " << esc(run_.name) << "</title>"
+      << "<style>" << kCss << "</style></head><body>\n";
+    header(o);
+    stages(o);
+    checks(o);
+    quarantined(o);
+    gallery(o);
+    videos(o);
+    others(o);
+    bias(o);
+    o << "<p class=\"note\">Generated by atelier at " << esc(utc_time(std::time(nullptr) * 1000LL))
+      << ".</p>\n</body></html>\n";
+    return o.str();
+  }
+
+ private:
+  void collect() {
+    for (JobFilter f{.run_id = run_.id};;) {
+      auto page = store_.list_jobs(f);
+      for (JobRow& j : page) {
+        f.after_id = j.id;
+        stage_kind_.emplace(j.stage, j.kind);
+        const int64_t id = j.id;
+        jobs_.emplace(id, std::move(j));
+        for (const AssetRow& out : store_.job_output_assets(id)) {
+          if (!out.job_id || *out.job_id != id) continue;  // forwarded: listed with its maker
+          if (!seen_.insert(out.sha256).second) continue;
+          if (out.media_type.rfind("image/", 0) == 0)
+            images_.push_back({out, id});
+          else if (out.media_type.rfind("video/", 0) == 0)
+            videos_.push_back({out, id});
+          else
+            others_.push_back({out, id});
+        }
+      }
+      if (page.size() < static_cast<size_t>(f.limit)) break;
+    }
+    for (CheckRow& c : store_.run_checks(run_.id)) {
+      auto& k = counts_[c.check_kind];
+      ++k[c.verdict];
+      if (c.sha256) by_asset_[*c.sha256].push_back(c);
+      if (c.check_kind == "bias") bias_.push_back(c);
+      if (c.quarantined && c.sha256 && !quarantined_.count(*c.sha256)) {
+        quarantined_.insert(*c.sha256);
+        quarantined_order_.push_back(*c.sha256);
+      }
+    }
+  }
+
+  void header(std::ostringstream& o) {
+    o << "<h1>Run report: " << esc(run_.name) << "</h1>\n";
+    if (!run_.finished_at)
+      o << "<p class=\"running\">Generated while the run was " << esc(run_.state)
+        << ": states below are as they were at that moment.</p>\n";
+    o << "<table>\n<tr><th>Run</th><td>" << esc(run_ref(run_.id)) << "</td></tr>\n"
+      << "<tr><th>Name</th><td>" << esc(run_.name) << "</td></tr>\n"
+      << "<tr><th>State</th><td>" << esc(run_.state) << "</td></tr>\n"
+      << "<tr><th>Submitter</th><td>" << esc(run_.submitter) << "</td></tr>\n"
+      << "<tr><th>Created</th><td>" << esc(utc_time(run_.created_at)) << "</td></tr>\n"
+      << "<tr><th>Finished</th><td>"
+      << (run_.finished_at ? esc(utc_time(*run_.finished_at)) : std::string("not yet"))
+      << "</td></tr>\n"
+      << "<tr><th>Spec</th><td><code>" << esc(run_.spec_path) << "</code></td></tr>\n"
+      << "<tr><th>Spec sha256</th><td><code>" << esc(run_.spec_sha256) << "</code></td></tr>\n";
+    if (run_.idem_key) o << "<tr><th>Key</th><td>" << esc(*run_.idem_key) << "</td></tr>\n";
+    o << "<tr><th>Params</th><td><pre>" << esc_json(run_.params, 2) << "</pre></td></tr>\n"
+      << "</table>\n";
+  }
+
+  void stages(std::ostringstream& o) {
+    std::map<std::string, std::map<std::string, int64_t>> by_stage;
+    std::set<std::string> states;
+    for (const StateCount& c : store_.job_counts(run_.id, true)) {
+      const auto slash = c.key.rfind('/');
+      if (slash == std::string::npos) continue;
+      by_stage[c.key.substr(0, slash)][c.key.substr(slash + 1)] = c.count;
+      states.insert(c.key.substr(slash + 1));
+    }
+    o << "<h2>Stages</h2>\n<table><tr><th>Stage</th><th>Kind</th><th>Jobs</th>";
+    for (const auto& s : states) o << "<th>" << esc(s) << "</th>";
+    o << "</tr>\n";
+    for (const auto& [stage, counts] : by_stage) {
+      int64_t total = 0;
+      for (const auto& [s, n] : counts) total += n;
+      auto k = stage_kind_.find(stage);
+      o << "<tr><td>" << esc(stage) << "</td><td>"
+        << (k == stage_kind_.end() ? std::string() : esc(k->second)) << "</td><td>" << total
+        << "</td>";
+      for (const auto& s : states) {
+        auto it = counts.find(s);
+        o << "<td>" << (it == counts.end() ? 0 : it->second) << "</td>";
+      }
+      o << "</tr>\n";
+    }
+    o << "</table>\n";
+    // Errors of jobs that did not succeed, so a reviewer sees why.
+    bool any = false;
+    for (const auto& [id, j] : jobs_) {
+      if (!j.error || j.state == "succeeded") continue;
+      if (!any) o << "<table><tr><th>Job</th><th>Stage</th><th>State</th><th>Error</th></tr>\n";
+      any = true;
+      o << "<tr><td>" << esc(job_ref(id)) << "</td><td>" << esc(j.stage) << "</td><td>"
+        << esc(j.state) << "</td><td><code>" << esc(*j.error) << "</code></td></tr>\n";
+    }
+    if (any) o << "</table>\n";
+  }
+
+  void checks(std::ostringstream& o) {
+    o << "<h2>Checks</h2>\n";
+    if (counts_.empty()) {
+      o << "<p class=\"note\">No check verdicts recorded for this run.</p>\n";
+      return;
+    }
+    o << "<table><tr><th>Check</th><th>pass</th><th>warn</th><th>fail</th></tr>\n";
+    for (const auto& [kind, v] : counts_) {
+      auto n = [&](const char* s) {
+        auto it = v.find(s);
+        return it == v.end() ? 0 : it->second;
+      };
+      o << "<tr><td>" << esc(kind) << "</td><td>" << n("pass") << "</td><td>" << n("warn")
+        << "</td><td>" << n("fail") << "</td></tr>\n";
+    }
+    o << "</table>\n";
+  }
+
+  // An <img> of the stored bytes, or a note saying why there is none.
+  std::string thumbnail(const AssetRow& a, const char* cls = "") {
+    const bool png = a.media_type == "image/png", jpeg = a.media_type == "image/jpeg";
+    if (!png && !jpeg) return "<p class=\"note\">no thumbnail (" + esc(a.media_type) + ")</p>";
+    if (a.bytes > kReportMaxThumbBytes)
+      return "<p class=\"note\">no thumbnail: file is " + std::to_string(a.bytes / 1024) +
+             " KiB (over " + std::to_string(kReportMaxThumbBytes / 1024) + " KiB)</p>";
+    if (thumb_bytes_ + a.bytes > kReportThumbBudget)
+      return "<p class=\"note\">no thumbnail: the page's thumbnail budget is spent</p>";
+    std::ifstream in(files_.path_for(a.sha256, a.ext), std::ios::binary);
+    if (!in) return "<p class=\"note\">no thumbnail: file missing from the store</p>";
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    thumb_bytes_ += static_cast<int64_t>(bytes.size());
+    return std::string("<img class=\"") + cls + "\" alt=\"" + esc(a.name) +
+           "\" src=\"data:" + (png ? "image/png" : "image/jpeg") + ";base64," +
+           base64_encode(bytes) + "\">";
+  }
+
+  std::string verdict_badges(const std::string& sha) {
+    std::string out;
+    auto it = by_asset_.find(sha);
+    if (it != by_asset_.end())
+      for (const CheckRow& c : it->second) out += badge(c.verdict, c.check_kind + ": " + c.verdict);
+    if (quarantined_.count(sha)) out += "<span class=\"badge q\">quarantined</span>";
+    return out.empty() ? "<span class=\"note\">not checked</span>" : out;
+  }
+
+  void quarantined(std::ostringstream& o) {
+    if (quarantined_order_.empty()) return;
+    o << "<h2>Quarantined assets (" << quarantined_order_.size() << ")</h2>\n"
+      << "<table><tr><th>Image</th><th>sha256</th><th>Failing checks</th><th>Registry "
+         "label</th><th>Reason</th></tr>\n";
+    for (const std::string& sha : quarantined_order_) {
+      auto row = store_.get_asset(sha);
+      std::string checks, labels, reasons;
+      for (const CheckRow& c : by_asset_[sha]) {
+        if (c.verdict == "pass") continue;
+        checks += badge(c.verdict, c.check_kind + ": " + c.verdict);
+        if (c.details.contains("label")) labels += esc_json(c.details["label"]) + "<br>";
+        if (c.details.contains("reason")) reasons += esc_json(c.details["reason"]) + "<br>";
+      }
+      o << "<tr><td>" << (row ? thumbnail(*row) : std::string("<span class=\"note\">?</span>"))
+        << "</td><td><code>" << esc(sha8(sha)) << "</code></td><td>" << checks << "</td><td>"
+        << labels << "</td><td>" << reasons << "</td></tr>\n";
+    }
+    o << "</table>\n";
+  }
+
+  // Models and LoRAs (with sha256 prefixes) and imported inputs (source, licence).
+  std::string lineage(const std::string& sha, int64_t job_id) {
+    std::vector<InputRef> refs = store_.job_inputs(job_id);
+    for (InputRef& r : store_.asset_sources(sha)) refs.push_back(std::move(r));
+    std::set<std::string> done;
+    std::string out;
+    for (const InputRef& in : refs) {
+      if (!done.insert(in.sha256 + "/" + in.role).second) continue;
+      out += "<li>" + esc(in.role) + ": ";
+      if (auto m = store_.find_model(in.sha256); m && m->sha256 == in.sha256) {
+        out += "model <b>" + esc(m->name) + "</b> (" + esc(m->kind) + ") <code>" +
+               esc(sha8(in.sha256)) + "</code>";
+      } else if (auto a = store_.get_asset(in.sha256); a && a->source_path) {
+        out += "imported <code>" + esc(*a->source_path) + "</code> <code>" + esc(sha8(in.sha256)) +
+               "</code>, licence: " + (a->licence ? esc(*a->licence) : std::string("not declared"));
+      } else {
+        out += "<code>" + esc(sha8(in.sha256)) + "</code>";
+        if (a && a->job_id) out += " from " + esc(job_ref(*a->job_id));
+      }
+      out += "</li>";
+    }
+    return out.empty() ? "<p class=\"note\">no recorded inputs</p>" : "<ul>" + out + "</ul>";
+  }
+
+  void gallery(std::ostringstream& o) {
+    o << "<h2>Images (" << images_.size() << ")</h2>\n";
+    if (images_.empty()) {
+      o << "<p class=\"note\">This run has no image outputs.</p>\n";
+      return;
+    }
+    if (images_.size() > kReportMaxImages)
+      o << "<p class=\"note\">Showing the first " << kReportMaxImages << " of " << images_.size()
+        << " images.</p>\n";
+    o << "<div class=\"gallery\">\n";
+    for (size_t i = 0; i < images_.size() && i < kReportMaxImages; ++i) {
+      const ImageItem& it = images_[i];
+      const JobRow& j = jobs_.at(it.job_id);
+      o << "<div class=\"card\">" << thumbnail(it.asset, "thumb") << "<div><b>"
+        << esc(it.asset.name) << "</b> <code>" << esc(sha8(it.asset.sha256)) << "</code>";
+      if (it.asset.width && it.asset.height)
+        o << " " << *it.asset.width << "&times;" << *it.asset.height;
+      o << "</div><div>" << verdict_badges(it.asset.sha256) << "</div>"
+        << "<div>stage " << esc(j.stage) << ", " << esc(job_ref(j.id)) << " (" << esc(j.kind)
+        << ")</div>"
+        << "<details><summary>parameters</summary><pre>" << esc_json(j.params, 2) << "</pre>";
+      if (j.matrix.is_object() && !j.matrix.empty())
+        o << "<div>matrix</div><pre>" << esc_json(j.matrix, 2) << "</pre>";
+      o << "</details><details><summary>lineage</summary>" << lineage(it.asset.sha256, j.id)
+        << "</details></div>\n";
+    }
+    o << "</div>\n";
+  }
+
+  void videos(std::ostringstream& o) {
+    if (videos_.empty()) return;
+    o << "<h2>Videos (" << videos_.size() << ")</h2>\n<table><tr><th>Name</th><th>sha256</th>"
+      << "<th>Size</th><th>Frame</th><th>Stage / job</th><th>Verdicts</th></tr>\n";
+    for (const ImageItem& v : videos_) {
+      const JobRow& j = jobs_.at(v.job_id);
+      o << "<tr><td>" << esc(v.asset.name) << "</td><td><code>" << esc(sha8(v.asset.sha256))
+        << "</code></td><td>" << v.asset.bytes << " bytes</td><td>";
+      if (v.asset.width && v.asset.height) o << *v.asset.width << "&times;" << *v.asset.height;
+      if (j.params.contains("seconds_per_image"))
+        o << ", " << esc_json(j.params["seconds_per_image"]) << " s per image";
+      o << "</td><td>" << esc(j.stage) << " / " << esc(job_ref(j.id)) << "</td><td>"
+        << verdict_badges(v.asset.sha256) << "</td></tr>\n";
+    }
+    o << "</table>\n";
+  }
+
+  void others(std::ostringstream& o) {
+    if (others_.empty()) return;
+    constexpr size_t kMax = 200;
+    o << "<h2>Other outputs (" << others_.size() << ")</h2>\n<table><tr><th>Name</th><th>Type</th>"
+      << "<th>Size</th><th>sha256</th><th>Stage / job</th></tr>\n";
+    for (size_t i = 0; i < others_.size() && i < kMax; ++i) {
+      const ImageItem& v = others_[i];
+      const JobRow& j = jobs_.at(v.job_id);
+      o << "<tr><td>" << esc(v.asset.name) << "</td><td>" << esc(v.asset.media_type) << "</td><td>"
+        << v.asset.bytes << " bytes</td><td><code>" << esc(sha8(v.asset.sha256))
+        << "</code></td><td>" << esc(j.stage) << " / " << esc(job_ref(j.id)) << "</td></tr>\n";
+    }
+    o << "</table>\n";
+    if (others_.size() > kMax)
+      o << "<p class=\"note\">Showing the first " << kMax << " of " << others_.size() << ".</p>\n";
+  }
+
+  void bias(std::ostringstream& o) {
+    if (bias_.empty()) return;
+    o << "<h2>Bias report</h2>\n";
+    for (const CheckRow& b : bias_) {
+      o << "<div>" << badge(b.verdict, "bias: " + b.verdict);
+      if (b.job_id) o << " " << esc(job_ref(*b.job_id));
+      if (b.score) o << " score " << *b.score;
+      o << "</div>\n";
+      const json& d = b.details;
+      if (d.contains("reasons") && d["reasons"].is_array() && !d["reasons"].empty()) {
+        o << "<ul>";
+        for (const json& r : d["reasons"]) o << "<li>" << esc_json(r) << "</li>";
+        o << "</ul>\n";
+      } else if (d.contains("reason")) {
+        o << "<p>" << esc_json(d["reason"]) << "</p>\n";
+      }
+      o << "<table>";
+      for (const char* k : {"items", "people", "unread"})
+        if (d.contains(k)) o << "<tr><th>" << k << "</th><td>" << esc_json(d[k]) << "</td></tr>";
+      for (const char* k : {"skin_tone", "gender", "counts"})
+        if (d.contains(k))
+          o << "<tr><th>" << k << "</th><td><pre>" << esc_json(d[k], 2) << "</pre></td></tr>";
+      o << "</table>\n";
+      // The per-image readings can be long: counted here, not listed.
+      json rest = d;
+      if (rest.is_object() && rest.contains("readings") && rest["readings"].is_array())
+        rest["readings"] = std::to_string(rest["readings"].size()) + " per-image readings";
+      o << "<details><summary>details</summary><pre>" << esc_json(rest, 2) << "</pre></details>\n";
+    }
+  }
+
+  Store& store_;
+  const AssetStore& files_;
+  const RunRow& run_;
+  std::map<int64_t, JobRow> jobs_;
+  std::map<std::string, std::string> stage_kind_;
+  std::set<std::string> seen_;
+  std::vector<ImageItem> images_, videos_, others_;
+  std::map<std::string, std::map<std::string, int>> counts_;
+  std::map<std::string, std::vector<CheckRow>> by_asset_;
+  std::vector<CheckRow> bias_;
+  std::set<std::string> quarantined_;
+  std::vector<std::string> quarantined_order_;
+  int64_t thumb_bytes_ = 0;
+};
+
+}  // namespace
+
+std::string run_report_html(Store& store, const AssetStore& files, int64_t run_id) {
+  const auto run = store.get_run(run_id);
+  if (!run) throw NotFound("no such run: " + run_ref(run_id));
+  return Report(store, files, *run).build();
+}
+
+}  // namespace atelier

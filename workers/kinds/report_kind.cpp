@@ -1,0 +1,29 @@
+// The `report` kind: writes the HTML report of its own run (orchestrator/
+// run_report.h) as the output asset `report.html` (text/html, forwarded). It runs
+// as one of the run's jobs, so the run is still running then: the page shows the
+// states as they are at that moment and says it was generated while running.
+// Deterministic for a given store state; takes no params.
+#include "../job_kind.h"
+#include "orchestrator/run_report.h"
+
+namespace atelier {
+namespace {
+
+class ReportKind final : public JobKind {
+ public:
+  void run(JobContext& ctx) override {
+    ctx.check_cancelled();
+    const std::string html = run_report_html(ctx.store(), ctx.assets(), ctx.lease().run_id);
+    ctx.log().info("report of run {}: {} bytes", ctx.lease().run_id, html.size());
+    ctx.check_cancelled();
+    ctx.write_output("report.html", html, "text/html", "html").forward = true;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<JobKind> make_report_kind() {
+  return std::make_unique<ReportKind>();
+}
+
+}  // namespace atelier
