@@ -239,6 +239,16 @@ AssetRow read_asset(SQLite::Statement& q) {
                            q.getColumn(12).getString()};
   return a;
 }
+// Rows of ASSET_COLUMNS followed by the output's name.
+std::vector<AssetRow> read_named_assets(SQLite::Statement& q) {
+  std::vector<AssetRow> out;
+  while (q.executeStep()) {
+    out.push_back(read_asset(q));
+    out.back().name = q.getColumn(13).getString();
+  }
+  q.reset();
+  return out;
+}
 #define ASSET_COLUMNS                                                                          \
   "a.sha256, a.media_type, a.ext, a.bytes, a.job_id, a.created_at, a.source_path, a.licence, " \
   "a.width, a.height, a.phash, a.phash_quality, a.colour"
@@ -346,13 +356,7 @@ std::vector<AssetRow> SqliteStore::dependency_outputs(int64_t job_id) {
                      "JOIN assets a ON a.sha256 = o.sha256 WHERE d.job_id = ? AND o.forward = 1 "
                      "ORDER BY d.dep_id, o.name");
   q.bind(1, job_id);
-  std::vector<AssetRow> out;
-  while (q.executeStep()) {
-    out.push_back(read_asset(q));
-    out.back().name = q.getColumn(13).getString();
-  }
-  q.reset();
-  return out;
+  return read_named_assets(q);
 }
 
 std::vector<int64_t> SqliteStore::jobs_using(const std::string& sha256) {
@@ -369,13 +373,7 @@ std::vector<AssetRow> SqliteStore::job_output_assets(int64_t job_id) {
                      ", o.name FROM job_outputs o JOIN assets a ON a.sha256 = o.sha256 "
                      "WHERE o.job_id = ? ORDER BY o.name, o.sha256");
   q.bind(1, job_id);
-  std::vector<AssetRow> out;
-  while (q.executeStep()) {
-    out.push_back(read_asset(q));
-    out.back().name = q.getColumn(13).getString();
-  }
-  q.reset();
-  return out;
+  return read_named_assets(q);
 }
 
 std::vector<std::pair<std::string, AssetHashes>> SqliteStore::hashed_assets() {
