@@ -149,7 +149,8 @@ int main(int argc, char** argv) {
   auto* report = app.add_subcommand(
       "report", "write a run's self-contained HTML report (thumbnails, verdicts, lineage)");
   report->add_option("RUN", rpa.run, "the run (r12)")->required();
-  report->add_option("--out", rpa.out, "the file to write (default <workspace>/reports/r<ID>.html)");
+  report->add_option("--out", rpa.out,
+                     "the file to write (default <workspace>/reports/r<ID>.html)");
   ProvenanceArgs pa;
   auto* provenance = app.add_subcommand(
       "provenance", "where a file or asset came from (or, with --used-by, what was made from it)");
@@ -181,7 +182,8 @@ int main(int argc, char** argv) {
       ->required();
   registry_add->add_option("--label", registry_label, "what the works are, shown in verdicts")
       ->required();
-  auto* registry_list = registry->add_subcommand("list", "labels and how many works each has");
+  [[maybe_unused]] auto* registry_list =
+      registry->add_subcommand("list", "labels and how many works each has");
   TrainLoraArgs tl;
   auto* train_lora = app.add_subcommand(
       "train-lora",

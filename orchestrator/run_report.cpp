@@ -157,6 +157,7 @@ class Report {
       for (JobRow& j : page) {
         f.after_id = j.id;
         stage_kind_.emplace(j.stage, j.kind);
+        stage_params_.emplace(j.stage, j.params);
         const int64_t id = j.id;
         jobs_.emplace(id, std::move(j));
         for (const AssetRow& out : store_.job_output_assets(id)) {
@@ -215,7 +216,7 @@ class Report {
     }
     o << "<h2>Stages</h2>\n<table><tr><th>Stage</th><th>Kind</th><th>Jobs</th>";
     for (const auto& s : states) o << "<th>" << esc(s) << "</th>";
-    o << "</tr>\n";
+    o << "<th>Params</th></tr>\n";
     for (const auto& [stage, counts] : by_stage) {
       int64_t total = 0;
       for (const auto& [s, n] : counts) total += n;
@@ -227,7 +228,12 @@ class Report {
         auto it = counts.find(s);
         o << "<td>" << (it == counts.end() ? 0 : it->second) << "</td>";
       }
-      o << "</tr>\n";
+      auto p = stage_params_.find(stage);
+      o << "<td>";
+      if (p != stage_params_.end() && !p->second.empty())
+        o << "<details><summary>params</summary><pre>" << esc_json(p->second, 2)
+          << "</pre></details>";
+      o << "</td></tr>\n";
     }
     o << "</table>\n";
     // Errors of jobs that did not succeed, so a reviewer sees why.
@@ -431,6 +437,7 @@ class Report {
   const RunRow& run_;
   std::map<int64_t, JobRow> jobs_;
   std::map<std::string, std::string> stage_kind_;
+  std::map<std::string, json> stage_params_;  // the same for every job of a stage
   std::set<std::string> seen_;
   std::vector<ImageItem> images_, videos_, others_;
   std::map<std::string, std::map<std::string, int>> counts_;

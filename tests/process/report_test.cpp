@@ -80,7 +80,7 @@ TEST(Report, ReportStageAndCommandWriteAnEscapedSelfContainedPage) {
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find(out.string()), std::string::npos) << r.out;
   const std::string html = read_all(out);
-  for (const std::string& s : {"report-demo", "make_things", "summary_page", "succeeded"})
+  for (const char* s : {"report-demo", "make_things", "summary_page", "succeeded"})
     EXPECT_NE(html.find(s), std::string::npos) << s;
   EXPECT_EQ(html.find("Generated while the run was"), std::string::npos);
   for (const std::string* h : {&staged, &html}) {
