@@ -21,6 +21,7 @@
 #include "media/png_meta.h"
 #include "orchestrator/errors.h"
 #include "orchestrator/ids.h"
+#include "orchestrator/run_outputs.h"
 #include "provenance/signing.h"
 
 namespace atelier::cli {
@@ -67,40 +68,34 @@ int cmd_export(const Globals& g, const ExportArgs& a) {
     json vars;
   };
   std::vector<Item> items;
-  std::set<std::string> taken_sha;
   std::set<std::string> fields_seen;
   json skipped = json::array();
-  for (JobFilter f{.run_id = run_id};;) {
-    auto page = store->list_jobs(f);
-    for (const JobRow& j : page) {
-      f.after_id = j.id;
-      if (j.state != "succeeded") continue;
-      int index = 0;
-      for (const AssetRow& out : store->job_output_assets(j.id)) {
-        if (!deliverable_type(out.media_type)) continue;
-        const int k = index++;
-        if (out.job_id != j.id) continue;  // forwarded by a check: exported with its maker
-        if (!taken_sha.insert(out.sha256).second) continue;
-        if (quarantined.count(out.sha256) && !a.include_quarantined) {
-          skipped.push_back({{"sha256", out.sha256}, {"why", "quarantined"}});
-          continue;
-        }
-        json vars = j.matrix.is_object() ? j.matrix : json::object();
-        vars["stage"] = j.stage;
-        vars["job"] = job_ref(j.id);
-        vars["index"] = k;
-        vars["name"] = fs::path(out.name).stem().string();
-        vars["sha8"] = out.sha256.substr(0, 8);
-        if (j.params.contains("seed") && j.params["seed"].is_number_integer())
-          vars["seed"] = j.params["seed"].get<int64_t>() + k;
-        if (out.media_type.rfind("video/", 0) == 0 && out.width && out.height)
-          vars["aspect"] = std::to_string(*out.width) + "x" + std::to_string(*out.height);
-        for (auto it = vars.begin(); it != vars.end(); ++it) fields_seen.insert(it.key());
-        items.push_back({out, j, k, vars});
+  visit_run_outputs(*store, run_id, [&](JobRow& j, const std::vector<JobOutput>& outputs) {
+    if (j.state != "succeeded") return;
+    int index = 0;
+    for (const JobOutput& o : outputs) {
+      const AssetRow& out = o.asset;
+      if (!deliverable_type(out.media_type)) continue;
+      const int k = index++;
+      if (!o.made_here) continue;  // forwarded by a check: exported with its maker
+      if (quarantined.count(out.sha256) && !a.include_quarantined) {
+        skipped.push_back({{"sha256", out.sha256}, {"why", "quarantined"}});
+        continue;
       }
+      json vars = j.matrix.is_object() ? j.matrix : json::object();
+      vars["stage"] = j.stage;
+      vars["job"] = job_ref(j.id);
+      vars["index"] = k;
+      vars["name"] = fs::path(out.name).stem().string();
+      vars["sha8"] = out.sha256.substr(0, 8);
+      if (j.params.contains("seed") && j.params["seed"].is_number_integer())
+        vars["seed"] = j.params["seed"].get<int64_t>() + k;
+      if (out.media_type.rfind("video/", 0) == 0 && out.width && out.height)
+        vars["aspect"] = std::to_string(*out.width) + "x" + std::to_string(*out.height);
+      for (auto it = vars.begin(); it != vars.end(); ++it) fields_seen.insert(it.key());
+      items.push_back({out, j, k, vars});
     }
-    if (page.size() < static_cast<size_t>(f.limit)) break;
-  }
+  });
   static const std::regex field(R"(\{([A-Za-z0-9_]+)\})");
   for (std::sregex_iterator it(a.name.begin(), a.name.end(), field), end; it != end; ++it)
     if (!items.empty() && !fields_seen.count((*it)[1].str()))

@@ -120,6 +120,7 @@ int cmd_generate(const Globals& g, const GenerateArgs& a) {
   f.negative_prompt = r.negative_prompt;
   f.steps = r.steps;
   f.sampler = ml::sampler_display_name(r.sampler);
+  f.libtorch = ml::torch_version();
   f.cfg = r.cfg;
   f.model_name = m->name;
   f.model_sha256 = m->sha256;

@@ -26,6 +26,10 @@
 #include "verify.h"
 #include "workers/generation/generation_record.h"
 
+#ifdef ATELIER_WITH_ML
+#include "ml/generator.h"
+#endif
+
 namespace atelier::cli {
 
 namespace fs = std::filesystem;
@@ -55,6 +59,17 @@ std::string text_or(const json& obj, const char* key, const std::string& fallbac
 std::string short_id(const std::string& sha) {
   return sha.substr(0, 16);
 }
+
+#ifdef ATELIER_WITH_ML
+// Pixels follow from the recorded inputs only on the same libtorch: a manifest
+// from another version explains a difference rather than hiding it.
+std::string version_note(const json& manifest) {
+  const std::string here = ml::torch_version();
+  if (!manifest.contains("libtorch") || !manifest["libtorch"].is_string()) return "";
+  const std::string then = manifest["libtorch"].get<std::string>();
+  return then == here ? "" : "; drawn with libtorch " + then + ", redrawn with " + here;
+}
+#endif
 
 }  // namespace
 
@@ -228,7 +243,7 @@ int cmd_verify(const Globals& g, const VerifyArgs& a) {
         findings.push_back({"regenerate", "differ",
                             std::to_string(differ) + " of " + std::to_string(total) +
                                 " pixels differ (largest channel difference " +
-                                std::to_string(max_diff) + ")" + where});
+                                std::to_string(max_diff) + ")" + where + version_note(manifest)});
     }
 #else
     throw std::logic_error("verify --regenerate runs in atelier-ml");  // main.cpp hands it over

@@ -4,6 +4,7 @@
 #include "ml/generator.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <torch/version.h>
 
 #include <algorithm>
 #include <stdexcept>
@@ -88,6 +89,10 @@ std::vector<media::Image> generate(DiffusionModel& model, const GenerateRequest&
     for (int i = 0; i < n; ++i) out.push_back(tensor_to_image(x[i], scale));
   }
   return out;
+}
+
+std::string torch_version() {
+  return TORCH_VERSION;
 }
 
 }  // namespace atelier::ml

@@ -42,4 +42,8 @@ std::vector<media::Image> generate(DiffusionModel& model, const GenerateRequest&
                                    const GenerateProgress& progress = {},
                                    const std::function<void()>& check_cancelled = {});
 
+// The libtorch version this binary was built against, as manifests record it
+// (pixels are reproducible only on the same version).
+std::string torch_version();
+
 }  // namespace atelier::ml

@@ -24,13 +24,15 @@
 #include <unordered_set>
 #include <utility>
 
+#include "common/json_nesting.h"
+
 namespace atelier::ml {
 
 namespace {
 
 constexpr std::string_view kMetadataKey = "__metadata__";
 // The schema needs three levels (header, tensor entry, shape); one spare.
-constexpr int kMaxJsonDepth = 4;
+constexpr std::size_t kMaxJsonDepth = 4;
 // Names and values quoted in messages are cut here: a hostile header can hold
 // a 100 MB string, and an error message is not the place to echo it.
 constexpr std::size_t kQuoteMax = 80;
@@ -132,31 +134,6 @@ std::optional<std::uint64_t> element_count(const std::vector<int64_t>& shape) {
 
 std::string range_text(std::uint64_t begin, std::uint64_t end) {
   return "[" + std::to_string(begin) + ", " + std::to_string(end) + "]";
-}
-
-// Whether brackets outside strings nest deeper than `limit`. Runs before the
-// JSON parser so that no parser ever sees, let alone recurses into, a hostile
-// "[[[[...".
-bool nests_deeper_than(std::string_view s, int limit) {
-  int depth = 0;
-  bool in_string = false, escaped = false;
-  for (const char c : s) {
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > limit) return true;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return false;
 }
 
 // One tensor entry as the header states it, before its offsets are checked.
@@ -512,7 +489,7 @@ SafetensorsFile SafetensorsFile::parse(std::vector<std::byte> bytes, std::string
   // pass; JSON allows no raw NUL anywhere, so refuse it here.
   if (const auto at = header.find('\0'); at != std::string_view::npos)
     throw error("header holds a NUL byte at header offset " + std::to_string(at));
-  if (nests_deeper_than(header, kMaxJsonDepth))
+  if (json_nesting_depth(header) > kMaxJsonDepth)
     throw error("header JSON nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
 
   HeaderHandler handler(limits);

@@ -16,6 +16,7 @@
 
 #include "orchestrator/errors.h"
 #include "orchestrator/ids.h"
+#include "orchestrator/run_outputs.h"
 
 namespace atelier {
 
@@ -152,27 +153,22 @@ class Report {
 
  private:
   void collect() {
-    for (JobFilter f{.run_id = run_.id};;) {
-      auto page = store_.list_jobs(f);
-      for (JobRow& j : page) {
-        f.after_id = j.id;
-        stage_kind_.emplace(j.stage, j.kind);
-        stage_params_.emplace(j.stage, j.params);
-        const int64_t id = j.id;
-        jobs_.emplace(id, std::move(j));
-        for (const AssetRow& out : store_.job_output_assets(id)) {
-          if (!out.job_id || *out.job_id != id) continue;  // forwarded: listed with its maker
-          if (!seen_.insert(out.sha256).second) continue;
-          if (out.media_type.rfind("image/", 0) == 0)
-            images_.push_back({out, id});
-          else if (out.media_type.rfind("video/", 0) == 0)
-            videos_.push_back({out, id});
-          else
-            others_.push_back({out, id});
-        }
+    visit_run_outputs(store_, run_.id, [&](JobRow& j, const std::vector<JobOutput>& outputs) {
+      stage_kind_.emplace(j.stage, j.kind);
+      stage_params_.emplace(j.stage, j.params);
+      const int64_t id = j.id;
+      jobs_.emplace(id, std::move(j));
+      for (const JobOutput& out : outputs) {
+        if (!out.made_here) continue;  // forwarded or repeated: listed with its maker
+        const AssetRow& a = out.asset;
+        if (a.media_type.rfind("image/", 0) == 0)
+          images_.push_back({a, id});
+        else if (a.media_type.rfind("video/", 0) == 0)
+          videos_.push_back({a, id});
+        else
+          others_.push_back({a, id});
       }
-      if (page.size() < static_cast<size_t>(f.limit)) break;
-    }
+    });
     for (CheckRow& c : store_.run_checks(run_.id)) {
       auto& k = counts_[c.check_kind];
       ++k[c.verdict];
@@ -438,7 +434,6 @@ class Report {
   std::map<int64_t, JobRow> jobs_;
   std::map<std::string, std::string> stage_kind_;
   std::map<std::string, json> stage_params_;  // the same for every job of a stage
-  std::set<std::string> seen_;
   std::vector<ImageItem> images_, videos_, others_;
   std::map<std::string, std::map<std::string, int>> counts_;
   std::map<std::string, std::vector<CheckRow>> by_asset_;

@@ -270,28 +270,6 @@ nlohmann::json sign_manifest(nlohmann::json manifest, const KeyPair& key) {
   return manifest;
 }
 
-std::size_t json_nesting_depth(std::string_view text) {
-  std::size_t depth = 0, deepest = 0;
-  bool in_string = false, escaped = false;
-  for (const char c : text) {
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
-  }
-  return deepest;
-}
-
 SignatureCheck check_manifest_signature(const nlohmann::json& manifest) {
   SignatureCheck c;
   if (!manifest.is_object()) {

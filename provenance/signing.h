@@ -27,6 +27,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/json_nesting.h"
+
 namespace atelier::provenance {
 
 inline constexpr const char* kSignatureAlg = "Ed25519";
@@ -80,10 +82,10 @@ std::string canonical_manifest(const nlohmann::json& manifest);
 // "value" (standard base64 of the 64-byte detached signature)}.
 nlohmann::json sign_manifest(nlohmann::json manifest, const KeyPair& key);
 
-// How deeply arrays and objects nest in JSON text (strings skipped), without
-// parsing it. Manifests are shallow; a reader should refuse deeper text before
-// parsing, since dumping (the canonical form) recurses once per level.
-std::size_t json_nesting_depth(std::string_view text);
+// Manifests are shallow: a reader refuses text nested deeper than this (measured
+// with json_nesting_depth) before parsing, since dumping the canonical form
+// recurses once per level.
+using atelier::json_nesting_depth;
 inline constexpr std::size_t kMaxManifestDepth = 64;
 
 struct SignatureCheck {

@@ -77,6 +77,15 @@ OutputAsset output_of(const StoredFile& f, const std::string& name, const std::s
   a.name = name;
   return a;
 }
+
+// Every PNG output is hashed once, when it is stored (issue 7's checks and
+// tracing rely on every image asset having its hashes).
+void set_image_hashes(OutputAsset& out, const std::optional<media::StoredImageHashes>& h) {
+  if (!h) return;
+  out.hashes = to_asset_hashes(h->hashes);
+  out.width = h->width;
+  out.height = h->height;
+}
 }  // namespace
 
 OutputAsset& JobContext::write_output(const std::string& name, std::string_view data,
@@ -85,11 +94,7 @@ OutputAsset& JobContext::write_output(const std::string& name, std::string_view 
   OutputAsset& out = outputs_.back();
   if (media_type == "image/png") {
     const auto* bytes = reinterpret_cast<const uint8_t*>(data.data());
-    if (auto h = media::hash_png_bytes({bytes, data.size()}, name)) {
-      out.hashes = to_asset_hashes(h->hashes);
-      out.width = h->width;
-      out.height = h->height;
-    }
+    set_image_hashes(out, media::hash_png_bytes({bytes, data.size()}, name));
   }
   return out;
 }
@@ -99,13 +104,7 @@ OutputAsset& JobContext::write_output_file(const std::string& name,
                                            const std::string& media_type, const std::string& ext) {
   outputs_.push_back(output_of(assets_.put_file(file, ext), name, media_type, ext));
   OutputAsset& out = outputs_.back();
-  if (media_type == "image/png") {
-    if (auto h = media::hash_png_file(file)) {
-      out.hashes = to_asset_hashes(h->hashes);
-      out.width = h->width;
-      out.height = h->height;
-    }
-  }
+  if (media_type == "image/png") set_image_hashes(out, media::hash_png_file(file));
   return out;
 }
 

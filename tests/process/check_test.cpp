@@ -12,6 +12,7 @@
 
 #include "media/png_io.h"
 #include "orchestrator/asset_store.h"
+#include "process_helpers.h"
 #include "provenance/signing.h"
 #include "support/process.h"
 #include "support/test_workspace.h"
@@ -29,10 +30,6 @@ const char* kGenerate = R"(
     kind: generate
     with: {prompt: "red apple, flat icon", model: tiny, count: 4, seed: 21, steps: 3, size: 32}
 )";
-
-fs::path asset_file(TempWorkspace& tw, const AssetRow& a) {
-  return AssetStore(tw.ws().assets_dir(), tw.ws().tmp_dir()).path_for(a.sha256, a.ext);
-}
 
 // A recognisable copy: 10% brighter and saved again, as a re-post would be. (The
 // tiny model draws noise, which resizing scrambles more than it would a picture.)
@@ -72,15 +69,6 @@ std::string png_chunk(const std::string& type, const std::string& data) {
     for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
   }
   return be32(static_cast<uint32_t>(data.size())) + type + data + be32(crc ^ 0xFFFFFFFFu);
-}
-
-json parse_out(const ProcResult& r) {
-  try {
-    return json::parse(r.out);
-  } catch (const json::exception&) {
-    ADD_FAILURE() << "not JSON: " << r.out << r.err;
-    return json::object();
-  }
 }
 
 }  // namespace
@@ -226,6 +214,18 @@ TEST(Checks, GateQuarantinesANearCopyOfARegistryWorkAndTheOthersGoOn) {
   EXPECT_TRUE(fs::exists(tw.dir() / "all" / "gen_22.png"));
   r = run_atelier({"-w", w, "export", "r2", (tw.dir() / "x").string(), "--name", "{product}"});
   EXPECT_EQ(r.exit_code, 2) << "no deliverable has a product variable";
+
+  // The run report lists the quarantined copy with its check and label.
+  const fs::path page = tw.dir() / "r2.html";
+  r = run_atelier({"-w", w, "report", "r2", "--out", page.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const std::string html = read_file_text(page);
+  const auto at = html.find("<h2>Quarantined assets (1)</h2>");
+  ASSERT_NE(at, std::string::npos) << "the report has a quarantine section";
+  const std::string section = html.substr(at, html.find("</table>", at) - at);
+  EXPECT_NE(section.find(copy_sha.substr(0, 8)), std::string::npos);
+  EXPECT_NE(section.find("copyright: fail"), std::string::npos) << section;
+  EXPECT_NE(section.find("ACME protected mascots"), std::string::npos) << section;
 
   // Ad hoc: the copied file and the registry work itself both fail; a clean one passes.
   r = run_atelier({"-w", w, "--json", "check", (tw.dir() / "protected" / "mascot.png").string(),

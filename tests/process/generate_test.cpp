@@ -21,12 +21,6 @@
 using namespace atelier;
 using namespace atelier::test;
 
-namespace {
-std::filesystem::path asset_file(TempWorkspace& tw, const AssetRow& a) {
-  return AssetStore(tw.ws().assets_dir(), tw.ws().tmp_dir()).path_for(a.sha256, a.ext);
-}
-}  // namespace
-
 TEST(Generate, JobsWritePngsWithA1111ParametersAndRecordTheModel) {
   TempWorkspace tw(fast_config());
   auto model = write_tiny_model(tw.dir() / "models", "tiny");

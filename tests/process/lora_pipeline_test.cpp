@@ -26,15 +26,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path asset_file(TempWorkspace& tw, const AssetRow& a) {
-  return AssetStore(tw.ws().assets_dir(), tw.ws().tmp_dir()).path_for(a.sha256, a.ext);
-}
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-
 // Brand images of mixed kinds: RGB, RGBA of another size, gray, a corrupt file,
 // and one with a sidecar caption.
 void write_brand(const fs::path& dir) {
@@ -122,7 +113,7 @@ stages:
     for (const std::string& sha : sj.outputs) {
       auto a = *store->get_asset(sha);
       if (a.media_type == "application/json") {
-        listing = json::parse(read_text(asset_file(tw, a)));
+        listing = json::parse(read_file_text(asset_file(tw, a)));
         continue;
       }
       EXPECT_EQ(a.media_type, "text/plain");
@@ -131,7 +122,7 @@ stages:
       ASSERT_FALSE(src.empty()) << sha;
       for (const InputRef& s : src) {
         EXPECT_EQ(s.role, "image");
-        caption_of[s.sha256] = read_text(asset_file(tw, a));
+        caption_of[s.sha256] = read_file_text(asset_file(tw, a));
       }
     }
   EXPECT_EQ(caption_of.size(), 4u);
@@ -150,7 +141,7 @@ stages:
     for (const std::string& sha : sj.outputs) {
       auto a = *store->get_asset(sha);
       if (a.ext == "safetensors") lora_file = asset_file(tw, a);
-      if (a.ext == "json") report = json::parse(read_text(asset_file(tw, a)));
+      if (a.ext == "json") report = json::parse(read_file_text(asset_file(tw, a)));
     }
   ASSERT_FALSE(lora_file.empty());
   auto f = ml::SafetensorsFile::read(lora_file);
@@ -284,7 +275,7 @@ stages:
   const auto lora_jobs = store->stage_jobs(1, "lora");
   for (const std::string& sha : lora_jobs.at(0).outputs) {
     auto a = *store->get_asset(sha);
-    if (a.ext == "json") report = json::parse(read_text(asset_file(tw, a)));
+    if (a.ext == "json") report = json::parse(read_file_text(asset_file(tw, a)));
   }
   EXPECT_GT(report["resumed_from"].get<int>(), 0) << report.dump();
   EXPECT_EQ(report["steps"], 300);

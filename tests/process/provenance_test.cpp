@@ -13,6 +13,7 @@
 #include "media/png_io.h"
 #include "media/png_meta.h"
 #include "orchestrator/asset_store.h"
+#include "process_helpers.h"
 #include "support/process.h"
 #include "support/test_workspace.h"
 #include "support/tiny_model.h"
@@ -22,15 +23,6 @@ using namespace atelier::test;
 namespace fs = std::filesystem;
 
 namespace {
-
-json parse_out(const ProcResult& r) {
-  try {
-    return json::parse(r.out);
-  } catch (const json::exception&) {
-    ADD_FAILURE() << "not JSON: " << r.out << r.err;
-    return json::object();
-  }
-}
 
 // Every value of `key` anywhere in a lineage tree.
 void collect(const json& node, const std::string& key, std::set<std::string>& out) {

@@ -10,6 +10,7 @@
 
 #include "orchestrator/asset_store.h"
 #include "orchestrator/run_report.h"
+#include "process_helpers.h"
 #include "support/process.h"
 #include "support/test_workspace.h"
 #include "support/tiny_model.h"
@@ -20,13 +21,6 @@ using namespace atelier;
 using namespace atelier::test;
 
 namespace {
-
-std::string read_all(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 const char* kSpec = R"(version: 1
 name: report-demo
@@ -67,7 +61,7 @@ TEST(Report, ReportStageAndCommandWriteAnEscapedSelfContainedPage) {
     if (a.name == "report.html") page = a;
   ASSERT_TRUE(page) << "the report job stored report.html";
   EXPECT_EQ(page->media_type, "text/html");
-  const std::string staged = read_all(
+  const std::string staged = read_file_text(
       AssetStore(tw.ws().assets_dir(), tw.ws().tmp_dir()).path_for(page->sha256, page->ext));
   EXPECT_NE(staged.find("report-demo"), std::string::npos);
   EXPECT_NE(staged.find("make_things"), std::string::npos);
@@ -79,7 +73,7 @@ TEST(Report, ReportStageAndCommandWriteAnEscapedSelfContainedPage) {
   r = run_atelier({"-w", w, "report", "r1", "--out", out.string()});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find(out.string()), std::string::npos) << r.out;
-  const std::string html = read_all(out);
+  const std::string html = read_file_text(out);
   for (const char* s : {"report-demo", "make_things", "summary_page", "succeeded"})
     EXPECT_NE(html.find(s), std::string::npos) << s;
   EXPECT_EQ(html.find("Generated while the run was"), std::string::npos);
@@ -118,7 +112,7 @@ stages:
   const fs::path out = tw.dir() / "gen.html";
   r = run_atelier({"-w", w, "report", "r1", "--out", out.string()});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  const std::string html = read_all(out);
+  const std::string html = read_file_text(out);
   EXPECT_NE(html.find("data:image/png;base64,iVBORw0KGgo"), std::string::npos)
       << "a PNG thumbnail inline, the file's own bytes";
   EXPECT_NE(html.find("Images (2)"), std::string::npos);

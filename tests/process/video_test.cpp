@@ -15,6 +15,7 @@
 #include "media/png_io.h"
 #include "media/png_meta.h"
 #include "orchestrator/asset_store.h"
+#include "process_helpers.h"
 #include "provenance/signing.h"
 #include "support/media_probe.h"
 #include "support/process.h"
@@ -26,10 +27,6 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
-
-fs::path asset_file(TempWorkspace& tw, const AssetRow& a) {
-  return AssetStore(tw.ws().assets_dir(), tw.ws().tmp_dir()).path_for(a.sha256, a.ext);
-}
 
 std::map<std::string, AssetRow> assets_by_name(Store& store, int64_t run) {
   std::map<std::string, AssetRow> m;

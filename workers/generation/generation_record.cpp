@@ -96,7 +96,7 @@ nlohmann::json manifest_json(const GenerationFacts& f, const media::Image& img,
           {"inputs", inputs},
           {"pixels_sha256", hex(h, sizeof h)},
           {"pixels_format", "rgb8"},
-          {"libtorch", "1.13"},
+          {"libtorch", f.libtorch},
           {"created_at", created_at_ms},
           {"signature", nullptr}};
 }

@@ -31,6 +31,7 @@ struct GenerationFacts {
   // The forward pass that drew this image: its size and this image's place in
   // it (ml/generator.h: pixels are reproducible for the same batch and threads).
   int batch = 1, batch_index = 0;
+  std::string libtorch;  // the version that drew it (ml::torch_version())
   // Where it ran (manifest only).
   int64_t run_id = 0, job_id = 0;
   std::string stage;

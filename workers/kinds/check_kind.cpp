@@ -8,6 +8,7 @@
 // its chart are records of the job (outputs that do not flow downstream).
 // Failing verdicts do not fail the job: the job fails only on bad params.
 #include <map>
+#include <set>
 
 #include "../job_kind.h"
 #include "orchestrator/errors.h"
@@ -31,10 +32,10 @@ class CheckKind final : public JobKind {
     SubjectContext gather(ctx.store(), ctx.assets(), ctx.config());
     std::vector<CheckSubject> subjects;
     std::vector<AssetRow> rows;
+    std::set<std::string> seen;
     for (const JobInput& in : ctx.inputs()) {
       if (in.role != "input" && in.role != "images") continue;
-      if (std::any_of(subjects.begin(), subjects.end(),
-                      [&](const CheckSubject& s) { return s.sha256 == in.sha256; }))
+      if (!seen.insert(in.sha256).second)
         continue;  // the same bytes from two upstream jobs: checked and forwarded once
       ctx.check_cancelled();
       auto row = ctx.store().get_asset(in.sha256);

@@ -228,6 +228,7 @@ class GenerateKind final : public JobKind {
     f.negative_prompt = req.negative_prompt;
     f.steps = req.steps;
     f.sampler = ml::sampler_display_name(req.sampler);
+    f.libtorch = ml::torch_version();
     f.cfg = req.cfg;
     f.model_name = model->name;
     f.model_sha256 = model->sha256;
