@@ -8,7 +8,10 @@
 #include <ctime>
 
 #include "orchestrator/ids.h"
+#include "orchestrator/time_text.h"
 #include "pipelines/imports.h"
+#include "pipelines/prepare_run.h"
+#include "workers/catalog/kind_catalog.h"
 
 namespace atelier::cli {
 
@@ -17,17 +20,7 @@ Workspace open_workspace(const Globals& g) {
 }
 
 NewRun prepare_run(const Workspace& ws, const SubmitArgs& a, PipelineSpec* spec_out, Store* store) {
-  PipelineSpec spec =
-      load_spec(a.spec, a.sets, {static_cast<size_t>(ws.config().max_jobs_per_run)});
-  AssetStore files = ws.asset_store();
-  import_spec_files(spec, store ? &files : nullptr, store);
-  NewRun run = expand_spec(spec, ws.config().max_attempts,
-                           static_cast<size_t>(ws.config().max_jobs_per_run));
-  run.spec_path = std::filesystem::absolute(a.spec).string();
-  run.submitter = current_actor();
-  run.idem_key = a.key;
-  if (spec_out) *spec_out = std::move(spec);
-  return run;
+  return atelier::prepare_run(ws, {a.spec, a.sets, a.key, current_actor()}, spec_out, store);
 }
 
 std::filesystem::path find_model_file(const std::string& ref, const std::string& what) {
@@ -45,59 +38,49 @@ std::filesystem::path find_model_file(const std::string& ref, const std::string&
 }
 
 std::string format_time(int64_t ms) {
-  std::time_t s = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&s, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return utc_iso(ms);
 }
 
-json run_status_json(Store& store, const RunRow& run) {
-  json jobs = json::object();
-  int64_t total = 0;
-  for (const StateCount& c : store.job_counts(run.id, false)) {
-    jobs[c.key] = c.count;
-    total += c.count;
+namespace {
+std::map<std::string, int> parse_pools(const std::string& text) {
+  std::map<std::string, int> pools;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find(',', start);
+    std::string item =
+        text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    auto eq = item.find('=');
+    if (eq == std::string::npos) throw InputError("--workers " + text + ": expected kind=N,...");
+    const std::string kind = item.substr(0, eq);
+    if (!find_kind(kind))
+      throw InputError("--workers " + text + ": unknown kind '" + kind +
+                       "' (known: " + known_kinds_list() + ")");
+    try {
+      pools[kind] = std::stoi(item.substr(eq + 1));
+    } catch (const std::exception&) {
+      throw InputError("--workers " + text + ": '" + item.substr(eq + 1) + "' is not a number");
+    }
+    if (end == std::string::npos) break;
+    start = end + 1;
   }
-  json stages = json::object();
-  for (const StateCount& c : store.job_counts(run.id, true)) {
-    auto slash = c.key.rfind('/');
-    stages[c.key.substr(0, slash)][c.key.substr(slash + 1)] = c.count;
+  return pools;
+}
+
+}  // namespace
+
+OrchestratorOptions orchestrator_options(const std::string& workers) {
+  OrchestratorOptions opts;
+  opts.pools = parse_pools(workers);
+  opts.exe = std::filesystem::read_symlink("/proc/self/exe").string();
+  opts.ml_exe = ml_binary_path();
+  for (const KindSpec& k : kind_catalog()) {
+    opts.threads[k.name] = k.threads;
+    if (k.ml) opts.ml_kinds.insert(k.name);
   }
-  json out = {{"run", run_ref(run.id)},
-              {"name", run.name},
-              {"state", run.state},
-              {"jobs", jobs},
-              {"total", total},
-              {"stages", stages},
-              {"spec", run.spec_path},
-              {"submitter", run.submitter},
-              {"created_at", format_time(run.created_at)}};
-  out["key"] = run.idem_key ? json(*run.idem_key) : json(nullptr);
-  out["finished_at"] = run.finished_at ? json(format_time(*run.finished_at)) : json(nullptr);
-  // Verdicts by check and verdict, and the assets a gate quarantined (with the
-  // failing checks and, for a registry match, the work's label).
-  json verdicts = json::object(), quarantined = json::array();
-  std::map<std::string, size_t> q_index;
-  for (const CheckRow& c : store.run_checks(run.id)) {
-    json& kind = verdicts[c.check_kind];
-    kind[c.verdict] =
-        kind.is_object() && kind.contains(c.verdict) ? kind[c.verdict].get<int>() + 1 : 1;
-    if (!c.quarantined || !c.sha256) continue;
-    auto [it, fresh] = q_index.emplace(*c.sha256, quarantined.size());
-    if (fresh)
-      quarantined.push_back({{"sha256", *c.sha256},
-                             {"job", c.job_id ? json(job_ref(*c.job_id)) : json(nullptr)},
-                             {"checks", json::array()}});
-    json why = {{"check", c.check_kind}};
-    if (c.details.contains("label")) why["label"] = c.details["label"];
-    if (c.details.contains("reason")) why["reason"] = c.details["reason"];
-    quarantined[it->second]["checks"].push_back(std::move(why));
-  }
-  out["checks"] = verdicts;
-  out["quarantined"] = quarantined;
-  return out;
+  // libtorch's OpenMP threads spin while they wait unless told otherwise, which
+  // stalls them whenever another process holds a core (docs/models.md).
+  ::setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
+  return opts;
 }
 
 }  // namespace atelier::cli

@@ -6,6 +6,8 @@
 #include <string>
 
 #include "commands.h"
+#include "orchestrator/orchestrator_loop.h"
+#include "orchestrator/run_status.h"
 #include "orchestrator/store.h"
 #include "orchestrator/workspace.h"
 #include "pipelines/spec.h"
@@ -24,6 +26,10 @@ NewRun prepare_run(const Workspace& ws, const SubmitArgs& a, PipelineSpec* spec_
 std::filesystem::path find_model_file(const std::string& ref, const std::string& what);
 
 std::string format_time(int64_t ms);
-json run_status_json(Store& store, const RunRow& run);
+
+// The orchestrator's options for `run` and `serve`: pool sizes from
+// "kind=N,..." (InputError naming an unknown kind), the binaries, and each
+// kind's threads from the kind catalog.
+OrchestratorOptions orchestrator_options(const std::string& workers);
 
 }  // namespace atelier::cli

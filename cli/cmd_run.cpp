@@ -24,30 +24,6 @@ void on_signal(int) {
   g_stop = 1;
 }
 
-std::map<std::string, int> parse_pools(const std::string& text) {
-  std::map<std::string, int> pools;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find(',', start);
-    std::string item =
-        text.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    auto eq = item.find('=');
-    if (eq == std::string::npos) throw InputError("--workers " + text + ": expected kind=N,...");
-    const std::string kind = item.substr(0, eq);
-    if (!find_kind(kind))
-      throw InputError("--workers " + text + ": unknown kind '" + kind +
-                       "' (known: " + known_kinds_list() + ")");
-    try {
-      pools[kind] = std::stoi(item.substr(eq + 1));
-    } catch (const std::exception&) {
-      throw InputError("--workers " + text + ": '" + item.substr(eq + 1) + "' is not a number");
-    }
-    if (end == std::string::npos) break;
-    start = end + 1;
-  }
-  return pools;
-}
-
 std::string random_key() {
   std::random_device rd;
   char buf[17];
@@ -60,18 +36,8 @@ std::string random_key() {
 int cmd_run(const Globals& g, const SubmitArgs& args) {
   Workspace ws = open_workspace(g);
   SubmitArgs a = args;
-  OrchestratorOptions opts;
-  opts.pools = parse_pools(a.workers);
+  OrchestratorOptions opts = orchestrator_options(a.workers);
   if (!a.key) a.key = random_key();  // so an interrupted run can always be taken up again
-  opts.exe = std::filesystem::read_symlink("/proc/self/exe").string();
-  opts.ml_exe = ml_binary_path();
-  for (const KindSpec& k : kind_catalog()) {
-    opts.threads[k.name] = k.threads;
-    if (k.ml) opts.ml_kinds.insert(k.name);
-  }
-  // libtorch's OpenMP threads spin while they wait unless told otherwise, which
-  // stalls them whenever another process holds a core (docs/models.md).
-  ::setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
 
   auto clock = system_clock();
   OrchestratorLoop loop(ws, clock, opts);

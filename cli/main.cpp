@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "daemon_commands.h"
 #ifdef ATELIER_WITH_ML
 #include "ml/allocator_tuning.h"
 #endif
@@ -225,6 +226,8 @@ int main(int argc, char** argv) {
   key_import->add_option("FILE", key_file, "a file written by `atelier key export`")->required();
   key_import->add_option("--label", key_label, "whose key it is (default: the file name)");
   auto* key_list = key->add_subcommand("list", "the keys this workspace trusts");
+  DaemonCommands daemon;
+  daemon.add_to(app);
   GenerateArgs ga;
   auto* generate = app.add_subcommand(
       "generate", "text-to-image outside the queue: writes PNGs to --out and prints their paths");
@@ -289,6 +292,7 @@ int main(int argc, char** argv) {
     if (*key_export) return cmd_key_export(g, key_out);
     if (*key_import) return cmd_key_import(g, key_file, key_label);
     if (*key_list) return cmd_key_list(g);
+    if (auto rc = daemon.dispatch(g)) return *rc;
 #ifdef ATELIER_WITH_ML
     if (*train_base) return cmd_train_base(g, ta);
     if (*train_captioner) return cmd_train_captioner(g, tc);

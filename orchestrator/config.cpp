@@ -73,11 +73,12 @@ WorkspaceConfig load_config(const std::filesystem::path& path) {
                      std::to_string(e.mark.column + 1) + ": invalid YAML: " + e.msg);
   }
   if (root.IsNull()) return c;
-  check_keys(path, root,
-             {"store", "assets", "models", "lease_ms", "heartbeat_ms", "cancel_grace_ms", "drain_grace_ms",
-              "max_attempts", "retry", "cpu_slots", "claim_batch", "supervisor_tick_ms",
-              "restart_backoff", "pools", "limits", "retention", "max_jobs_per_run"},
-             "");
+  check_keys(
+      path, root,
+      {"store", "assets", "models", "lease_ms", "heartbeat_ms", "cancel_grace_ms", "drain_grace_ms",
+       "max_attempts", "retry", "cpu_slots", "claim_batch", "supervisor_tick_ms", "restart_backoff",
+       "pools", "limits", "retention", "max_jobs_per_run"},
+      "");
   auto num = [&](const char* key, auto& field) {
     if (root[key]) field = as<std::decay_t<decltype(field)>>(path, root[key], key, "a number");
   };

@@ -31,10 +31,10 @@ struct WorkspaceConfig {
   int64_t supervisor_tick_ms = 200;
   int64_t restart_backoff_base_ms = 500;
   int64_t restart_backoff_max_ms = 30'000;
-  std::map<std::string, int> pools;   // kind -> worker processes
-  std::map<std::string, int> limits;  // kind -> most jobs leased at once (0: no limit)
-  int retention_days = 30;            // finished runs older than this are removed
-  int64_t max_jobs_per_run = 100'000; // fan-out limit, checked before anything is enqueued
+  std::map<std::string, int> pools;    // kind -> worker processes
+  std::map<std::string, int> limits;   // kind -> most jobs leased at once (0: no limit)
+  int retention_days = 30;             // finished runs older than this are removed
+  int64_t max_jobs_per_run = 100'000;  // fan-out limit, checked before anything is enqueued
   int64_t orphan_grace_ms = 3'600'000;
 
   int64_t effective_heartbeat_ms() const { return heartbeat_ms > 0 ? heartbeat_ms : lease_ms / 3; }

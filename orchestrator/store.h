@@ -36,6 +36,13 @@ struct NewJob {
   std::vector<int64_t> dep_ids;  // existing jobs (for jobs a running job spawns)
 };
 
+// Where to post a summary when the run ends (a spec's `notify:`), and for
+// which end states (succeeded, failed, cancelled).
+struct RunNotify {
+  std::string url;
+  std::vector<std::string> on;
+};
+
 struct NewRun {
   std::string name;
   std::string spec_path;
@@ -45,6 +52,7 @@ struct NewRun {
   std::optional<std::string> idem_key;
   std::string submitter;
   std::vector<NewJob> jobs;
+  std::vector<RunNotify> notify;
 };
 
 struct SubmitResult {
@@ -250,13 +258,101 @@ struct EventRow {
   int64_t id = 0, at = 0;
   std::string actor, action, target;
   json details;
+  std::string details_text;                    // as stored: the hash covers these bytes
+  std::optional<std::string> prev_hash, hash;  // the audit chain (audit_chain.h)
+};
+
+// A cron schedule (schedules table): submits spec_path with params (as --set
+// values) at each fire time of `cron` read in `timezone`. missed: "skip" or
+// "catch-up" (scheduler.h).
+struct ScheduleRow {
+  std::string name, cron, timezone = "UTC", spec_path;
+  json params = json::object();
+  std::string missed = "skip";
+  bool enabled = true;
+  std::optional<int64_t> next_fire_at, last_fire_at;
+  int64_t created_at = 0;
+  std::string created_by;
+};
+
+// What a scheduler did at one scheduled instant (schedule_fires table).
+struct ScheduleFire {
+  std::string schedule;
+  int64_t fire_at = 0, fired_at = 0;
+  std::string outcome;  // submitted, skipped, failed
+  std::optional<int64_t> run_id;
+  std::string detail;
+};
+
+// A webhook delivery for a run's end (notifications table).
+struct NotificationRow {
+  int64_t id = 0, run_id = 0;
+  std::string url;
+  std::vector<std::string> on;
+  std::string state;  // waiting, delivered, failed, skipped
+  int attempts = 0;
+  int64_t next_at = 0;
+  std::string last_error;
+  std::string run_state;  // the run's state when read
+};
+
+// An API token (tokens table): only the sha256 of its secret is stored.
+struct TokenRow {
+  int64_t id = 0;
+  std::string name, role, secret_hash;
+  int64_t created_at = 0;
+  std::string created_by;
+  std::optional<int64_t> revoked_at, last_used_at;
 };
 
 struct JobFilter {
   std::optional<int64_t> run_id;
   std::optional<std::string> state, kind;
   int64_t after_id = 0;
+  // When set: jobs with ids below it, newest first (the dashboard's keyset
+  // pages); otherwise ids above after_id, oldest first.
+  std::optional<int64_t> before_id;
   int limit = 1000;
+};
+
+// Runs newest first, below before_id (0: from the newest).
+struct RunFilter {
+  std::optional<std::string> state;
+  int64_t before_id = 0;
+  int limit = 50;
+};
+
+struct KindStateCount {
+  std::string kind, state;
+  int64_t count = 0;
+};
+
+// Jobs that finished in [start_ms, start_ms + bucket).
+struct ThroughputBucket {
+  int64_t start_ms = 0, succeeded = 0, failed = 0;
+};
+
+struct WorkerRow {
+  std::string id, host, kinds, state;
+  int pid = 0;
+  std::optional<int64_t> current_job;
+  int64_t started_at = 0, heartbeat_at = 0;
+};
+
+// Succeeded jobs of a kind and their summed run time (started to finished).
+struct KindDuration {
+  std::string kind;
+  int64_t count = 0, total_ms = 0;
+};
+
+// A dashboard login (sessions table): the sha256 of the cookie's id, the
+// token it was opened with (name and role read through it), its CSRF token.
+struct SessionRow {
+  std::string id_hash;
+  int64_t token_id = 0;
+  std::string csrf;
+  int64_t created_at = 0, expires_at = 0;
+  std::string token_name, role;
 };
 
 struct StateCount {
@@ -377,15 +473,75 @@ class Store {
   virtual std::vector<JobRow> leased_jobs() = 0;
   // The audit log, newest first.
   virtual std::vector<EventRow> recent_events(int limit) = 0;
+  // The audit log in id order from after_id (for verifying the chain in pages).
+  virtual std::vector<EventRow> events_after(int64_t after_id, int limit) = 0;
 
-  // Deletes finished runs (and their jobs) finished before `before_ms`, and
-  // asset rows no remaining job produced or consumed. Returns runs removed.
+  // Newest first, ids below before_id.
+  virtual std::vector<EventRow> events_before(int64_t before_id, int limit) = 0;
+
+  // --- dashboard reads ------------------------------------------------------
+  virtual std::vector<RunRow> list_runs(const RunFilter& f) = 0;
+  virtual std::vector<StateCount> run_counts() = 0;  // runs by state
+  // Every job, grouped by kind and state; and only waiting, ready and leased
+  // (cheap: the claim index holds them).
+  virtual std::vector<KindStateCount> job_counts_by_kind() = 0;
+  virtual std::vector<KindStateCount> unfinished_counts_by_kind() = 0;
+  // Jobs finished since since_ms (succeeded; dead counts as failed), by bucket.
+  virtual std::vector<ThroughputBucket> throughput(int64_t since_ms, int64_t bucket_ms) = 0;
+  virtual std::vector<WorkerRow> list_workers() = 0;
+  virtual std::vector<KindDuration> job_durations() = 0;
+
+  // --- dashboard sessions ---------------------------------------------------
+  virtual void add_session(const SessionRow& s) = 0;
+  // The session if it has not expired and its token is not revoked.
+  virtual std::optional<SessionRow> find_session(const std::string& id_hash, int64_t now_ms) = 0;
+  virtual void remove_session(const std::string& id_hash) = 0;
+
+  // --- schedules ----------------------------------------------------------
+  // Adds a schedule; InputError when the name is taken.
+  virtual void add_schedule(const ScheduleRow& s) = 0;
+  virtual std::vector<ScheduleRow> list_schedules() = 0;
+  virtual std::optional<ScheduleRow> get_schedule(const std::string& name) = 0;
+  // Removes the schedule (its fires stay, as history); false when there was none.
+  virtual bool remove_schedule(const std::string& name) = 0;
+  // Moves next_fire_at from `expected` (nullopt: NULL) to `next`, and sets
+  // last_fire_at when given. False when another scheduler moved it first.
+  virtual bool advance_schedule(const std::string& name, std::optional<int64_t> expected,
+                                int64_t next, std::optional<int64_t> last_fire) = 0;
+  // Records what was done at a fire time; false when a fire at that time was
+  // recorded already (by this or another scheduler).
+  virtual bool record_fire(const ScheduleFire& f) = 0;
+  virtual std::optional<ScheduleFire> find_fire(const std::string& schedule, int64_t fire_at) = 0;
+  // Newest first; every schedule's when `schedule` is empty.
+  virtual std::vector<ScheduleFire> schedule_fires(const std::string& schedule, int limit) = 0;
+
+  // --- notifications --------------------------------------------------------
+  // Waiting deliveries whose run has ended and whose next attempt is due.
+  virtual std::vector<NotificationRow> due_notifications(int64_t now_ms, int limit) = 0;
+  // Takes the attempt due at `expected_next_at` by moving it to `lease_until`;
+  // false when another process took it first.
+  virtual bool take_notification(int64_t id, int64_t expected_next_at, int64_t lease_until) = 0;
+  // Records the attempt's result: state waiting (with next_at for the retry),
+  // delivered, failed or skipped.
+  virtual void settle_notification(int64_t id, const std::string& state, int attempts,
+                                   int64_t next_at, const std::string& error) = 0;
+  virtual std::vector<NotificationRow> run_notifications(int64_t run_id) = 0;
+
+  // --- tokens -------------------------------------------------------------
+  virtual int64_t add_token(const TokenRow& t) = 0;
+  // An unrevoked token with this secret hash (and notes its use).
+  virtual std::optional<TokenRow> use_token(const std::string& secret_hash) = 0;
+  virtual std::vector<TokenRow> list_tokens() = 0;
+  virtual bool revoke_token(int64_t id) = 0;
+
   // Kinds that have ready, leased or waiting jobs, in that order of urgency
   // (the supervisor spawns for them).
   virtual std::vector<std::string> kinds_with_work() = 0;
   // Kinds that have ready (claimable now) jobs.
   virtual std::vector<std::string> kinds_ready() = 0;
 
+  // Deletes finished runs (and their jobs) finished before `before_ms`, and
+  // asset rows no remaining job produced or consumed. Returns runs removed.
   virtual int remove_finished_runs(int64_t before_ms) = 0;
   virtual std::string integrity_check() = 0;
 

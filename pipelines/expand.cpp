@@ -206,6 +206,7 @@ NewRun expand_spec(const PipelineSpec& spec, int default_max_attempts, size_t ma
   run.spec_text = spec.text;
   run.spec_sha256 = spec.sha256;
   run.params = spec.params;
+  run.notify = spec.notify;
   std::map<std::string, std::vector<size_t>> jobs_of;  // a deferred stage: its expand job
   size_t total = 0;  // an estimate for the reserve: the matrix sizes before exclusions
   for (const StageSpec& s : spec.stages) {

@@ -71,6 +71,7 @@ struct PipelineSpec {
   std::string name;
   json params = json::object();  // resolved: defaults with --set applied
   std::vector<StageSpec> stages;
+  std::vector<RunNotify> notify;  // `notify:` webhooks, posted by `atelier serve` at the run's end
 
   const StageSpec* stage(std::string_view id) const;
   // Matrix variables a stage's jobs carry: its own, those its for_each source's

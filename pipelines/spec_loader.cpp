@@ -410,7 +410,7 @@ class Loader {
     check_duplicate_keys(root, path_);
     if (!root.IsMap())
       fail(root, "a pipeline spec must be a YAML mapping with version, name and stages");
-    only_keys(root, {"version", "name", "params", "stages"}, "the spec");
+    only_keys(root, {"version", "name", "params", "stages", "notify"}, "the spec");
     PipelineSpec spec;
     spec.path = path_;
     spec.text = text;
@@ -428,6 +428,15 @@ class Loader {
       spec.params = yaml_to_json(params);
     }
     apply_sets(spec.params, sets);
+    if (const YAML::Node n = root["notify"]) {
+      if (n.IsMap()) {
+        spec.notify.push_back(notify(n));
+      } else if (n.IsSequence() && n.size() > 0) {
+        for (const auto& item : n) spec.notify.push_back(notify(item));
+      } else {
+        fail(n, "'notify' must be {url: ..., on: [...]} or a list of them");
+      }
+    }
     const YAML::Node stages = root["stages"];
     if (!stages || !stages.IsSequence() || stages.size() == 0)
       fail(stages ? stages : root, "'stages' must be a non-empty list");
@@ -435,6 +444,32 @@ class Loader {
     check_graph(stages, spec.stages);
     check_semantics(stages, spec);
     return spec;
+  }
+
+  // One webhook: an http(s) URL and the run end states it wants (default all).
+  RunNotify notify(const YAML::Node& n) const {
+    if (!n.IsMap()) fail(n, "a notify entry must be a mapping {url: ..., on: [...]}");
+    only_keys(n, {"url", "on"}, "notify");
+    if (!n["url"]) fail(n, "notify: missing 'url'");
+    RunNotify out;
+    out.url = str(n["url"], "notify url");
+    if (!(out.url.rfind("http://", 0) == 0 || out.url.rfind("https://", 0) == 0) ||
+        out.url.size() > 2000 || out.url.find_first_of(" \r\n\t") != std::string::npos)
+      fail(n["url"], "notify: url must be an http:// or https:// URL");
+    static const std::set<std::string> kStates = {"succeeded", "failed", "cancelled"};
+    if (const YAML::Node on = n["on"]) {
+      if (!on.IsSequence() || on.size() == 0)
+        fail(on, "notify: 'on' must be a list of run end states (succeeded, failed, cancelled)");
+      for (const auto& v : on) {
+        const std::string st = str(v, "notify state");
+        if (!kStates.count(st))
+          fail(v, "notify: '" + st + "' is not a run end state (succeeded, failed, cancelled)");
+        out.on.push_back(st);
+      }
+    } else {
+      out.on.assign(kStates.begin(), kStates.end());
+    }
+    return out;
   }
 
   // What needs the whole graph: group_by variables, references, fan-out size.

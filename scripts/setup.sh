@@ -9,6 +9,9 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache git
   libsqlite3-dev sqlite3 libsqlitecpp-dev
   libspdlog-dev libfmt-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libsodium-dev
+  libhowardhinnant-date-dev tzdata   # cron schedules in IANA time zones
+  libpoco-dev                        # the dashboard's HTTP server (atelier serve)
+  chromium                           # the dashboard's browser tests (headless)
   libgtest-dev libgmock-dev
   libpng-dev libtorch-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
@@ -41,6 +44,9 @@ fi
 
 BUILD_DIR=${BUILD_DIR:-build}
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+# Paths relative to the checkout, so a second clone (a fresh-clone check, a CI
+# workspace) reuses what the first one compiled.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-true}
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi

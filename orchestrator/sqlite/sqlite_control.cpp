@@ -2,6 +2,7 @@
 // worker registry. Cancelling a leased job only sets cancel_requested: the
 // worker sees it at its next heartbeat (cooperative), and the supervisor
 // signals the process after the grace period (enforced).
+#include "../audit_chain.h"
 #include "../errors.h"
 #include "../ids.h"
 #include "sqlite_store.h"
@@ -173,14 +174,36 @@ std::vector<std::string> SqliteStore::paused_kinds() {
 
 void SqliteStore::audit(const std::string& actor, const std::string& action,
                         const std::string& target, const json& details) {
-  auto& ins =
-      db_.stmt("INSERT INTO events (at, actor, action, target, details) VALUES (?,?,?,?,?)");
-  ins.bind(1, now());
-  ins.bind(2, actor);
-  ins.bind(3, action);
-  ins.bind(4, target);
-  ins.bind(5, details.dump());
+  // The chain needs the previous entry's hash and this entry's id before the
+  // insert: both are read and written in one write transaction, so entries
+  // from concurrent processes still form one line.
+  WriteTxn txn(db_);
+  int64_t last_id = 0;
+  std::string prev;
+  {
+    auto& q = db_.stmt("SELECT id, hash FROM events ORDER BY id DESC LIMIT 1");
+    if (q.executeStep()) {
+      last_id = q.getColumn(0).getInt64();
+      prev = q.getColumn(1).isNull() ? "" : q.getColumn(1).getString();
+    }
+    q.reset();
+  }
+  const int64_t id = last_id + 1, at = now();
+  const std::string text = details.dump();
+  auto& ins = db_.stmt(
+      "INSERT INTO events (id, at, actor, action, target, details, prev_hash, hash) "
+      "VALUES (?,?,?,?,?,?,?,?)");
+  ins.bind(1, id);
+  ins.bind(2, at);
+  ins.bind(3, actor);
+  ins.bind(4, action);
+  ins.bind(5, target);
+  ins.bind(6, text);
+  ins.bind(7, prev);
+  ins.bind(8, audit_entry_hash(prev, id, at, actor, action, target, text));
   ins.exec();
+  ins.reset();
+  txn.commit();
 }
 
 void SqliteStore::register_worker(const WorkerInfo& w) {

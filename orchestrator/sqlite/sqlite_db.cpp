@@ -6,6 +6,7 @@
 #include <chrono>
 #include <thread>
 
+#include "../audit_chain.h"
 #include "../errors.h"
 #include "migrations.h"
 
@@ -34,6 +35,26 @@ int busy_handler(void*, int tries) {
     throw InputError(file.string() + ": not an Atelier database (" + se->what() + ")");
   }
   throw InputError(file.string() + ": cannot open the job database: " + e.what());
+}
+
+// Migration 0005 turns the audit log into a hash chain (audit_chain.h); the
+// entries written before it are chained here, in the migration's transaction.
+void chain_existing_events(SQLite::Database& db) {
+  SQLite::Statement q(db, "SELECT id, at, actor, action, target, details FROM events ORDER BY id");
+  SQLite::Statement up(db, "UPDATE events SET prev_hash = ?, hash = ? WHERE id = ?");
+  std::string prev;
+  while (q.executeStep()) {
+    const int64_t id = q.getColumn(0).getInt64();
+    const std::string hash = audit_entry_hash(
+        prev, id, q.getColumn(1).getInt64(), q.getColumn(2).getString(), q.getColumn(3).getString(),
+        q.getColumn(4).getString(), q.getColumn(5).getString());
+    up.bind(1, prev);
+    up.bind(2, hash);
+    up.bind(3, id);
+    up.exec();
+    up.reset();
+    prev = hash;
+  }
 }
 }  // namespace
 
@@ -82,6 +103,7 @@ void Db::migrate() {
   for (size_t i = static_cast<size_t>(v); i < all.size(); ++i) {
     try {
       db_->exec(std::string(all[i].sql));
+      if (all[i].name == "0005_schedules_tokens_audit.sql") chain_existing_events(*db_);
     } catch (const SQLite::Exception& e) {
       throw InputError(file_.string() + ": migration " + std::string(all[i].name) +
                        " failed: " + e.what());

@@ -110,6 +110,19 @@ std::optional<RunRow> SqliteStore::latest_run() {
   return r;
 }
 
+std::vector<RunRow> SqliteStore::list_runs(const RunFilter& f) {
+  auto& q = db_.stmt("SELECT " RUN_COLUMNS
+                     " FROM runs WHERE id < ?1 AND (?2 IS NULL OR state = ?2) ORDER BY id DESC "
+                     "LIMIT ?3");
+  q.bind(1, f.before_id > 0 ? f.before_id : INT64_MAX);
+  bind_opt(q, 2, f.state);
+  q.bind(3, f.limit);
+  std::vector<RunRow> out;
+  while (q.executeStep()) out.push_back(read_run(q));
+  q.reset();
+  return out;
+}
+
 std::optional<JobRow> SqliteStore::get_job(int64_t job_id) {
   auto& q = db_.stmt("SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?");
   q.bind(1, job_id);
@@ -135,6 +148,25 @@ std::vector<JobRow> SqliteStore::list_jobs(const JobFilter& f) {
   std::vector<IdRange> ranges =
       f.run_id ? ranges_of(*f.run_id) : std::vector<IdRange>{{1, INT64_MAX}};
   std::vector<JobRow> out;
+  if (f.before_id) {
+    // Newest first: the ranges backwards, each scanned down from below before_id.
+    for (auto r = ranges.rbegin(); r != ranges.rend(); ++r) {
+      if (static_cast<int>(out.size()) >= f.limit) break;
+      if (r->first >= *f.before_id) continue;
+      auto& q = db_.stmt(
+          "SELECT " JOB_COLUMNS
+          " FROM jobs WHERE id BETWEEN ?1 AND ?2 "
+          "AND (?3 IS NULL OR state = ?3) AND (?4 IS NULL OR kind = ?4) ORDER BY id DESC LIMIT ?5");
+      q.bind(1, r->first);
+      q.bind(2, std::min(r->last, *f.before_id - 1));
+      bind_opt(q, 3, f.state);
+      bind_opt(q, 4, f.kind);
+      q.bind(5, f.limit - static_cast<int>(out.size()));
+      while (q.executeStep()) out.push_back(read_job(q));
+      q.reset();
+    }
+    return out;
+  }
   for (const IdRange& r : ranges) {
     if (static_cast<int>(out.size()) >= f.limit) break;
     if (r.last <= f.after_id) continue;
@@ -405,16 +437,46 @@ std::vector<JobRow> SqliteStore::leased_jobs() {
   return out;
 }
 
+namespace {
+#define EVENT_COLUMNS "id, at, actor, action, target, details, prev_hash, hash"
+EventRow read_event(SQLite::Statement& q) {
+  EventRow e{q.getColumn(0).getInt64(),  q.getColumn(1).getInt64(),  q.getColumn(2).getString(),
+             q.getColumn(3).getString(), q.getColumn(4).getString(), json::object(),
+             q.getColumn(5).getString()};
+  // The log is evidence: a details text that no longer parses is shown as text.
+  e.details = json::parse(e.details_text, nullptr, false);
+  if (e.details.is_discarded()) e.details = e.details_text;
+  if (!q.getColumn(6).isNull()) e.prev_hash = q.getColumn(6).getString();
+  if (!q.getColumn(7).isNull()) e.hash = q.getColumn(7).getString();
+  return e;
+}
+}  // namespace
+
 std::vector<EventRow> SqliteStore::recent_events(int limit) {
-  auto& q = db_.stmt(
-      "SELECT id, at, actor, action, target, details FROM events ORDER BY id DESC LIMIT ?");
+  auto& q = db_.stmt("SELECT " EVENT_COLUMNS " FROM events ORDER BY id DESC LIMIT ?");
   q.bind(1, limit);
   std::vector<EventRow> out;
-  while (q.executeStep()) {
-    out.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getInt64(), q.getColumn(2).getString(),
-                   q.getColumn(3).getString(), q.getColumn(4).getString(),
-                   json::parse(q.getColumn(5).getString())});
-  }
+  while (q.executeStep()) out.push_back(read_event(q));
+  q.reset();
+  return out;
+}
+
+std::vector<EventRow> SqliteStore::events_before(int64_t before_id, int limit) {
+  auto& q = db_.stmt("SELECT " EVENT_COLUMNS " FROM events WHERE id < ? ORDER BY id DESC LIMIT ?");
+  q.bind(1, before_id);
+  q.bind(2, limit);
+  std::vector<EventRow> out;
+  while (q.executeStep()) out.push_back(read_event(q));
+  q.reset();
+  return out;
+}
+
+std::vector<EventRow> SqliteStore::events_after(int64_t after_id, int limit) {
+  auto& q = db_.stmt("SELECT " EVENT_COLUMNS " FROM events WHERE id > ? ORDER BY id LIMIT ?");
+  q.bind(1, after_id);
+  q.bind(2, limit);
+  std::vector<EventRow> out;
+  while (q.executeStep()) out.push_back(read_event(q));
   q.reset();
   return out;
 }

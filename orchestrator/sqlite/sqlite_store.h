@@ -4,8 +4,10 @@
 // sqlite_claim.cpp (claim, heartbeat), sqlite_finish.cpp (completion, failure,
 // promotion, skipping, lease rescue), sqlite_control.cpp (cancel, retry, pause,
 // workers, audit), sqlite_queries.cpp (reads), sqlite_models.cpp (models),
-// sqlite_keys.cpp (signing keys) and sqlite_checks.cpp (the registry of protected
-// works, check verdicts).
+// sqlite_keys.cpp (signing keys), sqlite_checks.cpp (the registry of protected
+// works, check verdicts), sqlite_schedules.cpp (schedules and their fires) and
+// sqlite_tokens.cpp (API tokens and dashboard sessions) and sqlite_dashboard.cpp
+// (the dashboard's reads).
 #pragma once
 #include <filesystem>
 #include <memory>
@@ -98,6 +100,36 @@ class SqliteStore final : public Store {
   std::vector<std::string> asset_shas() override;
   std::vector<JobRow> leased_jobs() override;
   std::vector<EventRow> recent_events(int limit) override;
+  std::vector<EventRow> events_after(int64_t after_id, int limit) override;
+  std::vector<EventRow> events_before(int64_t before_id, int limit) override;
+  std::vector<RunRow> list_runs(const RunFilter& f) override;
+  std::vector<StateCount> run_counts() override;
+  std::vector<KindStateCount> job_counts_by_kind() override;
+  std::vector<KindStateCount> unfinished_counts_by_kind() override;
+  std::vector<ThroughputBucket> throughput(int64_t since_ms, int64_t bucket_ms) override;
+  std::vector<WorkerRow> list_workers() override;
+  std::vector<KindDuration> job_durations() override;
+  void add_session(const SessionRow& s) override;
+  std::optional<SessionRow> find_session(const std::string& id_hash, int64_t now_ms) override;
+  void remove_session(const std::string& id_hash) override;
+  void add_schedule(const ScheduleRow& s) override;
+  std::vector<ScheduleRow> list_schedules() override;
+  std::optional<ScheduleRow> get_schedule(const std::string& name) override;
+  bool remove_schedule(const std::string& name) override;
+  bool advance_schedule(const std::string& name, std::optional<int64_t> expected, int64_t next,
+                        std::optional<int64_t> last_fire) override;
+  bool record_fire(const ScheduleFire& f) override;
+  std::optional<ScheduleFire> find_fire(const std::string& schedule, int64_t fire_at) override;
+  std::vector<ScheduleFire> schedule_fires(const std::string& schedule, int limit) override;
+  std::vector<NotificationRow> due_notifications(int64_t now_ms, int limit) override;
+  bool take_notification(int64_t id, int64_t expected_next_at, int64_t lease_until) override;
+  void settle_notification(int64_t id, const std::string& state, int attempts, int64_t next_at,
+                           const std::string& error) override;
+  std::vector<NotificationRow> run_notifications(int64_t run_id) override;
+  int64_t add_token(const TokenRow& t) override;
+  std::optional<TokenRow> use_token(const std::string& secret_hash) override;
+  std::vector<TokenRow> list_tokens() override;
+  bool revoke_token(int64_t id) override;
   std::vector<std::string> kinds_with_work() override;
   std::vector<std::string> kinds_ready() override;
   int remove_finished_runs(int64_t before_ms) override;

@@ -47,6 +47,16 @@ SubmitResult SqliteStore::submit_run(const NewRun& run) {
   ins_run.bind(9, int64_t{0});  // insert_jobs counts them in
   ins_run.exec();
   const int64_t run_id = db_.raw().getLastInsertRowid();
+  for (const RunNotify& n : run.notify) {
+    auto& ins =
+        db_.stmt("INSERT INTO notifications (run_id, url, on_states, created_at) VALUES (?,?,?,?)");
+    ins.bind(1, run_id);
+    ins.bind(2, n.url);
+    ins.bind(3, json(n.on).dump());
+    ins.bind(4, t);
+    ins.exec();
+    ins.reset();
+  }
 
   const bool any_ready = std::any_of(run.jobs.begin(), run.jobs.end(), [](const NewJob& j) {
     return j.deps.empty() && j.dep_ids.empty();

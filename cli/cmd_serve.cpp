@@ -1,0 +1,99 @@
+// `atelier serve`: one long-lived process with the supervisor and maintenance
+// services (lease rescuer, cleaner), the scheduler, run-end webhooks and the
+// dashboard. SIGTERM
+// or SIGINT drains it: the dashboard stops taking requests, workers finish or
+// release their jobs, and the process exits 0 once they are gone. Several serve
+// processes may share a workspace (DESIGN.md s.3-4): leases are fenced and each
+// schedule fires once per instant.
+#include <signal.h>
+
+#include <iostream>
+#include <thread>
+
+#include "cli_util.h"
+#include "daemon_commands.h"
+#include "dashboard/server.h"
+#include "dashboard/webhook_post.h"
+#include "orchestrator/errors.h"
+#include "orchestrator/notifier.h"
+#include "orchestrator/orchestrator_loop.h"
+
+namespace atelier::cli {
+
+namespace {
+volatile sig_atomic_t g_stop = 0;
+void on_signal(int) {
+  g_stop = 1;
+}
+}  // namespace
+
+int cmd_serve(const Globals& g, const ServeArgs& a) {
+  Workspace ws = open_workspace(g);
+  OrchestratorOptions opts = orchestrator_options(a.workers);
+  auto clock = system_clock();
+  OrchestratorLoop loop(ws, clock, opts);
+  Store& store = loop.store();
+
+  auto submit = [&ws](Store& s) {
+    return [&ws, &s](const ScheduleRow& row, const std::string& key) {
+      return submit_scheduled(ws, s, row, key);
+    };
+  };
+  Scheduler scheduler(store, *clock, submit(store));
+  Notifier notifier(store, *clock, [](const std::string& url, const std::string& body) {
+    return dashboard::post_json(url, body);
+  });
+
+  dashboard::DashboardOptions dopts;
+  dopts.loopback = dashboard::is_loopback(a.bind);
+  dopts.open_read = !a.no_open_read;
+  // Run-now from the dashboard submits on the request's own connection.
+  dashboard::Dashboard dash(ws, clock, dopts,
+                            [&ws](const ScheduleRow& row, const std::string& key) {
+                              auto s = ws.open_store();
+                              return submit_scheduled(ws, *s, row, key);
+                            });
+  dashboard::ServerOptions sopts;
+  sopts.bind = a.bind;
+  sopts.port = a.port;
+  dashboard::DashboardServer server(dash, clock, sopts);
+  server.start();
+  store.audit(current_actor(), "serve.start", server.url(), {{"pid", ::getpid()}});
+  std::cout << "dashboard: " << server.url() << "/" << std::endl;
+  if (!dopts.loopback)
+    std::cerr << "serve: bound to " << a.bind << ": reading needs a token (atelier token create)\n";
+
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);  // a browser closing a live stream is not an error
+
+  const int64_t tick_ms = ws.config().supervisor_tick_ms;
+  int64_t next_schedule_tick = 0;
+  while (true) {
+    loop.tick();
+    const int64_t now = clock->now_ms();
+    if (!loop.supervisor().draining() && now >= next_schedule_tick) {
+      try {
+        scheduler.tick();
+        notifier.tick();
+      } catch (const std::exception& e) {
+        std::cerr << "serve: scheduler: " << e.what() << "\n";
+      }
+      next_schedule_tick = now + 1000;
+    }
+    if (g_stop && !loop.supervisor().draining()) {
+      std::cerr << "serve: draining (workers finish or release their jobs)\n";
+      server.stop();
+      loop.begin_drain();
+    }
+    if (loop.drained()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(tick_ms));
+  }
+  store.audit(current_actor(), "serve.stop", server.url(), {{"pid", ::getpid()}});
+  std::cerr << "serve: stopped\n";
+  return 0;
+}
+
+}  // namespace atelier::cli

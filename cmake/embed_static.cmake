@@ -1,0 +1,18 @@
+# Writes a C++ file holding each dashboard static file as a raw string literal
+# (the dashboard serves them from the binary: no files to install, no CDN).
+set(body "// Generated from dashboard/static/*; do not edit.\n#include \"dashboard/static_files.h\"\nnamespace atelier::dashboard {\nnamespace {\nconst StaticFile kFiles[] = {\n")
+foreach(f ${FILES})
+  get_filename_component(name ${f} NAME)
+  get_filename_component(ext ${f} EXT)
+  if(ext STREQUAL ".css")
+    set(type "text/css; charset=utf-8")
+  elseif(ext STREQUAL ".js")
+    set(type "text/javascript; charset=utf-8")
+  else()
+    set(type "application/octet-stream")
+  endif()
+  file(READ ${f} text)
+  string(APPEND body "    {\"${name}\", \"${type}\", R\"atelier_static(${text})atelier_static\"},\n")
+endforeach()
+string(APPEND body "};\n}  // namespace\nconst StaticFile* find_static(std::string_view name) {\n  for (const StaticFile& f : kFiles)\n    if (f.name == name) return &f;\n  return nullptr;\n}\n}  // namespace atelier::dashboard\n")
+file(WRITE ${OUT} "${body}")

@@ -1,0 +1,91 @@
+// The dashboard behind `atelier serve`: routes, who may do what, and the
+// request flow (route -> access -> handler -> errors as status codes). Poco
+// stays in server.cpp; everything here takes a Request and returns a Reply.
+//
+// Access (DESIGN.md s.8): reading is open to anyone only when the server is
+// bound to loopback and open_read is on; otherwise it needs a viewer token or
+// session. Every action needs an admin token, and an action made with a
+// browser session cookie must also carry that session's CSRF token (a form
+// field `csrf` or the X-CSRF-Token header). Every action is audited with who
+// did it.
+#pragma once
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "dashboard/router.h"
+#include "orchestrator/clock.h"
+#include "orchestrator/scheduler.h"
+#include "orchestrator/store.h"
+#include "orchestrator/workspace.h"
+
+namespace atelier::dashboard {
+
+struct DashboardOptions {
+  bool open_read = true;  // anonymous reads (honoured only on a loopback bind)
+  bool loopback = true;   // the server is bound to a loopback address
+  int64_t session_ms = 12LL * 3600 * 1000;
+  int64_t live_poll_ms = 500;  // how often a live stream looks for changes
+  int64_t live_ping_ms = 15'000;
+  int page_size = 50;
+};
+
+// One store connection per concurrent request: SqliteStore is single-threaded.
+class StorePool {
+ public:
+  explicit StorePool(std::function<std::unique_ptr<Store>()> open) : open_(std::move(open)) {}
+  class Lease {
+   public:
+    Lease(StorePool& pool, std::unique_ptr<Store> s) : pool_(pool), store_(std::move(s)) {}
+    ~Lease() { pool_.give_back(std::move(store_)); }
+    Store& operator*() { return *store_; }
+    Store* operator->() { return store_.get(); }
+
+   private:
+    StorePool& pool_;
+    std::unique_ptr<Store> store_;
+  };
+  Lease acquire();
+
+ private:
+  void give_back(std::unique_ptr<Store> s);
+  std::function<std::unique_ptr<Store>()> open_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Store>> idle_;
+};
+
+// What handlers share: the workspace, the clock, options, and how a run is
+// submitted (the same path as `atelier submit`).
+struct DashboardEnv {
+  const Workspace& ws;
+  std::shared_ptr<Clock> clock;
+  DashboardOptions options;
+  SubmitSchedule submit_schedule;  // for schedule run-now
+  std::atomic<bool> stopping{false};
+};
+
+class Dashboard {
+ public:
+  Dashboard(const Workspace& ws, std::shared_ptr<Clock> clock, DashboardOptions options,
+            SubmitSchedule submit_schedule);
+  Reply handle(Request& req);
+  void stop() { env_.stopping = true; }
+  DashboardEnv& env() { return env_; }
+
+ private:
+  Principal identify(Request& req, Store& store);
+  DashboardEnv env_;
+  StorePool pool_;
+  Router router_;
+};
+
+// Route registration, one file per concern.
+void add_read_api(Router& r);  // api_reads.cpp
+void add_actions(Router& r);   // actions.cpp
+void add_pages(Router& r);     // pages.cpp
+void add_live(Router& r);      // live.cpp
+void add_metrics(Router& r);   // metrics.cpp
+
+}  // namespace atelier::dashboard

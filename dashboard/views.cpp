@@ -1,0 +1,330 @@
+// See views.h.
+#include "dashboard/views.h"
+
+#include <fstream>
+
+#include "dashboard/dashboard.h"
+#include "orchestrator/errors.h"
+#include "orchestrator/ids.h"
+#include "orchestrator/lineage.h"
+#include "orchestrator/run_outputs.h"
+#include "orchestrator/run_status.h"
+#include "orchestrator/time_text.h"
+
+namespace atelier::dashboard {
+
+using json = nlohmann::json;
+
+namespace {
+
+constexpr size_t kGalleryMax = 300;
+constexpr size_t kLogTailBytes = 64 * 1024;
+constexpr int64_t kThroughputWindowMs = 6 * 3600 * 1000;
+constexpr int64_t kThroughputBucketMs = 10 * 60 * 1000;
+
+std::optional<std::string> query(const Ctx& c, const char* k) {
+  auto it = c.req.query.find(k);
+  if (it == c.req.query.end() || it->second.empty()) return std::nullopt;
+  return it->second;
+}
+
+int64_t parse_id(const std::string& text, char prefix, const char* what) {
+  std::string digits = !text.empty() && text[0] == prefix ? text.substr(1) : text;
+  if (digits.empty() || digits.size() > 18 ||
+      digits.find_first_not_of("0123456789") != std::string::npos)
+    throw NotFound("no such " + std::string(what) + ": " + text);
+  return std::stoll(digits);
+}
+
+json opt(const std::optional<int64_t>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+json opt(const std::optional<std::string>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+
+json run_row_json(const RunRow& r) {
+  return {{"run", run_ref(r.id)},
+          {"id", r.id},
+          {"name", r.name},
+          {"state", r.state},
+          {"spec", r.spec_path},
+          {"submitter", r.submitter},
+          {"key", opt(r.idem_key)},
+          {"created_at", r.created_at},
+          {"finished_at", opt(r.finished_at)}};
+}
+
+json job_row_json(const JobRow& j) {
+  return {{"job", job_ref(j.id)},
+          {"id", j.id},
+          {"run", run_ref(j.run_id)},
+          {"stage", j.stage},
+          {"kind", j.kind},
+          {"state", j.state},
+          {"attempt", j.attempt},
+          {"failures", j.failures},
+          {"max_attempts", j.max_attempts},
+          {"progress", j.progress},
+          {"progress_msg", j.progress_msg},
+          {"error", opt(j.error)},
+          {"lease_owner", opt(j.lease_owner)},
+          {"matrix", j.matrix},
+          {"created_at", j.created_at},
+          {"started_at", opt(j.started_at)},
+          {"finished_at", opt(j.finished_at)},
+          {"cancel_requested", j.cancel_requested}};
+}
+
+json asset_row_json(const AssetRow& a) {
+  json j = {{"sha256", a.sha256},
+            {"media_type", a.media_type},
+            {"bytes", a.bytes},
+            {"name", a.name},
+            {"ext", a.ext},
+            {"url", "/assets/" + a.sha256},
+            {"page", "/asset/" + a.sha256}};
+  j["job"] = a.job_id ? json(job_ref(*a.job_id)) : json(nullptr);
+  j["width"] = a.width ? json(*a.width) : json(nullptr);
+  j["height"] = a.height ? json(*a.height) : json(nullptr);
+  j["source"] = opt(a.source_path);
+  j["licence"] = opt(a.licence);
+  return j;
+}
+
+json check_json(const CheckRow& c) {
+  json j = {{"check", c.check_kind}, {"verdict", c.verdict}, {"quarantined", c.quarantined}};
+  j["job"] = c.job_id ? json(job_ref(*c.job_id)) : json(nullptr);
+  j["gate"] = opt(c.gate);
+  for (const char* k : {"label", "reason", "source"})
+    if (c.details.contains(k)) j[k] = c.details[k];
+  return j;
+}
+
+}  // namespace
+
+int page_limit(const Ctx& c) {
+  if (auto l = query(c, "limit")) {
+    const auto v = std::atoll(l->c_str());
+    if (v >= 1 && v <= 500) return static_cast<int>(v);
+  }
+  return c.env.options.page_size;
+}
+
+std::optional<int64_t> before_param(const Ctx& c) {
+  auto b = query(c, "before");
+  if (!b || b->find_first_not_of("0123456789") != std::string::npos || b->size() > 18)
+    return std::nullopt;
+  return std::stoll(*b);
+}
+
+int64_t run_param(const std::string& text) {
+  return parse_id(text, 'r', "run");
+}
+int64_t job_param(const std::string& text) {
+  return parse_id(text, 'j', "job");
+}
+
+json workers_json(Store& store) {
+  json out = json::array();
+  for (const WorkerRow& w : store.list_workers())
+    out.push_back({{"id", w.id},
+                   {"host", w.host},
+                   {"pid", w.pid},
+                   {"kinds", w.kinds},
+                   {"state", w.state},
+                   {"job", w.current_job ? json(job_ref(*w.current_job)) : json(nullptr)},
+                   {"started_at", w.started_at},
+                   {"heartbeat_at", w.heartbeat_at}});
+  return out;
+}
+
+json overview_json(Ctx& c) {
+  const int64_t now = c.env.clock->now_ms();
+  json queue = json::array();
+  for (const KindStateCount& k : c.store.job_counts_by_kind())
+    queue.push_back({{"kind", k.kind}, {"state", k.state}, {"count", k.count}});
+  json tp = json::array();
+  for (const ThroughputBucket& b :
+       c.store.throughput(now - kThroughputWindowMs, kThroughputBucketMs))
+    tp.push_back({{"start", b.start_ms}, {"succeeded", b.succeeded}, {"failed", b.failed}});
+  json recent = json::array();
+  for (const RunRow& r : c.store.list_runs({std::nullopt, 0, 10})) {
+    json j = run_row_json(r);
+    j["jobs"] = run_status_json(c.store, r)["jobs"];
+    recent.push_back(std::move(j));
+  }
+  return {{"now", now},
+          {"queue", queue},
+          {"throughput", {{"bucket_ms", kThroughputBucketMs}, {"buckets", tp}}},
+          {"workers", workers_json(c.store)},
+          {"paused", c.store.paused_kinds()},
+          {"runs", recent}};
+}
+
+json runs_json(Ctx& c) {
+  RunFilter f;
+  f.state = query(c, "state");
+  f.before_id = before_param(c).value_or(0);
+  f.limit = page_limit(c);
+  json runs = json::array();
+  const auto rows = c.store.list_runs(f);
+  for (const RunRow& r : rows) {
+    json j = run_row_json(r);
+    j["jobs"] = run_status_json(c.store, r)["jobs"];
+    runs.push_back(std::move(j));
+  }
+  const bool more = static_cast<int>(rows.size()) == f.limit;
+  return {{"runs", runs}, {"next_before", more ? json(rows.back().id) : json(nullptr)}};
+}
+
+json run_json(Ctx& c, int64_t run_id) {
+  auto run = c.store.get_run(run_id);
+  if (!run) throw NotFound("no such run: " + run_ref(run_id));
+  json out = run_status_json(c.store, *run);
+  out["id"] = run->id;
+  out["params"] = run->params;
+  std::map<std::string, int> verdicts_failed;
+  for (const CheckRow& ch : c.store.run_checks(run_id))
+    if (ch.sha256 && ch.verdict != "pass") ++verdicts_failed[*ch.sha256];
+  json stage_kinds = json::object(), images = json::array(), videos = json::array();
+  size_t more_images = 0;
+  json leased = json::array();
+  visit_run_outputs(c.store, run_id, [&](JobRow& j, const std::vector<JobOutput>& outputs) {
+    stage_kinds[j.stage] = j.kind;
+    if (j.state == "leased")
+      leased.push_back({{"job", job_ref(j.id)},
+                        {"stage", j.stage},
+                        {"progress", j.progress},
+                        {"progress_msg", j.progress_msg}});
+    for (const JobOutput& o : outputs) {
+      if (!o.made_here) continue;
+      const bool image = o.asset.media_type.rfind("image/", 0) == 0;
+      const bool video = o.asset.media_type.rfind("video/", 0) == 0;
+      if (!image && !video) continue;
+      json a = asset_row_json(o.asset);
+      a["stage"] = j.stage;
+      a["not_passed"] = verdicts_failed.count(o.asset.sha256) ? verdicts_failed[o.asset.sha256] : 0;
+      if (video) {
+        videos.push_back(std::move(a));
+      } else if (images.size() < kGalleryMax) {
+        images.push_back(std::move(a));
+      } else {
+        ++more_images;
+      }
+    }
+  });
+  out["stage_kinds"] = stage_kinds;
+  out["running"] = leased;
+  out["images"] = images;
+  out["more_images"] = more_images;
+  out["videos"] = videos;
+  return out;
+}
+
+json jobs_json(Ctx& c) {
+  JobFilter f;
+  if (auto r = query(c, "run")) f.run_id = run_param(*r);
+  f.state = query(c, "state");
+  f.kind = query(c, "kind");
+  f.before_id = before_param(c).value_or(std::numeric_limits<int64_t>::max());
+  f.limit = page_limit(c);
+  json jobs = json::array();
+  const auto rows = c.store.list_jobs(f);
+  for (const JobRow& j : rows) jobs.push_back(job_row_json(j));
+  const bool more = static_cast<int>(rows.size()) == f.limit;
+  return {{"jobs", jobs}, {"next_before", more ? json(rows.back().id) : json(nullptr)}};
+}
+
+std::string log_tail(const std::string& path, size_t max_bytes) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) return "";
+  const auto size = static_cast<size_t>(in.tellg());
+  const size_t from = size > max_bytes ? size - max_bytes : 0;
+  in.seekg(static_cast<std::streamoff>(from));
+  std::string text(size - from, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (from > 0) {
+    const auto nl = text.find('\n');
+    text = "[... " + std::to_string(from) + " earlier bytes]\n" +
+           (nl == std::string::npos ? text : text.substr(nl + 1));
+  }
+  return text;
+}
+
+json job_json(Ctx& c, int64_t job_id) {
+  auto job = c.store.get_job(job_id);
+  if (!job) throw NotFound("no such job: " + job_ref(job_id));
+  json out = job_row_json(*job);
+  out["params"] = job->params;
+  json attempts = json::array();
+  std::string last_log;
+  for (const AttemptRow& a : c.store.attempts(job_id)) {
+    attempts.push_back({{"attempt", a.attempt},
+                        {"worker", a.worker_id},
+                        {"pid", a.pid},
+                        {"outcome", a.outcome},
+                        {"error", opt(a.error)},
+                        {"started_at", a.started_at},
+                        {"ended_at", opt(a.ended_at)}});
+    last_log = a.log_path;
+  }
+  out["attempts"] = attempts;
+  out["log_tail"] = last_log.empty() ? "" : log_tail(last_log, kLogTailBytes);
+  json outputs = json::array();
+  for (const AssetRow& a : c.store.job_output_assets(job_id)) outputs.push_back(asset_row_json(a));
+  out["outputs"] = outputs;
+  return out;
+}
+
+json asset_json(Ctx& c, const std::string& sha256) {
+  auto a = c.store.get_asset(sha256);
+  if (!a) throw NotFound("no such asset: " + sha256);
+  json out = asset_row_json(*a);
+  json checks = json::array();
+  for (const CheckRow& ch : c.store.asset_checks(sha256)) checks.push_back(check_json(ch));
+  out["checks"] = checks;
+  out["lineage"] = lineage_json(trace_upstream(c.store, sha256));
+  return out;
+}
+
+json schedules_json(Ctx& c) {
+  json out = json::array();
+  for (const ScheduleRow& s : c.store.list_schedules()) {
+    json fires = json::array();
+    for (const ScheduleFire& f : c.store.schedule_fires(s.name, 5))
+      fires.push_back({{"fire_at", f.fire_at},
+                       {"outcome", f.outcome},
+                       {"run", f.run_id ? json(run_ref(*f.run_id)) : json(nullptr)},
+                       {"detail", f.detail}});
+    out.push_back({{"name", s.name},
+                   {"cron", s.cron},
+                   {"timezone", s.timezone},
+                   {"spec", s.spec_path},
+                   {"params", s.params},
+                   {"missed", s.missed},
+                   {"enabled", s.enabled},
+                   {"next_fire_at", opt(s.next_fire_at)},
+                   {"last_fire_at", opt(s.last_fire_at)},
+                   {"fires", fires}});
+  }
+  return {{"schedules", out}};
+}
+
+json audit_json(Ctx& c) {
+  const int limit = page_limit(c);
+  json out = json::array();
+  const auto rows =
+      c.store.events_before(before_param(c).value_or(std::numeric_limits<int64_t>::max()), limit);
+  for (const EventRow& e : rows)
+    out.push_back({{"id", e.id},
+                   {"at", e.at},
+                   {"actor", e.actor},
+                   {"action", e.action},
+                   {"target", e.target},
+                   {"details", e.details}});
+  const bool more = static_cast<int>(rows.size()) == limit;
+  return {{"events", out}, {"next_before", more ? json(rows.back().id) : json(nullptr)}};
+}
+
+}  // namespace atelier::dashboard
