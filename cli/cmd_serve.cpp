@@ -56,6 +56,12 @@ int cmd_serve(const Globals& g, const ServeArgs& a) {
   dashboard::ServerOptions sopts;
   sopts.bind = a.bind;
   sopts.port = a.port;
+  if (a.rate_limit > 0) {
+    sopts.rate_per_second = a.rate_limit;
+    sopts.rate_burst = 4 * a.rate_limit;
+  } else {
+    sopts.rate_per_second = sopts.rate_burst = 1e12;  // no limit
+  }
   dashboard::DashboardServer server(dash, clock, sopts);
   server.start();
   store.audit(current_actor(), "serve.start", server.url(), {{"pid", ::getpid()}});

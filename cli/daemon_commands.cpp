@@ -10,6 +10,10 @@ void DaemonCommands::add_to(CLI::App& app) {
   serve_->add_option("--port", serve_args_.port, "TCP port (0: any free one)")
       ->check(CLI::Range(0, 65535));
   serve_->add_option("--workers", serve_args_.workers, "worker processes per kind: kind=N,...");
+  serve_
+      ->add_option("--rate-limit", serve_args_.rate_limit,
+                   "requests per second per client address, bursts of 4x (0: no limit)")
+      ->check(CLI::Range(0.0, 1e9));
   serve_->add_flag("--no-open-read", serve_args_.no_open_read,
                    "reading needs a token even on loopback");
   auto* schedule = app.add_subcommand("schedule", "cron schedules that `atelier serve` fires");

@@ -19,6 +19,7 @@ struct ServeArgs {
   int port = 8080;
   std::string workers;  // "kind=N,..."
   bool no_open_read = false;
+  double rate_limit = 100;  // requests per second per client; 0: no limit
 };
 int cmd_serve(const Globals& g, const ServeArgs& a);
 

@@ -30,6 +30,42 @@ struct DashboardOptions {
   int64_t live_poll_ms = 500;  // how often a live stream looks for changes
   int64_t live_ping_ms = 15'000;
   int page_size = 50;
+  // The overview and /metrics count every job; with a million jobs that takes
+  // longer than a page should, so their results are reused for this long
+  // (0: computed on every request).
+  int64_t summary_ttl_ms = 2000;
+};
+
+// A value computed at most once per ttl: one request recomputes it while the
+// others use the last value (never waiting on each other once there is one).
+class TtlCache {
+ public:
+  template <typename F>
+  std::string get(const Clock& clock, int64_t ttl_ms, F compute) {
+    const int64_t now = clock.now_ms();
+    {
+      std::lock_guard lock(mu_);
+      if (has_ && (ttl_ms > 0 && now - at_ < ttl_ms)) return value_;
+    }
+    std::unique_lock busy(compute_mu_, std::try_to_lock);
+    if (!busy.owns_lock()) {
+      std::lock_guard lock(mu_);
+      if (has_) return value_;  // someone is refreshing it: the last value will do
+    }
+    if (!busy.owns_lock()) busy.lock();
+    std::string fresh = compute();
+    std::lock_guard lock(mu_);
+    value_ = fresh;
+    at_ = now;
+    has_ = true;
+    return fresh;
+  }
+
+ private:
+  std::mutex mu_, compute_mu_;
+  std::string value_;
+  int64_t at_ = 0;
+  bool has_ = false;
 };
 
 // One store connection per concurrent request: SqliteStore is single-threaded.
@@ -64,6 +100,7 @@ struct DashboardEnv {
   DashboardOptions options;
   SubmitSchedule submit_schedule;  // for schedule run-now
   std::atomic<bool> stopping{false};
+  TtlCache overview_cache, metrics_cache;
 };
 
 class Dashboard {

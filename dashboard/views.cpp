@@ -139,7 +139,8 @@ json workers_json(Store& store) {
   return out;
 }
 
-json overview_json(Ctx& c) {
+namespace {
+json compute_overview(Ctx& c) {
   const int64_t now = c.env.clock->now_ms();
   json queue = json::array();
   for (const KindStateCount& k : c.store.job_counts_by_kind())
@@ -160,6 +161,12 @@ json overview_json(Ctx& c) {
           {"workers", workers_json(c.store)},
           {"paused", c.store.paused_kinds()},
           {"runs", recent}};
+}
+}  // namespace
+
+json overview_json(Ctx& c) {
+  return json::parse(c.env.overview_cache.get(*c.env.clock, c.env.options.summary_ttl_ms,
+                                              [&] { return compute_overview(c).dump(); }));
 }
 
 json runs_json(Ctx& c) {

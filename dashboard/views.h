@@ -15,7 +15,7 @@ std::optional<int64_t> before_param(const Ctx& c);  // ?before=ID
 int64_t run_param(const std::string& text);         // "r12" or "12"; NotFound otherwise
 int64_t job_param(const std::string& text);         // "j345" or "345"
 
-nlohmann::json overview_json(Ctx& c);
+nlohmann::json overview_json(Ctx& c);                          // cached for summary_ttl_ms
 nlohmann::json runs_json(Ctx& c);                              // ?state=&before=&limit=
 nlohmann::json run_json(Ctx& c, int64_t run_id);               // status, stages, outputs
 nlohmann::json jobs_json(Ctx& c);                              // ?run=&state=&kind=&before=&limit=

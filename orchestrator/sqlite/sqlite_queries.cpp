@@ -150,13 +150,27 @@ std::vector<JobRow> SqliteStore::list_jobs(const JobFilter& f) {
   std::vector<JobRow> out;
   if (f.before_id) {
     // Newest first: the ranges backwards, each scanned down from below before_id.
+    // One statement per filter shape: "(? IS NULL OR state = ?)" would keep
+    // SQLite from using the state and kind indexes, and a rare state (dead
+    // among a million succeeded) would then scan the table.
+    const char* sql =
+        f.state && f.kind
+            ? "SELECT " JOB_COLUMNS
+              " FROM jobs WHERE id BETWEEN ?1 AND ?2 AND state = ?3 AND kind = ?4 "
+              "ORDER BY id DESC LIMIT ?5"
+        : f.state ? "SELECT " JOB_COLUMNS
+                    " FROM jobs WHERE id BETWEEN ?1 AND ?2 AND state = ?3 AND ?4 IS NULL "
+                    "ORDER BY id DESC LIMIT ?5"
+        : f.kind ? "SELECT " JOB_COLUMNS
+                   " FROM jobs WHERE id BETWEEN ?1 AND ?2 AND ?3 IS NULL AND kind = ?4 "
+                   "ORDER BY id DESC LIMIT ?5"
+                 : "SELECT " JOB_COLUMNS
+                   " FROM jobs WHERE id BETWEEN ?1 AND ?2 AND ?3 IS NULL AND ?4 IS NULL "
+                   "ORDER BY id DESC LIMIT ?5";
     for (auto r = ranges.rbegin(); r != ranges.rend(); ++r) {
       if (static_cast<int>(out.size()) >= f.limit) break;
       if (r->first >= *f.before_id) continue;
-      auto& q = db_.stmt(
-          "SELECT " JOB_COLUMNS
-          " FROM jobs WHERE id BETWEEN ?1 AND ?2 "
-          "AND (?3 IS NULL OR state = ?3) AND (?4 IS NULL OR kind = ?4) ORDER BY id DESC LIMIT ?5");
+      auto& q = db_.stmt(sql);
       q.bind(1, r->first);
       q.bind(2, std::min(r->last, *f.before_id - 1));
       bind_opt(q, 3, f.state);
