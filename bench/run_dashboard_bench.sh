@@ -42,7 +42,7 @@ base=$(grep -o 'http://127.0.0.1:[0-9]*' "$log" | head -1)
 echo "load before: $(uptime)" >&2
 printf '%-34s %10s %10s %10s %12s\n' "target" "p50 ms" "p99 ms" "req/s" "non-2xx"
 for path in "/static/style.css" "/api/v1/jobs?limit=50" "/api/v1/jobs?state=dead&limit=50" \
-            "/api/v1/overview" "/"; do
+            "/api/v1/runs" "/api/v1/overview" "/"; do
   curl -s -o /dev/null "$base$path"  # warm the caches once
   out=$(wrk -t"$threads" -c"$conns" -d"${secs}s" --latency "$base$path")
   echo "$out" >&2

@@ -12,7 +12,9 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "dashboard/router.h"
@@ -92,6 +94,29 @@ class StorePool {
   std::vector<std::unique_ptr<Store>> idle_;
 };
 
+// Job counts of finished runs: they cannot change while the run stays finished
+// (a retry reopens it, which changes its finished_at), so lists of runs read
+// them once. Bounded: cleared when it grows past max_entries.
+class FinishedRunCounts {
+ public:
+  std::optional<nlohmann::json> find(int64_t run_id, int64_t finished_at) {
+    std::lock_guard lock(mu_);
+    auto it = map_.find(run_id);
+    if (it == map_.end() || it->second.first != finished_at) return std::nullopt;
+    return it->second.second;
+  }
+  void put(int64_t run_id, int64_t finished_at, nlohmann::json counts) {
+    std::lock_guard lock(mu_);
+    if (map_.size() >= kMaxEntries) map_.clear();
+    map_[run_id] = {finished_at, std::move(counts)};
+  }
+
+ private:
+  static constexpr size_t kMaxEntries = 100'000;
+  std::mutex mu_;
+  std::unordered_map<int64_t, std::pair<int64_t, nlohmann::json>> map_;
+};
+
 // What handlers share: the workspace, the clock, options, and how a run is
 // submitted (the same path as `atelier submit`).
 struct DashboardEnv {
@@ -101,6 +126,7 @@ struct DashboardEnv {
   SubmitSchedule submit_schedule;  // for schedule run-now
   std::atomic<bool> stopping{false};
   TtlCache overview_cache, metrics_cache;
+  FinishedRunCounts run_counts;
 };
 
 class Dashboard {
