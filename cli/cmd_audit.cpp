@@ -18,12 +18,7 @@ int cmd_audit_list(const Globals& g, int limit) {
   json out = json::array();
   for (const EventRow& e : store->recent_events(limit)) {
     if (g.json)
-      out.push_back({{"id", e.id},
-                     {"at", e.at},
-                     {"actor", e.actor},
-                     {"action", e.action},
-                     {"target", e.target},
-                     {"details", e.details}});
+      out.push_back(audit_entry_json(e));
     else
       std::cout << e.id << "  " << format_time(e.at) << "  " << e.actor << "  " << e.action << "  "
                 << e.target << "  " << e.details_text << "\n";

@@ -12,14 +12,14 @@ std::string esc(std::string_view s) {
 }
 
 std::string esc_json(const nlohmann::json& j, int indent) {
-  return html_escape(j.is_string() ? j.get<std::string>() : j.dump(indent));
+  // Invalid UTF-8 from a job's params is shown replaced, never thrown.
+  return html_escape(j.is_string()
+                         ? j.get<std::string>()
+                         : j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 std::string time_text(int64_t ms) {
-  std::string t = utc_iso(ms);
-  t[10] = ' ';
-  t.pop_back();
-  return t + " UTC";
+  return utc_text(ms);
 }
 
 std::string time_text(const std::optional<int64_t>& ms) {

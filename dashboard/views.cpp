@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "dashboard/dashboard.h"
+#include "orchestrator/audit_chain.h"
 #include "orchestrator/errors.h"
 #include "orchestrator/ids.h"
 #include "orchestrator/lineage.h"
@@ -334,13 +335,7 @@ json audit_json(Ctx& c) {
   json out = json::array();
   const auto rows =
       c.store.events_before(before_param(c).value_or(std::numeric_limits<int64_t>::max()), limit);
-  for (const EventRow& e : rows)
-    out.push_back({{"id", e.id},
-                   {"at", e.at},
-                   {"actor", e.actor},
-                   {"action", e.action},
-                   {"target", e.target},
-                   {"details", e.details}});
+  for (const EventRow& e : rows) out.push_back(audit_entry_json(e));
   const bool more = static_cast<int>(rows.size()) == limit;
   return {{"events", out}, {"next_before", more ? json(rows.back().id) : json(nullptr)}};
 }

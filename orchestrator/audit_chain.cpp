@@ -13,6 +13,11 @@ std::string audit_entry_hash(const std::string& prev_hash, int64_t id, int64_t a
   return sha256_hex(canonical.dump());
 }
 
+json audit_entry_json(const EventRow& e) {
+  return {{"id", e.id},         {"at", e.at},         {"actor", e.actor},
+          {"action", e.action}, {"target", e.target}, {"details", e.details}};
+}
+
 std::vector<ChainBreak> AuditChainWalker::add(const std::vector<EventRow>& page) {
   std::vector<ChainBreak> breaks;
   for (const EventRow& e : page) {

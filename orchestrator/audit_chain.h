@@ -23,6 +23,9 @@ std::string audit_entry_hash(const std::string& prev_hash, int64_t id, int64_t a
                              const std::string& actor, const std::string& action,
                              const std::string& target, const std::string& details_text);
 
+// An entry as the CLI's and the API's JSON show it.
+json audit_entry_json(const EventRow& e);
+
 struct ChainBreak {
   int64_t id = 0;   // the first entry whose link does not hold
   std::string why;  // "edited" (its hash does not match its fields), "deleted before it"...

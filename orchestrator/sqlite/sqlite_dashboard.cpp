@@ -14,9 +14,8 @@ std::vector<StateCount> SqliteStore::run_counts() {
   return out;
 }
 
-std::vector<KindStateCount> SqliteStore::job_counts_by_kind() {
-  auto& q =
-      db_.stmt("SELECT kind, state, COUNT(*) FROM jobs GROUP BY kind, state ORDER BY kind, state");
+namespace {
+std::vector<KindStateCount> read_kind_state_counts(SQLite::Statement& q) {
   std::vector<KindStateCount> out;
   while (q.executeStep())
     out.push_back(
@@ -24,17 +23,17 @@ std::vector<KindStateCount> SqliteStore::job_counts_by_kind() {
   q.reset();
   return out;
 }
+}  // namespace
+
+std::vector<KindStateCount> SqliteStore::job_counts_by_kind() {
+  return read_kind_state_counts(
+      db_.stmt("SELECT kind, state, COUNT(*) FROM jobs GROUP BY kind, state ORDER BY kind, state"));
+}
 
 std::vector<KindStateCount> SqliteStore::unfinished_counts_by_kind() {
-  auto& q = db_.stmt(
-      "SELECT kind, state, COUNT(*) FROM jobs WHERE state IN ('waiting', 'ready', 'leased') "
-      "GROUP BY kind, state ORDER BY kind, state");
-  std::vector<KindStateCount> out;
-  while (q.executeStep())
-    out.push_back(
-        {q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getInt64()});
-  q.reset();
-  return out;
+  return read_kind_state_counts(
+      db_.stmt("SELECT kind, state, COUNT(*) FROM jobs WHERE state IN ('waiting', 'ready', "
+               "'leased') GROUP BY kind, state ORDER BY kind, state"));
 }
 
 std::vector<ThroughputBucket> SqliteStore::throughput(int64_t since_ms, int64_t bucket_ms) {

@@ -154,10 +154,9 @@ std::vector<JobRow> SqliteStore::list_jobs(const JobFilter& f) {
     // SQLite from using the state and kind indexes, and a rare state (dead
     // among a million succeeded) would then scan the table.
     const char* sql =
-        f.state && f.kind
-            ? "SELECT " JOB_COLUMNS
-              " FROM jobs WHERE id BETWEEN ?1 AND ?2 AND state = ?3 AND kind = ?4 "
-              "ORDER BY id DESC LIMIT ?5"
+        f.state && f.kind ? "SELECT " JOB_COLUMNS
+                            " FROM jobs WHERE id BETWEEN ?1 AND ?2 AND state = ?3 AND kind = ?4 "
+                            "ORDER BY id DESC LIMIT ?5"
         : f.state ? "SELECT " JOB_COLUMNS
                     " FROM jobs WHERE id BETWEEN ?1 AND ?2 AND state = ?3 AND ?4 IS NULL "
                     "ORDER BY id DESC LIMIT ?5"
@@ -467,32 +466,30 @@ EventRow read_event(SQLite::Statement& q) {
 }  // namespace
 
 std::vector<EventRow> SqliteStore::recent_events(int limit) {
-  auto& q = db_.stmt("SELECT " EVENT_COLUMNS " FROM events ORDER BY id DESC LIMIT ?");
-  q.bind(1, limit);
-  std::vector<EventRow> out;
-  while (q.executeStep()) out.push_back(read_event(q));
-  q.reset();
-  return out;
+  return events_before(INT64_MAX, limit);
 }
 
-std::vector<EventRow> SqliteStore::events_before(int64_t before_id, int limit) {
-  auto& q = db_.stmt("SELECT " EVENT_COLUMNS " FROM events WHERE id < ? ORDER BY id DESC LIMIT ?");
-  q.bind(1, before_id);
+namespace {
+std::vector<EventRow> read_events(SQLite::Statement& q, int64_t from_id, int limit) {
+  q.bind(1, from_id);
   q.bind(2, limit);
   std::vector<EventRow> out;
   while (q.executeStep()) out.push_back(read_event(q));
   q.reset();
   return out;
+}
+}  // namespace
+
+std::vector<EventRow> SqliteStore::events_before(int64_t before_id, int limit) {
+  return read_events(
+      db_.stmt("SELECT " EVENT_COLUMNS " FROM events WHERE id < ? ORDER BY id DESC LIMIT ?"),
+      before_id, limit);
 }
 
 std::vector<EventRow> SqliteStore::events_after(int64_t after_id, int limit) {
-  auto& q = db_.stmt("SELECT " EVENT_COLUMNS " FROM events WHERE id > ? ORDER BY id LIMIT ?");
-  q.bind(1, after_id);
-  q.bind(2, limit);
-  std::vector<EventRow> out;
-  while (q.executeStep()) out.push_back(read_event(q));
-  q.reset();
-  return out;
+  return read_events(
+      db_.stmt("SELECT " EVENT_COLUMNS " FROM events WHERE id > ? ORDER BY id LIMIT ?"), after_id,
+      limit);
 }
 
 std::vector<std::string> SqliteStore::kinds_with_work() {
