@@ -14,7 +14,12 @@ void add_read_api(Router& r) {
   r.add("GET", "/api/v1/runs", Need::read, [](Ctx& c) { return Reply::json_reply(runs_json(c)); });
   r.add("GET", "/api/v1/runs/{run}", Need::read,
         [](Ctx& c) { return Reply::json_reply(run_json(c, run_param(c.param("run")))); });
-  r.add("GET", "/api/v1/jobs", Need::read, [](Ctx& c) { return Reply::json_reply(jobs_json(c)); });
+  r.add("GET", "/api/v1/jobs", Need::read, [](Ctx& c) {
+    Reply rep;
+    rep.content_type = "application/json";
+    rep.body = jobs_json_text(c);
+    return rep;
+  });
   r.add("GET", "/api/v1/jobs/{job}", Need::read,
         [](Ctx& c) { return Reply::json_reply(job_json(c, job_param(c.param("job")))); });
   r.add("GET", "/api/v1/assets/{sha}", Need::read, [](Ctx& c) {

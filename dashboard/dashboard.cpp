@@ -40,6 +40,39 @@ Dashboard::Dashboard(const Workspace& ws, std::shared_ptr<Clock> clock, Dashboar
   add_pages(router_);
   add_live(router_);
   add_metrics(router_);
+  if (env_.options.summary_ttl_ms > 0) refresher_ = std::thread([this] { refresh_summaries(); });
+}
+
+Dashboard::~Dashboard() {
+  stop();
+}
+
+void Dashboard::stop() {
+  {
+    std::lock_guard lock(stop_mu_);
+    env_.stopping = true;
+  }
+  stop_cv_.notify_all();
+  if (refresher_.joinable()) refresher_.join();
+}
+
+// Keeps the overview's and /metrics' figures fresh off the request path, so no
+// request waits on counting a million jobs.
+void Dashboard::refresh_summaries() {
+  auto store = env_.ws.open_store(env_.clock);
+  std::unique_lock lock(stop_mu_);
+  while (!env_.stopping) {
+    lock.unlock();
+    try {
+      env_.overview_cache.put(overview_summary(*store, env_));
+      env_.metrics_cache.put(metrics_text(*store));
+    } catch (const std::exception& e) {
+      spdlog::warn("dashboard: refreshing the overview: {}", e.what());
+    }
+    lock.lock();
+    stop_cv_.wait_for(lock, std::chrono::milliseconds(env_.options.summary_ttl_ms),
+                      [this] { return env_.stopping.load(); });
+  }
 }
 
 namespace {

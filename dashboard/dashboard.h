@@ -10,10 +10,12 @@
 // did it.
 #pragma once
 #include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -33,41 +35,78 @@ struct DashboardOptions {
   int64_t live_ping_ms = 15'000;
   int page_size = 50;
   // The overview and /metrics count every job; with a million jobs that takes
-  // longer than a page should, so their results are reused for this long
-  // (0: computed on every request).
+  // longer than a page should wait, so a background thread recomputes them this
+  // often and requests read the last figures (0: computed on every request).
   int64_t summary_ttl_ms = 2000;
+  // A running run's job counts in lists of runs are reused for this long.
+  int64_t running_counts_ttl_ms = 1000;
 };
 
-// A value computed at most once per ttl: one request recomputes it while the
-// others use the last value (never waiting on each other once there is one).
-class TtlCache {
+// The last computed value of a summary. With a refresher (Dashboard keeps one
+// when summary_ttl_ms > 0) requests only read it; without one, or before the
+// first refresh, the reader computes it.
+class SummaryCache {
  public:
   template <typename F>
-  std::string get(const Clock& clock, int64_t ttl_ms, F compute) {
-    const int64_t now = clock.now_ms();
-    {
+  std::string get(bool refreshed_elsewhere, F compute) {
+    if (refreshed_elsewhere) {
       std::lock_guard lock(mu_);
-      if (has_ && (ttl_ms > 0 && now - at_ < ttl_ms)) return value_;
+      if (has_) return value_;
     }
-    std::unique_lock busy(compute_mu_, std::try_to_lock);
-    if (!busy.owns_lock()) {
-      std::lock_guard lock(mu_);
-      if (has_) return value_;  // someone is refreshing it: the last value will do
-    }
-    if (!busy.owns_lock()) busy.lock();
     std::string fresh = compute();
-    std::lock_guard lock(mu_);
-    value_ = fresh;
-    at_ = now;
-    has_ = true;
+    put(fresh);
     return fresh;
+  }
+  void put(std::string v) {
+    std::lock_guard lock(mu_);
+    value_ = std::move(v);
+    has_ = true;
   }
 
  private:
-  std::mutex mu_, compute_mu_;
+  std::mutex mu_;
   std::string value_;
-  int64_t at_ = 0;
   bool has_ = false;
+};
+
+// Job counts of runs as lists show them. A finished run's cannot change while
+// it stays finished (a retry reopens it, which changes its finished_at), so
+// they are read once; a running run's are reused for running_ttl_ms. Bounded:
+// cleared when it grows past kMaxEntries.
+class RunCountsCache {
+ public:
+  // The cached counts, or nullopt when the caller should count (and put). When
+  // a running run's entry goes stale, one caller is sent to count it again and
+  // the others keep the stale counts meanwhile, so a busy list does not have
+  // every request count the same run at once.
+  std::optional<nlohmann::json> find(int64_t run_id, int64_t version, int64_t now_ms,
+                                     int64_t running_ttl_ms) {
+    std::lock_guard lock(mu_);
+    auto it = map_.find(run_id);
+    if (it == map_.end() || it->second.version != version) return std::nullopt;
+    Entry& e = it->second;
+    if (version != 0) return e.counts;
+    if (running_ttl_ms <= 0) return std::nullopt;
+    if (now_ms - e.at < running_ttl_ms) return e.counts;
+    if (e.refreshing_since && now_ms - e.refreshing_since < 10'000) return e.counts;
+    e.refreshing_since = now_ms;
+    return std::nullopt;
+  }
+  // version: the run's finished_at, or 0 while it runs.
+  void put(int64_t run_id, int64_t version, int64_t now_ms, nlohmann::json counts) {
+    std::lock_guard lock(mu_);
+    if (map_.size() >= kMaxEntries) map_.clear();
+    map_[run_id] = {version, now_ms, 0, std::move(counts)};
+  }
+
+ private:
+  struct Entry {
+    int64_t version = 0, at = 0, refreshing_since = 0;
+    nlohmann::json counts;
+  };
+  static constexpr size_t kMaxEntries = 100'000;
+  std::mutex mu_;
+  std::unordered_map<int64_t, Entry> map_;
 };
 
 // One store connection per concurrent request: SqliteStore is single-threaded.
@@ -94,29 +133,6 @@ class StorePool {
   std::vector<std::unique_ptr<Store>> idle_;
 };
 
-// Job counts of finished runs: they cannot change while the run stays finished
-// (a retry reopens it, which changes its finished_at), so lists of runs read
-// them once. Bounded: cleared when it grows past max_entries.
-class FinishedRunCounts {
- public:
-  std::optional<nlohmann::json> find(int64_t run_id, int64_t finished_at) {
-    std::lock_guard lock(mu_);
-    auto it = map_.find(run_id);
-    if (it == map_.end() || it->second.first != finished_at) return std::nullopt;
-    return it->second.second;
-  }
-  void put(int64_t run_id, int64_t finished_at, nlohmann::json counts) {
-    std::lock_guard lock(mu_);
-    if (map_.size() >= kMaxEntries) map_.clear();
-    map_[run_id] = {finished_at, std::move(counts)};
-  }
-
- private:
-  static constexpr size_t kMaxEntries = 100'000;
-  std::mutex mu_;
-  std::unordered_map<int64_t, std::pair<int64_t, nlohmann::json>> map_;
-};
-
 // What handlers share: the workspace, the clock, options, and how a run is
 // submitted (the same path as `atelier submit`).
 struct DashboardEnv {
@@ -125,24 +141,33 @@ struct DashboardEnv {
   DashboardOptions options;
   SubmitSchedule submit_schedule;  // for schedule run-now
   std::atomic<bool> stopping{false};
-  TtlCache overview_cache, metrics_cache;
-  FinishedRunCounts run_counts;
+  SummaryCache overview_cache, metrics_cache;
+  RunCountsCache run_counts;
 };
 
 class Dashboard {
  public:
   Dashboard(const Workspace& ws, std::shared_ptr<Clock> clock, DashboardOptions options,
             SubmitSchedule submit_schedule);
+  ~Dashboard();
   Reply handle(Request& req);
-  void stop() { env_.stopping = true; }
+  void stop();
   DashboardEnv& env() { return env_; }
 
  private:
   Principal identify(Request& req, Store& store);
+  void refresh_summaries();
   DashboardEnv env_;
   StorePool pool_;
   Router router_;
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  std::thread refresher_;
 };
+
+// The summaries the refresher keeps (views.cpp, metrics.cpp).
+std::string overview_summary(Store& store, DashboardEnv& env);
+std::string metrics_text(Store& store);
 
 // Route registration, one file per concern.
 void add_read_api(Router& r);  // api_reads.cpp

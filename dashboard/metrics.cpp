@@ -69,7 +69,7 @@ void add_metrics(Router& r) {
   r.add("GET", "/metrics", Need::read, [](Ctx& c) {
     Reply rep;
     rep.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    rep.body = c.env.metrics_cache.get(*c.env.clock, c.env.options.summary_ttl_ms,
+    rep.body = c.env.metrics_cache.get(c.env.options.summary_ttl_ms > 0,
                                        [&] { return metrics_text(c.store); });
     return rep;
   });

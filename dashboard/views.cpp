@@ -56,25 +56,94 @@ json run_row_json(const RunRow& r) {
           {"finished_at", opt(r.finished_at)}};
 }
 
+// JSON text of a string; non-ASCII text goes through nlohmann so that invalid
+// UTF-8 from a job's error is replaced rather than passed on.
+void append_string(std::string& out, std::string_view v) {
+  bool ascii = true;
+  for (const char ch : v) ascii = ascii && static_cast<unsigned char>(ch) < 0x80;
+  if (!ascii) {
+    out += json(std::string(v)).dump(-1, ' ', false, json::error_handler_t::replace);
+    return;
+  }
+  out += '"';
+  for (const char ch : v) {
+    switch (ch) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(ch) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", ch);
+          out += buf;
+        } else {
+          out += ch;
+        }
+    }
+  }
+  out += '"';
+}
+
+template <typename T>
+void append_opt(std::string& out, const std::optional<T>& v) {
+  if (!v) {
+    out += "null";
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    append_string(out, *v);
+  } else {
+    out += std::to_string(*v);
+  }
+}
+
+// One job as the API lists it, written as text: lists of jobs are the hot
+// path of the dashboard (keyset pages over a million jobs), and building a
+// JSON tree per row spent most of their time in the allocator. Keys in
+// byte order, as nlohmann writes them.
+void append_job_row(std::string& out, const JobRow& j) {
+  out += "{\"attempt\":" + std::to_string(j.attempt);
+  out += ",\"cancel_requested\":";
+  out += j.cancel_requested ? "true" : "false";
+  out += ",\"created_at\":" + std::to_string(j.created_at);
+  out += ",\"error\":";
+  append_opt(out, j.error);
+  out += ",\"failures\":" + std::to_string(j.failures);
+  out += ",\"finished_at\":";
+  append_opt(out, j.finished_at);
+  out += ",\"id\":" + std::to_string(j.id);
+  out += ",\"job\":\"" + job_ref(j.id) + "\",\"kind\":";
+  append_string(out, j.kind);
+  out += ",\"lease_owner\":";
+  append_opt(out, j.lease_owner);
+  out += ",\"matrix\":" + j.matrix.dump(-1, ' ', false, json::error_handler_t::replace);
+  out += ",\"max_attempts\":" + std::to_string(j.max_attempts);
+  out += ",\"progress\":" + json(j.progress).dump();
+  out += ",\"progress_msg\":";
+  append_string(out, j.progress_msg);
+  out += ",\"run\":\"" + run_ref(j.run_id) + "\",\"stage\":";
+  append_string(out, j.stage);
+  out += ",\"started_at\":";
+  append_opt(out, j.started_at);
+  out += ",\"state\":";
+  append_string(out, j.state);
+  out += "}";
+}
+
 json job_row_json(const JobRow& j) {
-  return {{"job", job_ref(j.id)},
-          {"id", j.id},
-          {"run", run_ref(j.run_id)},
-          {"stage", j.stage},
-          {"kind", j.kind},
-          {"state", j.state},
-          {"attempt", j.attempt},
-          {"failures", j.failures},
-          {"max_attempts", j.max_attempts},
-          {"progress", j.progress},
-          {"progress_msg", j.progress_msg},
-          {"error", opt(j.error)},
-          {"lease_owner", opt(j.lease_owner)},
-          {"matrix", j.matrix},
-          {"created_at", j.created_at},
-          {"started_at", opt(j.started_at)},
-          {"finished_at", opt(j.finished_at)},
-          {"cancel_requested", j.cancel_requested}};
+  std::string text;
+  append_job_row(text, j);
+  return json::parse(text);
 }
 
 json asset_row_json(const AssetRow& a) {
@@ -102,14 +171,15 @@ json check_json(const CheckRow& c) {
   return j;
 }
 
-// A run's job counts by state, as run lists show them.
-json job_counts_json(Ctx& c, const RunRow& r) {
-  const bool finished = r.state != "running" && r.finished_at;
-  if (finished)
-    if (auto hit = c.env.run_counts.find(r.id, *r.finished_at)) return *hit;
+// A run's job counts by state, as run lists show them (see RunCountsCache).
+json job_counts_json(Store& store, DashboardEnv& env, const RunRow& r) {
+  const int64_t version = r.state != "running" && r.finished_at ? *r.finished_at : 0;
+  const int64_t now = env.clock->now_ms();
+  if (auto hit = env.run_counts.find(r.id, version, now, env.options.running_counts_ttl_ms))
+    return *hit;
   json counts = json::object();
-  for (const StateCount& sc : c.store.job_counts(r.id, false)) counts[sc.key] = sc.count;
-  if (finished) c.env.run_counts.put(r.id, *r.finished_at, counts);
+  for (const StateCount& sc : store.job_counts(r.id, false)) counts[sc.key] = sc.count;
+  env.run_counts.put(r.id, version, now, counts);
   return counts;
 }
 
@@ -151,34 +221,32 @@ json workers_json(Store& store) {
   return out;
 }
 
-namespace {
-json compute_overview(Ctx& c) {
-  const int64_t now = c.env.clock->now_ms();
+std::string overview_summary(Store& store, DashboardEnv& env) {
+  const int64_t now = env.clock->now_ms();
   json queue = json::array();
-  for (const KindStateCount& k : c.store.job_counts_by_kind())
+  for (const KindStateCount& k : store.job_counts_by_kind())
     queue.push_back({{"kind", k.kind}, {"state", k.state}, {"count", k.count}});
   json tp = json::array();
-  for (const ThroughputBucket& b :
-       c.store.throughput(now - kThroughputWindowMs, kThroughputBucketMs))
+  for (const ThroughputBucket& b : store.throughput(now - kThroughputWindowMs, kThroughputBucketMs))
     tp.push_back({{"start", b.start_ms}, {"succeeded", b.succeeded}, {"failed", b.failed}});
   json recent = json::array();
-  for (const RunRow& r : c.store.list_runs({std::nullopt, 0, 10})) {
+  for (const RunRow& r : store.list_runs({std::nullopt, 0, 10})) {
     json j = run_row_json(r);
-    j["jobs"] = job_counts_json(c, r);
+    j["jobs"] = job_counts_json(store, env, r);
     recent.push_back(std::move(j));
   }
-  return {{"now", now},
-          {"queue", queue},
-          {"throughput", {{"bucket_ms", kThroughputBucketMs}, {"buckets", tp}}},
-          {"workers", workers_json(c.store)},
-          {"paused", c.store.paused_kinds()},
-          {"runs", recent}};
+  return json{{"now", now},
+              {"queue", queue},
+              {"throughput", {{"bucket_ms", kThroughputBucketMs}, {"buckets", tp}}},
+              {"workers", workers_json(store)},
+              {"paused", store.paused_kinds()},
+              {"runs", recent}}
+      .dump();
 }
-}  // namespace
 
 json overview_json(Ctx& c) {
-  return json::parse(c.env.overview_cache.get(*c.env.clock, c.env.options.summary_ttl_ms,
-                                              [&] { return compute_overview(c).dump(); }));
+  return json::parse(c.env.overview_cache.get(c.env.options.summary_ttl_ms > 0,
+                                              [&] { return overview_summary(c.store, c.env); }));
 }
 
 json runs_json(Ctx& c) {
@@ -190,7 +258,7 @@ json runs_json(Ctx& c) {
   const auto rows = c.store.list_runs(f);
   for (const RunRow& r : rows) {
     json j = run_row_json(r);
-    j["jobs"] = job_counts_json(c, r);
+    j["jobs"] = job_counts_json(c.store, c.env, r);
     runs.push_back(std::move(j));
   }
   const bool more = static_cast<int>(rows.size()) == f.limit;
@@ -241,18 +309,27 @@ json run_json(Ctx& c, int64_t run_id) {
   return out;
 }
 
-json jobs_json(Ctx& c) {
+std::string jobs_json_text(Ctx& c) {
   JobFilter f;
   if (auto r = query(c, "run")) f.run_id = run_param(*r);
   f.state = query(c, "state");
   f.kind = query(c, "kind");
   f.before_id = before_param(c).value_or(std::numeric_limits<int64_t>::max());
   f.limit = page_limit(c);
-  json jobs = json::array();
   const auto rows = c.store.list_jobs(f);
-  for (const JobRow& j : rows) jobs.push_back(job_row_json(j));
+  std::string out = "{\"jobs\":[";
+  out.reserve(static_cast<size_t>(f.limit) * 400);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (i) out += ',';
+    append_job_row(out, rows[i]);
+  }
   const bool more = static_cast<int>(rows.size()) == f.limit;
-  return {{"jobs", jobs}, {"next_before", more ? json(rows.back().id) : json(nullptr)}};
+  out += "],\"next_before\":" + (more ? std::to_string(rows.back().id) : std::string("null")) + "}";
+  return out;
+}
+
+json jobs_json(Ctx& c) {
+  return json::parse(jobs_json_text(c));
 }
 
 std::string log_tail(const std::string& path, size_t max_bytes) {

@@ -19,6 +19,7 @@ nlohmann::json overview_json(Ctx& c);                          // cached for sum
 nlohmann::json runs_json(Ctx& c);                              // ?state=&before=&limit=
 nlohmann::json run_json(Ctx& c, int64_t run_id);               // status, stages, outputs
 nlohmann::json jobs_json(Ctx& c);                              // ?run=&state=&kind=&before=&limit=
+std::string jobs_json_text(Ctx& c);  // the same, as the API sends it (written as text)
 nlohmann::json job_json(Ctx& c, int64_t job_id);               // row, attempts, log tail
 nlohmann::json asset_json(Ctx& c, const std::string& sha256);  // row, checks, lineage
 nlohmann::json schedules_json(Ctx& c);

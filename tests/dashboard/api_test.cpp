@@ -32,9 +32,18 @@ stages:
     with: {ms: 1, output: true, label: "${params.prompt}"}
 )";
 
+// Figures computed on every request (no background refresher, no reuse), so
+// every assertion sees the rows as they are.
+dashboard::DashboardOptions exact() {
+  dashboard::DashboardOptions o;
+  o.summary_ttl_ms = 0;
+  o.running_counts_ttl_ms = 0;
+  return o;
+}
+
 class Served {
  public:
-  explicit Served(dashboard::ServerOptions so = {}, dashboard::DashboardOptions dopts = {})
+  explicit Served(dashboard::ServerOptions so = {}, dashboard::DashboardOptions dopts = exact())
       : clock_(std::make_shared<ManualClock>()),
         dash_(tw.ws(), clock_, dopts,
               [this](const ScheduleRow& s, const std::string& key) {
@@ -179,7 +188,8 @@ TEST(DashboardApi, ActionsNeedAnAdminTokenAndAreAudited) {
           .status,
       200)
       << "the same key returns the same run";
-  r = post(p, "/api/v1/runs", json{{"spec", "version: 1\nname: x\nstages: 3\n"}}.dump(), bearer(admin));
+  r = post(p, "/api/v1/runs", json{{"spec", "version: 1\nname: x\nstages: 3\n"}}.dump(),
+           bearer(admin));
   EXPECT_EQ(r.status, 400);
   EXPECT_NE(json::parse(r.body)["error"].get<std::string>().find("stages"), std::string::npos)
       << r.body;
@@ -362,7 +372,7 @@ TEST(DashboardSecurity, RequestFloodsGetTooManyRequests) {
 }
 
 TEST(DashboardSecurity, OffLoopbackOrClosedReadingNeedsAToken) {
-  dashboard::DashboardOptions d;
+  dashboard::DashboardOptions d = exact();
   d.open_read = false;
   Served s({}, d);
   auto store = s.tw.store();
