@@ -126,6 +126,7 @@ int cmd_verify(const Globals& g, const VerifyArgs& a);
 int cmd_key_export(const Globals& g, const std::optional<std::string>& out);
 int cmd_key_import(const Globals& g, const std::string& file, const std::string& label);
 int cmd_key_list(const Globals& g);
+int cmd_example_data(const Globals& g, const std::string& dir);
 int cmd_worker(const Globals& g, const std::string& kinds, const std::optional<std::string>& db,
                const std::optional<std::string>& assets, int slot_fd);
 

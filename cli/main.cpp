@@ -228,6 +228,11 @@ int main(int argc, char** argv) {
   auto* key_list = key->add_subcommand("list", "the keys this workspace trusts");
   DaemonCommands daemon;
   daemon.add_to(app);
+  std::string example_dir;
+  auto* example_data = app.add_subcommand(
+      "example-data", "write the example campaign's brand images and protected works to DIR");
+  example_data->add_option("DIR", example_dir, "folder (brand/ and protected/ go in it)")
+      ->required();
   GenerateArgs ga;
   auto* generate = app.add_subcommand(
       "generate", "text-to-image outside the queue: writes PNGs to --out and prints their paths");
@@ -293,6 +298,7 @@ int main(int argc, char** argv) {
     if (*key_import) return cmd_key_import(g, key_file, key_label);
     if (*key_list) return cmd_key_list(g);
     if (auto rc = daemon.dispatch(g)) return *rc;
+    if (*example_data) return cmd_example_data(g, example_dir);
 #ifdef ATELIER_WITH_ML
     if (*train_base) return cmd_train_base(g, ta);
     if (*train_captioner) return cmd_train_captioner(g, tc);

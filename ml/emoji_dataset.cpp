@@ -34,13 +34,17 @@ fs::path emoji_package_dir(const std::string& style) {
   return datasets_dir() / ("emoji-datasource-" + style + "-16.0.0");
 }
 
-bool is_held_out(const std::string& base_unified) {
-  uint64_t h = 1469598103934665603ull;  // FNV-1a 64
-  for (unsigned char c : base_unified) {
-    h ^= c;
+uint64_t fnv1a64(std::string_view s) {
+  uint64_t h = 1469598103934665603ull;
+  for (const char c : s) {
+    h ^= static_cast<unsigned char>(c);
     h *= 1099511628211ull;
   }
-  return h % 100 < 8;
+  return h;
+}
+
+bool is_held_out(const std::string& base_unified) {
+  return fnv1a64(base_unified) % 100 < 8;
 }
 
 namespace {

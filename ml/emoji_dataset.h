@@ -5,8 +5,10 @@
 // of a held-out emoji is held out with it; it is a fixed hash of the base
 // emoji's code points, so every tool that asks agrees.
 #pragma once
+#include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace atelier::ml {
@@ -39,5 +41,8 @@ std::vector<EmojiRecord> load_emoji_records(const std::filesystem::path& package
 
 // True for base emoji held out of base-model training (about 8%).
 bool is_held_out(const std::string& base_unified);
+// FNV-1a 64 of the bytes: the fixed hash behind the split and every
+// deterministic choice of images (bench/quality/emoji_data.py agrees).
+uint64_t fnv1a64(std::string_view s);
 
 }  // namespace atelier::ml
