@@ -84,7 +84,10 @@ void Supervisor::reap() {
 void Supervisor::on_exit(Child& c, int status) {
   std::string how = WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status))
                                         : "exited with code " + std::to_string(WEXITSTATUS(status));
-  const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  // A worker this supervisor asked to stop (drain, retire) that died of that
+  // SIGTERM did as it was told: not a crash, no restart backoff.
+  const bool clean = (WIFEXITED(status) && WEXITSTATUS(status) == 0) ||
+                     (c.term_sent && WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
   const int64_t running = c.slot.current();
   for (const Lease& l : store_.leases_of(c.worker_id)) {
     const bool was_running = l.job_id == running;
@@ -146,10 +149,15 @@ void Supervisor::spawn_wanted() {
     return std::find(ready.begin(), ready.end(), k) != ready.end();
   };
   // Round-robin one process per kind per pass, so one big pool cannot starve the others.
+  // Once a kind with ready jobs is waiting for a slot, kinds whose jobs are only
+  // waiting get none: the slot a retired idle worker frees must go to the ready
+  // kind, or the two would trade it back and forth for ever.
+  bool ready_kind_waits = false;
   bool progressed = true;
   while (progressed) {
     progressed = false;
     for (const std::string& kind : kinds) {
+      if (ready_kind_waits && !is_ready(kind)) continue;
       auto want_it = opts_.pools.find(kind);
       // Without a configured pool a kind gets as many workers as the CPU slots hold.
       const int want = want_it != opts_.pools.end()
@@ -164,7 +172,10 @@ void Supervisor::spawn_wanted() {
         // workers of other kinds: retire one that holds no job. Only for ready
         // jobs: a kind whose jobs still wait on others would take the slot of a
         // worker that is about to claim, and the two would evict each other.
-        if (have == 0 && is_ready(kind)) retire_idle_worker_for(kind, ready);
+        if (have == 0 && is_ready(kind)) {
+          retire_idle_worker_for(kind, ready);
+          ready_kind_waits = true;
+        }
         if (!warned_slots_) {
           spdlog::warn("supervisor: cpu_slots={} reached; {} waits for a free slot",
                        opts_.cpu_slots, kind);
@@ -181,11 +192,18 @@ void Supervisor::spawn_wanted() {
 
 void Supervisor::retire_idle_worker_for(const std::string& kind,
                                         const std::vector<std::string>& ready) {
-  std::vector<std::string> busy;
+  std::vector<std::string> busy, idle;
   for (const JobRow& j : store_.leased_jobs())
     if (j.lease_owner) busy.push_back(*j.lease_owner);
+  // Only a worker that has registered as idle: one still starting has not yet
+  // installed its SIGTERM handler, and a signal then would either kill it as a
+  // crash or (between fork and exec) be taken by this process's own handler and
+  // lost, leaving it holding its slot for good.
+  for (const WorkerRow& w : store_.list_workers())
+    if (w.state == "idle") idle.push_back(w.id);
   for (Child& c : children_) {
     if (c.kind == kind || c.term_sent || threads_of(c.kind) == 0) continue;
+    if (std::find(idle.begin(), idle.end(), c.worker_id) == idle.end()) continue;
     // Idle only for a moment: its kind has jobs to claim.
     if (std::find(ready.begin(), ready.end(), c.kind) != ready.end()) continue;
     if (std::find(busy.begin(), busy.end(), c.worker_id) != busy.end()) continue;
