@@ -1,6 +1,7 @@
 // The `atelier` binary: argument parsing and the process edge, where
 // exceptions become one clear message and the exit codes of DESIGN.md s.7
 // (0 ok, 1 the thing asked about failed, 2 usage / validation / bad input).
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
@@ -267,6 +268,8 @@ int main(int argc, char** argv) {
     std::cerr << "atelier: " << e.what() << "\n(see atelier --help)\n";
     return 2;
   }
+  // Logs go to stderr: stdout carries a command's result (its --json above all).
+  spdlog::set_default_logger(spdlog::stderr_color_mt("atelier"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%P] %v");
   try {
     if (*init) return cmd_init(g, init_dir);
