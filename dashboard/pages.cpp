@@ -198,10 +198,13 @@ Reply run_page(Ctx& c) {
   // The stage graph: stages in order, each with counts and a progress bar.
   body += "<div class=\"stages\" id=\"stages\">";
   bool first = true;
-  for (auto it = r["stages"].begin(); it != r["stages"].end(); ++it) {
+  for (const json& name : r["stage_order"]) {
+    if (!r["stages"].contains(name.get<std::string>())) continue;
+    const std::string stage = name;
+    const json& stage_counts = r["stages"][stage];
     int64_t total = 0, done = 0;
     std::string counts;
-    for (auto c2 = it.value().begin(); c2 != it.value().end(); ++c2) {
+    for (auto c2 = stage_counts.begin(); c2 != stage_counts.end(); ++c2) {
       const int64_t n = c2.value();
       total += n;
       if (c2.key() != "waiting" && c2.key() != "ready" && c2.key() != "leased") done += n;
@@ -210,9 +213,8 @@ Reply run_page(Ctx& c) {
     }
     if (!first) body += "<span class=\"arrow\">&rarr;</span>";
     first = false;
-    const std::string kind =
-        r["stage_kinds"].contains(it.key()) ? s(r["stage_kinds"][it.key()]) : "";
-    body += "<div class=\"stage\" data-stage=\"" + esc(it.key()) + "\"><b>" + esc(it.key()) +
+    const std::string kind = r["stage_kinds"].contains(stage) ? s(r["stage_kinds"][stage]) : "";
+    body += "<div class=\"stage\" data-stage=\"" + esc(stage) + "\"><b>" + esc(stage) +
             "</b> <small>" + esc(kind) + "</small><div class=\"counts\">" + counts +
             "</div><progress max=\"" + std::to_string(std::max<int64_t>(total, 1)) + "\" value=\"" +
             std::to_string(done) + "\"></progress></div>";

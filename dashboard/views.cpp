@@ -274,10 +274,12 @@ json run_json(Ctx& c, int64_t run_id) {
   std::map<std::string, int> verdicts_failed;
   for (const CheckRow& ch : c.store.run_checks(run_id))
     if (ch.sha256 && ch.verdict != "pass") ++verdicts_failed[*ch.sha256];
-  json stage_kinds = json::object(), images = json::array(), videos = json::array();
+  json stage_kinds = json::object(), stage_order = json::array(), images = json::array(),
+       videos = json::array();
   size_t more_images = 0;
   json leased = json::array();
   visit_run_outputs(c.store, run_id, [&](JobRow& j, const std::vector<JobOutput>& outputs) {
+    if (!stage_kinds.contains(j.stage)) stage_order.push_back(j.stage);  // jobs come in id order
     stage_kinds[j.stage] = j.kind;
     if (j.state == "leased")
       leased.push_back({{"job", job_ref(j.id)},
@@ -302,6 +304,7 @@ json run_json(Ctx& c, int64_t run_id) {
     }
   });
   out["stage_kinds"] = stage_kinds;
+  out["stage_order"] = stage_order;
   out["running"] = leased;
   out["images"] = images;
   out["more_images"] = more_images;
