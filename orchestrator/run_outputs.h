@@ -14,9 +14,10 @@ namespace atelier {
 
 struct JobOutput {
   AssetRow asset;
-  // The job made these bytes and no earlier job of the run did: the output's
-  // place in the run's deliverables. False for a forwarded upstream asset or a
-  // repeat of bytes an earlier job already made.
+  // The job made these bytes (they were not among its inputs) and no earlier job
+  // of the run did: the output's place in the run's deliverables. False for a
+  // forwarded upstream asset or a repeat of bytes an earlier job of the run made.
+  // Bytes an earlier run made too still count: each run delivers all it made.
   bool made_here = false;
 };
 

@@ -119,4 +119,15 @@ stages:
   EXPECT_NE(html.find("model <b>tiny</b>"), std::string::npos) << "the model in the lineage";
   EXPECT_NE(html.find("red apple &lt;b&gt;bold&lt;/b&gt;"), std::string::npos);
   EXPECT_EQ(html.find("red apple <b>"), std::string::npos);
+
+  // The same spec again makes the same bytes; the second run still delivers them.
+  r = run_atelier({"-w", w, "run", spec.string(), "--workers", "generate=1,report=1"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  r = run_atelier({"-w", w, "report", "r2", "--out", out.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(read_file_text(out).find("Images (2)"), std::string::npos);
+  r = run_atelier({"-w", w, "--json", "export", "r2", (tw.dir() / "again").string(), "--name",
+                   "{stage}_{index}"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(parse_out(r)["files"].size(), 2u);
 }
