@@ -3,6 +3,7 @@
 
 #include <fstream>
 
+#include "common/json_quote.h"
 #include "dashboard/dashboard.h"
 #include "orchestrator/audit_chain.h"
 #include "orchestrator/errors.h"
@@ -65,35 +66,7 @@ void append_string(std::string& out, std::string_view v) {
     out += json(std::string(v)).dump(-1, ' ', false, json::error_handler_t::replace);
     return;
   }
-  out += '"';
-  for (const char ch : v) {
-    switch (ch) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(ch) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", ch);
-          out += buf;
-        } else {
-          out += ch;
-        }
-    }
-  }
-  out += '"';
+  append_json_quoted(out, v);
 }
 
 template <typename T>

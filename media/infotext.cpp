@@ -4,6 +4,8 @@
 // pattern it stands for and why no backtracking alternative could match.
 #include "media/infotext.h"
 
+#include "common/json_quote.h"
+
 #include <stdexcept>
 #include <unordered_map>
 
@@ -201,48 +203,6 @@ bool json_unquote(std::string_view v, std::string& out) {
   return true;
 }
 
-// json.dumps(text, ensure_ascii=False).
-std::string json_quote(std::string_view s) {
-  static const char* digits = "0123456789abcdef";
-  std::string out = "\"";
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out.push_back(digits[c >> 4]);
-          out.push_back(digits[c & 15]);
-        } else {
-          out.push_back(ch);
-        }
-    }
-  }
-  out.push_back('"');
-  return out;
-}
-
 // A1111 quotes on ',', '\n' and ':'; a quote, an empty value or surrounding
 // whitespace would not survive the parser unquoted either.
 bool needs_quotes(std::string_view v) {
@@ -291,7 +251,7 @@ std::string format_infotext(const Infotext& info) {
       first = false;
       out += k;
       out += ": ";
-      out += needs_quotes(v) ? json_quote(v) : v;
+      out += needs_quotes(v) ? json_quoted(v) : v;
     }
   }
   return std::string(strip(out));
