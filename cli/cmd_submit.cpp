@@ -7,14 +7,14 @@
 
 namespace atelier::cli {
 
-int cmd_init(const Globals& g, const std::optional<std::string>& dir) {
+int cmd_init(const Globals& g, const std::optional<std::string>& dir,
+             const std::optional<std::string>& db, const std::optional<std::string>& assets) {
   std::filesystem::path d =
       dir ? std::filesystem::absolute(*dir) : Workspace::resolve_dir(g.workspace);
-  Workspace ws = Workspace::init(d);
+  Workspace ws = Workspace::init(d, db, assets);
   ws.open_store()->audit(current_actor(), "init", ws.dir().string(), json::object());
   if (g.json) {
-    std::cout << json{{"workspace", ws.dir().string()}, {"db", ws.db_path().string()}}.dump()
-              << "\n";
+    std::cout << json{{"workspace", ws.dir().string()}, {"db", ws.describe_store()}}.dump() << "\n";
   } else {
     std::cout << "workspace ready: " << ws.dir().string() << "\n";
   }

@@ -32,7 +32,12 @@ void on_signal(int) {
 
 int cmd_worker(const Globals& g, const std::string& kinds, const std::optional<std::string>& db,
                const std::optional<std::string>& assets, int slot_fd) {
-  Workspace ws = open_workspace(g);
+  // On another host, --db names the shared store: a folder without a workspace
+  // becomes this host's own (logs, config), joined to the existing store.
+  const auto dir = Workspace::resolve_dir(g.workspace);
+  Workspace ws = db && !std::filesystem::exists(dir / "atelier.yaml")
+                     ? Workspace::init(dir, db, assets, /*create_store=*/false)
+                     : Workspace::open(dir);
   if (db) ws.set_store_url(*db);
   if (assets) ws.set_assets_path(*assets);
   WorkerOptions opts;

@@ -97,7 +97,8 @@ std::string ml_binary_path();
 [[noreturn]] void exec_ml_binary(char** argv);
 extern bool g_is_ml_binary;
 
-int cmd_init(const Globals& g, const std::optional<std::string>& dir);
+int cmd_init(const Globals& g, const std::optional<std::string>& dir,
+             const std::optional<std::string>& db, const std::optional<std::string>& assets);
 int cmd_validate(const Globals& g, const SubmitArgs& a);
 int cmd_submit(const Globals& g, const SubmitArgs& a);
 int cmd_run(const Globals& g, const SubmitArgs& a);

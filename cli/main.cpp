@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "daemon_commands.h"
+#include "store_commands.h"
 #ifdef ATELIER_WITH_ML
 #include "ml/allocator_tuning.h"
 #endif
@@ -40,6 +41,12 @@ int main(int argc, char** argv) {
   std::optional<std::string> init_dir;
   auto* init = app.add_subcommand("init", "create a workspace (config, job database, asset store)");
   init->add_option("DIR", init_dir, "folder (default: the workspace)");
+  std::optional<std::string> init_db, init_assets;
+  init->add_option("--db", init_db,
+                   "job database: sqlite:PATH (default sqlite:atelier.db) or postgresql://...");
+  init->add_option("--assets", init_assets,
+                   "asset store folder (default: assets); a shared path when workers run on "
+                   "other hosts");
 
   SubmitArgs sa;
   auto add_spec = [&](CLI::App* c, bool with_key) {
@@ -229,6 +236,8 @@ int main(int argc, char** argv) {
   auto* key_list = key->add_subcommand("list", "the keys this workspace trusts");
   DaemonCommands daemon;
   daemon.add_to(app);
+  StoreCommands stores;
+  stores.add_to(app);
   std::string example_dir;
   auto* example_data = app.add_subcommand(
       "example-data", "write the example campaign's brand images and protected works to DIR");
@@ -272,7 +281,7 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("atelier"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%P] %v");
   try {
-    if (*init) return cmd_init(g, init_dir);
+    if (*init) return cmd_init(g, init_dir, init_db, init_assets);
     if (*validate) return cmd_validate(g, sa);
     if (*submit) return cmd_submit(g, sa);
     if (*run) return cmd_run(g, sa);
@@ -301,6 +310,7 @@ int main(int argc, char** argv) {
     if (*key_import) return cmd_key_import(g, key_file, key_label);
     if (*key_list) return cmd_key_list(g);
     if (auto rc = daemon.dispatch(g)) return *rc;
+    if (auto rc = stores.dispatch(g)) return *rc;
     if (*example_data) return cmd_example_data(g, example_dir);
 #ifdef ATELIER_WITH_ML
     if (*train_base) return cmd_train_base(g, ta);

@@ -37,7 +37,14 @@ void fsync_path(const fs::path& p, int flags) {
 
 fs::path temp_name(const fs::path& dir) {
   static std::atomic<uint64_t> counter{0};
-  return dir / ("put-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".tmp");
+  // The host's name too: other hosts write into a shared asset store's temp folder.
+  static const std::string host = [] {
+    char name[256] = {};
+    ::gethostname(name, sizeof name - 1);
+    return std::string(name);
+  }();
+  return dir / ("put-" + host + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) +
+                ".tmp");
 }
 
 void write_all(int fd, const char* data, size_t n, const fs::path& p) {

@@ -75,9 +75,9 @@ WorkspaceConfig load_config(const std::filesystem::path& path) {
   if (root.IsNull()) return c;
   check_keys(
       path, root,
-      {"store", "assets", "models", "lease_ms", "heartbeat_ms", "cancel_grace_ms", "drain_grace_ms",
-       "max_attempts", "retry", "cpu_slots", "claim_batch", "supervisor_tick_ms", "restart_backoff",
-       "pools", "limits", "retention", "max_jobs_per_run"},
+      {"store", "store_retry_ms", "assets", "models", "lease_ms", "heartbeat_ms", "cancel_grace_ms",
+       "drain_grace_ms", "max_attempts", "retry", "cpu_slots", "claim_batch", "supervisor_tick_ms",
+       "restart_backoff", "pools", "limits", "retention", "max_jobs_per_run"},
       "");
   auto num = [&](const char* key, auto& field) {
     if (root[key]) field = as<std::decay_t<decltype(field)>>(path, root[key], key, "a number");
@@ -89,6 +89,7 @@ WorkspaceConfig load_config(const std::filesystem::path& path) {
     c.models.clear();
     for (const auto& e : m) c.models.push_back(as<std::string>(path, e, "models", "a folder path"));
   }
+  num("store_retry_ms", c.store_retry_ms);
   num("lease_ms", c.lease_ms);
   num("heartbeat_ms", c.heartbeat_ms);
   num("cancel_grace_ms", c.cancel_grace_ms);
@@ -132,7 +133,8 @@ WorkspaceConfig load_config(const std::filesystem::path& path) {
 
 std::string default_config_text() {
   return R"(# Atelier workspace configuration. Every key is optional; these are the defaults.
-store: sqlite:atelier.db      # the job database (relative to this folder)
+store: sqlite:atelier.db      # the job database (relative to this folder), or postgresql://...
+store_retry_ms: 600000        # how long a lost PostgreSQL server is waited for
 assets: assets                # content-addressed output store
 models: [models]              # folders searched for model files by name
 lease_ms: 30000               # a job's lease; workers heartbeat every lease_ms/3

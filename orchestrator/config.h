@@ -14,7 +14,10 @@
 namespace atelier {
 
 struct WorkspaceConfig {
-  std::string store = "sqlite:atelier.db";  // relative paths are under the workspace
+  // sqlite:PATH (relative paths are under the workspace) or postgresql://...
+  std::string store = "sqlite:atelier.db";
+  // How long a command waits for a PostgreSQL server it lost before it fails.
+  int64_t store_retry_ms = 600'000;
   std::string assets = "assets";
   // Folders searched for model files by name (relative: under the workspace;
   // Workspace::open makes them absolute).

@@ -1,7 +1,9 @@
 // The lease rescuer: takes back leases whose holder stopped heartbeating (a
 // frozen or vanished worker, maybe on another host) and returns the jobs to the
-// queue with backoff, or ends them dead when attempts are exhausted. Safe to run
-// in several processes at once: every takeover is fenced by the attempt number.
+// queue with backoff, or ends them dead when attempts are exhausted. It runs
+// only in the process that holds the store's "lease-rescuer" leadership (on
+// PostgreSQL an advisory lock; on SQLite every process); two at once would
+// still be safe: every takeover is fenced by the attempt number.
 #pragma once
 #include <cstdint>
 

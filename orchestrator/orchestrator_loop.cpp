@@ -43,7 +43,8 @@ void OrchestratorLoop::tick() {
   supervisor_->tick();
   rescuer_.tick();
   const int64_t t = clock_->now_ms();
-  if (t >= next_clean_at_ && !supervisor_->draining()) {
+  // One cleaner for the whole database and asset store, on whichever host leads.
+  if (t >= next_clean_at_ && !supervisor_->draining() && store_->hold_leadership("cleaner")) {
     next_clean_at_ = t + cleaner_interval_ms_;
     try {
       cleaner_.run_once();

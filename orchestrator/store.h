@@ -1,5 +1,6 @@
 // The store interface: every read and write of the job database goes through it,
-// so a PostgreSQL store can be added without touching callers (DESIGN.md s.9).
+// whichever engine holds the database (sql/sql_store.h: SQLite or PostgreSQL,
+// DESIGN.md s.9).
 // Queue guarantees (DESIGN.md s.3) are the store's contract:
 //  - claim bumps `attempt`, the fencing token; heartbeat, complete and fail must
 //    present it and are refused (FenceResult::lost) once another claim took over;
@@ -12,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -544,6 +546,10 @@ class Store {
   // asset rows no remaining job produced or consumed. Returns runs removed.
   virtual int remove_finished_runs(int64_t before_ms) = 0;
   virtual std::string integrity_check() = 0;
+  // True while this connection is the one leader for `role` among every process
+  // of the database, on any host (the lease rescuer runs on the leader only).
+  // Leadership ends with the connection; ask again before each round.
+  virtual bool hold_leadership(std::string_view role) = 0;
 
   // Called after a commit that made at least one job ready (to wake idle
   // workers). Not called inside a transaction.

@@ -19,19 +19,28 @@ class WakeSignal {
   std::filesystem::path file_;
 };
 
-class WakeWaiter {
+// What an idle worker waits on: the wake file here, or the database's
+// notifications (sql/pg_listener.h) when workers run on many hosts.
+class Waiter {
  public:
-  explicit WakeWaiter(const std::filesystem::path& file);
-  ~WakeWaiter();
-  WakeWaiter(const WakeWaiter&) = delete;
-  WakeWaiter& operator=(const WakeWaiter&) = delete;
-
-  void drain();  // forget queued notifications
+  virtual ~Waiter() = default;
+  virtual void drain() = 0;  // forget queued notifications
   // True when notified before timeout_ms passed (also on EINTR: the caller
   // re-checks its own state either way). A readable `interrupt_fd` (a signal
   // handler's self-pipe) also ends the wait, so a signal that lands just before
   // the wait is not slept through.
-  bool wait(int64_t timeout_ms, int interrupt_fd = -1);
+  virtual bool wait(int64_t timeout_ms, int interrupt_fd = -1) = 0;
+};
+
+class WakeWaiter final : public Waiter {
+ public:
+  explicit WakeWaiter(const std::filesystem::path& file);
+  ~WakeWaiter() override;
+  WakeWaiter(const WakeWaiter&) = delete;
+  WakeWaiter& operator=(const WakeWaiter&) = delete;
+
+  void drain() override;
+  bool wait(int64_t timeout_ms, int interrupt_fd = -1) override;
 
  private:
   int fd_ = -1;

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "provenance/signing.h"
 #include "store.h"
+#include "wakeup.h"
 
 namespace atelier {
 
@@ -19,24 +20,41 @@ class Workspace {
  public:
   // Throws InputError when `dir` is not a workspace (no atelier.yaml).
   static Workspace open(const std::filesystem::path& dir);
-  // Creates the folder, config, database and key folders; safe on an existing one.
-  static Workspace init(const std::filesystem::path& dir);
+  // Creates the folder, config, database and key folders; safe on an existing
+  // one. `store` (a store URL) and `assets` go into a new atelier.yaml; an
+  // existing one that names another store is an error (see migrate-store).
+  // With create_store false the store must exist already (a worker host
+  // joining a shared database).
+  static Workspace init(const std::filesystem::path& dir,
+                        const std::optional<std::string>& store = std::nullopt,
+                        const std::optional<std::string>& assets = std::nullopt,
+                        bool create_store = true);
   // -w, else $ATELIER_WORKSPACE, else the current directory.
   static std::filesystem::path resolve_dir(const std::optional<std::string>& flag);
 
   const std::filesystem::path& dir() const { return dir_; }
   const WorkspaceConfig& config() const { return config_; }
   WorkspaceConfig& config() { return config_; }
+  // The SQLite file (InputError when the store is a server).
   std::filesystem::path db_path() const;
+  // The file, or the server URL without its password.
+  std::string describe_store() const;
+  // True when the job database is a server other hosts share (PostgreSQL).
+  bool shared_store() const;
   std::filesystem::path assets_dir() const;
   std::filesystem::path logs_dir() const { return dir_ / "logs"; }
-  std::filesystem::path tmp_dir() const { return dir_ / "tmp"; }
+  // Where files are written before their atomic rename into the asset store:
+  // on the asset store's own file system (<assets>/.tmp when the assets are
+  // elsewhere, e.g. a shared path other hosts write too).
+  std::filesystem::path tmp_dir() const;
   std::filesystem::path wake_file() const { return dir_ / ".wake"; }
   std::filesystem::path keys_dir() const { return dir_ / "keys"; }
 
   // A new store connection (one per thread). Wires its ready hook to the wake file.
   std::unique_ptr<Store> open_store(std::shared_ptr<Clock> clock = system_clock(),
                                     bool create = false) const;
+  // What an idle worker waits on for new ready jobs (wakeup.h).
+  std::unique_ptr<Waiter> open_waiter() const;
   AssetStore asset_store() const { return AssetStore(assets_dir(), tmp_dir()); }
 
   // Overrides for `atelier worker --db URL --assets PATH` on another host.

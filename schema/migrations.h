@@ -12,6 +12,13 @@ struct Migration {
   std::string_view sql;
 };
 
+// The SQLite migrations (schema/*.sql).
 const std::vector<Migration>& migrations();
+
+// The PostgreSQL migrations (schema/postgres/*.sql): migration i of
+// postgres_migrations() is the same schema version as migration i of
+// migrations(). Both lists always have the same length and names (the build
+// checks the names).
+const std::vector<Migration>& postgres_migrations();
 
 }  // namespace atelier::schema

@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache git
   libsqlite3-dev sqlite3 libsqlitecpp-dev
+  libpq-dev postgresql               # the PostgreSQL store; its server runs the store tests
+  iproute2                           # network namespaces for the multi-host test
   libspdlog-dev libfmt-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libsodium-dev
   libhowardhinnant-date-dev tzdata   # cron schedules in IANA time zones
   libpoco-dev                        # the dashboard's HTTP server (atelier serve)

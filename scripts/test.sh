@@ -5,6 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 ./scripts/fetch_datasets.sh   # the emoji sets the model tests train and sample on
+# The store suites run every case on PostgreSQL too: a server of our own on a
+# loopback port, stopped when the tests end.
+ATELIER_TEST_PG=$(./scripts/test_postgres.sh start)
+export ATELIER_TEST_PG
+trap './scripts/test_postgres.sh stop' EXIT
 BUILD_DIR=${BUILD_DIR:-build}
 cd "$BUILD_DIR"
 ctest --output-on-failure -j 2 --timeout 600

@@ -45,7 +45,7 @@ class Worker {
         assets_(ws.asset_store()),
         id_(Supervisor::worker_id_for(::getpid())),
         slot_(WorkerSlot::attach(opts.slot_fd)),
-        waiter_(ws.wake_file()),
+        waiter_(ws.open_waiter()),
         hb_(ws, id_, ws.config().lease_ms, ws.config().effective_heartbeat_ms()) {}
 
   int run() {
@@ -56,7 +56,7 @@ class Worker {
     const int max_batch = std::max(1, ws_.config().claim_batch);
     int batch = 1;
     while (stop_ == 0) {
-      waiter_.drain();
+      waiter_->drain();
       ClaimRequest req{id_,   static_cast<int>(::getpid()), opts_.kinds,
                        batch, ws_.config().lease_ms,        ws_.logs_dir().string()};
       std::vector<Lease> leases = store_->claim(req);
@@ -92,7 +92,7 @@ class Worker {
       // finished job of that kind wakes us, so only the safety net applies.
       if (until > 0) wait_ms = std::min(until, wait_ms);
     }
-    if (stop_ == 0) waiter_.wait(wait_ms, opts_.stop_fd);
+    if (stop_ == 0) waiter_->wait(wait_ms, opts_.stop_fd);
   }
 
   // Returns true if any job was slow (so the next claim takes one job).
@@ -201,7 +201,7 @@ class Worker {
   AssetStore assets_;
   std::string id_;
   WorkerSlot slot_;
-  WakeWaiter waiter_;
+  std::unique_ptr<Waiter> waiter_;
   Heartbeater hb_;
   std::vector<Completion> pending_;
 };

@@ -37,8 +37,10 @@ std::vector<ChainBreak> verify(Store& store) {
 
 }  // namespace
 
-TEST(AuditChain, EntriesFromTwoProcessesFormOneIntactChain) {
-  TempWorkspace tw;  // init wrote the first entry
+struct AuditChainTest : StoreTest {};
+
+TEST_P(AuditChainTest, EntriesFromTwoProcessesFormOneIntactChain) {
+  TempWorkspace tw{"", GetParam()};  // init wrote the first entry
   std::vector<pid_t> kids;
   for (int k = 0; k < 2; ++k) {
     const pid_t pid = ::fork();
@@ -71,7 +73,7 @@ TEST(AuditChain, EntriesFromTwoProcessesFormOneIntactChain) {
   EXPECT_EQ(walk.head_hash(), *store->recent_events(1).at(0).hash);
 }
 
-TEST(AuditChain, AnEditedDeletedOrRelinkedEntryIsFound) {
+TEST(AuditChainSqlite, AnEditedDeletedOrRelinkedEntryIsFound) {
   TempWorkspace tw;
   auto store = tw.store();
   for (int i = 0; i < 10; ++i) store->audit("alice", "cancel", "r" + std::to_string(i), {{"i", i}});
@@ -107,7 +109,7 @@ TEST(AuditChain, AnEditedDeletedOrRelinkedEntryIsFound) {
   EXPECT_NE(breaks[0].why.find("link"), std::string::npos);
 }
 
-TEST(AuditChain, EntriesWrittenBeforeTheChainAreChainedByTheMigration) {
+TEST(AuditChainSqlite, EntriesWrittenBeforeTheChainAreChainedByTheMigration) {
   TempWorkspace tw;
   {
     auto store = tw.store();
@@ -136,8 +138,10 @@ TEST(AuditChain, EntriesWrittenBeforeTheChainAreChainedByTheMigration) {
   EXPECT_TRUE(verify(*store).empty());
 }
 
-TEST(Tokens, AreStoredHashedAndFoundOnlyWhileUnrevoked) {
-  TempWorkspace tw;
+struct TokensTest : StoreTest {};
+
+TEST_P(TokensTest, AreStoredHashedAndFoundOnlyWhileUnrevoked) {
+  TempWorkspace tw{"", GetParam()};
   auto store = tw.store();
   const NewToken admin = create_token(*store, "admin", "ci", "alice");
   const NewToken viewer = create_token(*store, "viewer", "", "alice");
@@ -173,3 +177,7 @@ TEST(Tokens, AreStoredHashedAndFoundOnlyWhileUnrevoked) {
   EXPECT_TRUE(authenticate_token(*store, viewer.secret));
   EXPECT_THROW(create_token(*store, "root", "", "alice"), InputError);
 }
+
+INSTANTIATE_STORE_SUITE(AuditChainTest);
+
+INSTANTIATE_STORE_SUITE(TokensTest);

@@ -11,8 +11,8 @@ using namespace atelier::test;
 
 namespace {
 
-struct ChecksStoreTest : ::testing::Test {
-  TempWorkspace tw;
+struct ChecksStoreTest : StoreTest {
+  TempWorkspace tw{"", GetParam()};
   std::shared_ptr<ManualClock> clock = std::make_shared<ManualClock>();
   std::unique_ptr<Store> store = tw.store(clock);
 
@@ -23,7 +23,7 @@ const std::string kSha1(64, 'a'), kSha2(64, 'b'), kSha3(64, 'c');
 
 }  // namespace
 
-TEST_F(ChecksStoreTest, VerdictsAndForwardedOutputsLandWithTheCompletion) {
+TEST_P(ChecksStoreTest, VerdictsAndForwardedOutputsLandWithTheCompletion) {
   NewRun r = simple_run("gate", 2);
   r.jobs[1].deps = {0};  // job 2 waits for job 1 (the check)
   const int64_t run = store->submit_run(r).run_id;
@@ -67,7 +67,7 @@ TEST_F(ChecksStoreTest, VerdictsAndForwardedOutputsLandWithTheCompletion) {
   EXPECT_EQ(store->asset_checks(kSha1)[0].gate, "fail");
 }
 
-TEST_F(ChecksStoreTest, AFencedOutCompletionWritesNoVerdict) {
+TEST_P(ChecksStoreTest, AFencedOutCompletionWritesNoVerdict) {
   store->submit_run(simple_run("late", 1));
   Lease first = store->claim(req()).at(0);
   clock->advance(1001);
@@ -78,7 +78,7 @@ TEST_F(ChecksStoreTest, AFencedOutCompletionWritesNoVerdict) {
   EXPECT_TRUE(store->asset_checks(kSha1).empty());
 }
 
-TEST_F(ChecksStoreTest, HashesAreFilledInOnlyWhereMissing) {
+TEST_P(ChecksStoreTest, HashesAreFilledInOnlyWhereMissing) {
   store->import_asset({kSha1, "image/jpeg", "jpg", "/brand/a.jpg", 100, "CC-BY-4.0"});
   EXPECT_FALSE(store->get_asset(kSha1)->hashes);
   store->set_asset_hashes(kSha1, {std::string(64, '1'), 70, std::string(96, '2')}, 64, 48);
@@ -98,7 +98,7 @@ TEST_F(ChecksStoreTest, HashesAreFilledInOnlyWhereMissing) {
   EXPECT_EQ(store->get_asset(kSha2)->hashes->quality, 60);
 }
 
-TEST_F(ChecksStoreTest, RegistryEntriesAreListedOncePerFileAndLabel) {
+TEST_P(ChecksStoreTest, RegistryEntriesAreListedOncePerFileAndLabel) {
   RegistryEntry e;
   e.label = "ACME mascots";
   e.sha256 = kSha1;
@@ -120,3 +120,5 @@ TEST_F(ChecksStoreTest, RegistryEntriesAreListedOncePerFileAndLabel) {
   EXPECT_EQ(store->registry_entry(mascots[1].id)->sha256, kSha2);
   EXPECT_FALSE(store->registry_entry(999));
 }
+
+INSTANTIATE_STORE_SUITE(ChecksStoreTest);

@@ -8,8 +8,10 @@ using namespace atelier;
 using namespace atelier::test;
 namespace fs = std::filesystem;
 
-TEST(Cleaner, RemovesOrphansAndExpiredRunsButKeepsWhatIsReferenced) {
-  TempWorkspace tw;
+struct CleanerTest : StoreTest {};
+
+TEST_P(CleanerTest, RemovesOrphansAndExpiredRunsButKeepsWhatIsReferenced) {
+  TempWorkspace tw{"", GetParam()};
   auto clock = std::make_shared<ManualClock>(SystemClock().now_ms());
   auto store = tw.store(clock);
   AssetStore files = tw.ws().asset_store();
@@ -46,3 +48,5 @@ TEST(Cleaner, RemovesOrphansAndExpiredRunsButKeepsWhatIsReferenced) {
   EXPECT_FALSE(fs::exists(kept.path));
   EXPECT_EQ(store->integrity_check(), "ok");
 }
+
+INSTANTIATE_STORE_SUITE(CleanerTest);

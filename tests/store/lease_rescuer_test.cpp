@@ -7,8 +7,10 @@
 using namespace atelier;
 using namespace atelier::test;
 
-TEST(LeaseRescuer, TakesBackOnlyExpiredLeasesAndEndsExhaustedJobsDead) {
-  TempWorkspace tw{"retry: {base_ms: 10, jitter: 0}\n"};
+struct LeaseRescuerTest : StoreTest {};
+
+TEST_P(LeaseRescuerTest, TakesBackOnlyExpiredLeasesAndEndsExhaustedJobsDead) {
+  TempWorkspace tw{"retry: {base_ms: 10, jitter: 0}\n", GetParam()};
   auto clock = std::make_shared<ManualClock>();
   auto store = tw.store(clock);
   NewRun r = simple_run("rescue", 3);
@@ -31,3 +33,5 @@ TEST(LeaseRescuer, TakesBackOnlyExpiredLeasesAndEndsExhaustedJobsDead) {
   EXPECT_NE(store->attempts(2).at(0).error->find("worker w stopped heartbeating"),
             std::string::npos);
 }
+
+INSTANTIATE_STORE_SUITE(LeaseRescuerTest);

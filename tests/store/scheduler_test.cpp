@@ -70,8 +70,10 @@ int64_t runs_in(Store& store) {
 
 }  // namespace
 
-TEST(Scheduler, FiresOncePerScheduledTimeAndRecordsTheRun) {
-  TempWorkspace tw;
+struct SchedulerTest : StoreTest {};
+
+TEST_P(SchedulerTest, FiresOncePerScheduledTimeAndRecordsTheRun) {
+  TempWorkspace tw{"", GetParam()};
   auto clock = std::make_shared<ManualClock>(utc(2026, 12, 3, 0, 5));
   auto store = tw.store(clock);
   store->add_schedule(schedule("q", "*/15 * * * *", "UTC", clock->now_ms()));
@@ -108,8 +110,8 @@ TEST(Scheduler, FiresOncePerScheduledTimeAndRecordsTheRun) {
   EXPECT_EQ(fires(*store, "q").back().run_id.value_or(0), 3);
 }
 
-TEST(Scheduler, TwoSchedulersOnOneWorkspaceFireOnce) {
-  TempWorkspace tw;
+TEST_P(SchedulerTest, TwoSchedulersOnOneWorkspaceFireOnce) {
+  TempWorkspace tw{"", GetParam()};
   auto clock = std::make_shared<ManualClock>(utc(2026, 12, 3, 1, 0));
   auto a = tw.store(clock);
   auto b = tw.store(clock);
@@ -124,8 +126,8 @@ TEST(Scheduler, TwoSchedulersOnOneWorkspaceFireOnce) {
   EXPECT_EQ(count_events(*a, "schedule.fire"), 1);
 }
 
-TEST(Scheduler, TwoProcessesAtTheSameInstantFireOnce) {
-  TempWorkspace tw;
+TEST_P(SchedulerTest, TwoProcessesAtTheSameInstantFireOnce) {
+  TempWorkspace tw{"", GetParam()};
   const int64_t before = utc(2026, 12, 3, 1, 59);
   {
     auto clock = std::make_shared<ManualClock>(before);
@@ -172,8 +174,8 @@ TEST(Scheduler, TwoProcessesAtTheSameInstantFireOnce) {
   EXPECT_EQ(*store->get_schedule("nightly")->next_fire_at, utc(2026, 12, 4, 2, 0));
 }
 
-TEST(Scheduler, DstNightsInBerlinFireOnceAtTheDocumentedInstants) {
-  TempWorkspace tw;
+TEST_P(SchedulerTest, DstNightsInBerlinFireOnceAtTheDocumentedInstants) {
+  TempWorkspace tw{"", GetParam()};
   // Ten-minute ticks across the spring-forward night (2026-03-29: 02:00 CET
   // becomes 03:00 CEST) and the fall-back night (2026-10-25: 03:00 CEST becomes
   // 02:00 CET, so 02:30 happens twice).
@@ -212,8 +214,8 @@ TEST(Scheduler, DstNightsInBerlinFireOnceAtTheDocumentedInstants) {
                                       utc(2026, 10, 25, 2, 0), utc(2026, 10, 25, 2, 30)}));
 }
 
-TEST(Scheduler, MissedFiresAreSkippedOrCaughtUpOnceByPolicy) {
-  TempWorkspace tw;
+TEST_P(SchedulerTest, MissedFiresAreSkippedOrCaughtUpOnceByPolicy) {
+  TempWorkspace tw{"", GetParam()};
   auto clock = std::make_shared<ManualClock>(utc(2026, 12, 3, 0, 30));
   auto store = tw.store(clock);
   store->add_schedule(schedule("skipper", "0 * * * *", "UTC", clock->now_ms(), "skip"));
@@ -248,8 +250,8 @@ TEST(Scheduler, MissedFiresAreSkippedOrCaughtUpOnceByPolicy) {
   EXPECT_EQ(count_events(*store, "schedule.skip"), 3);
 }
 
-TEST(Scheduler, AFailingScheduleIsRecordedAndTheOthersFire) {
-  TempWorkspace tw;
+TEST_P(SchedulerTest, AFailingScheduleIsRecordedAndTheOthersFire) {
+  TempWorkspace tw{"", GetParam()};
   auto clock = std::make_shared<ManualClock>(utc(2026, 12, 3, 1, 0));
   auto store = tw.store(clock);
   ScheduleRow broken = schedule("broken", "0 2 * * *", "UTC", clock->now_ms());
@@ -273,7 +275,7 @@ TEST(Scheduler, AFailingScheduleIsRecordedAndTheOthersFire) {
   EXPECT_EQ(count_events(*store, "schedule.fail"), 1);
 }
 
-TEST(Scheduler, ValidationNamesTheField) {
+TEST_P(SchedulerTest, ValidationNamesTheField) {
   ScheduleRow s = schedule("x", "0 2 * * *", "UTC", 0);
   EXPECT_NO_THROW(validate_schedule(s, utc(2026, 1, 1, 0, 0)));
   auto message = [&](ScheduleRow r) {
@@ -300,3 +302,5 @@ TEST(Scheduler, ValidationNamesTheField) {
   bad.cron = "0 0 30 2 *";
   EXPECT_NE(message(bad).find("never fires"), std::string::npos);
 }
+
+INSTANTIATE_STORE_SUITE(SchedulerTest);

@@ -5,7 +5,8 @@
 #include <fstream>
 
 #include "orchestrator/errors.h"
-#include "orchestrator/sqlite/sqlite_db.h"
+#include "orchestrator/sql/migration_steps.h"
+#include "orchestrator/sql/sqlite_connection.h"
 #include "support/test_workspace.h"
 
 using namespace atelier;
@@ -33,8 +34,8 @@ void exec(const std::filesystem::path& db, const char* sql) {
 
 TEST(Schema, InitMigratesToTheCurrentVersionWithWalAndForeignKeys) {
   TempWorkspace tw;
-  EXPECT_EQ(user_version(tw.ws().db_path()), sqlite::schema_version());
-  sqlite::Db db(tw.ws().db_path(), false);
+  EXPECT_EQ(user_version(tw.ws().db_path()), sql::schema_version());
+  sql::SqliteConnection db(tw.ws().db_path(), false);
   EXPECT_EQ(db.raw().execAndGet("PRAGMA journal_mode").getString(), "wal");
   EXPECT_EQ(db.raw().execAndGet("PRAGMA foreign_keys").getInt(), 1);
 }
@@ -43,8 +44,8 @@ TEST(Schema, AnOlderDatabaseIsMigratedForward) {
   TempWorkspace tw;
   auto path = tw.dir() / "old.db";
   exec(path, "CREATE TABLE keep(x); INSERT INTO keep VALUES (7);");  // version 0
-  sqlite::Db db(path, false);
-  EXPECT_EQ(user_version(path), sqlite::schema_version());
+  sql::SqliteConnection db(path, false);
+  EXPECT_EQ(user_version(path), sql::schema_version());
   EXPECT_EQ(db.raw().execAndGet("SELECT x FROM keep").getInt(), 7);
   EXPECT_EQ(db.raw().execAndGet("SELECT COUNT(*) FROM runs").getInt(), 0);
 }

@@ -8,8 +8,8 @@ using namespace atelier;
 using namespace atelier::test;
 
 namespace {
-struct ControlTest : ::testing::Test {
-  TempWorkspace tw{"retry: {base_ms: 10, jitter: 0}\n"};
+struct ControlTest : StoreTest {
+  TempWorkspace tw{"retry: {base_ms: 10, jitter: 0}\n", GetParam()};
   std::shared_ptr<ManualClock> clock = std::make_shared<ManualClock>();
   std::unique_ptr<Store> store = tw.store(clock);
   ClaimRequest req(int n = 1) { return {"w", 1, {"sleep"}, n, 1000, "/tmp/logs"}; }
@@ -17,7 +17,7 @@ struct ControlTest : ::testing::Test {
 };
 }  // namespace
 
-TEST_F(ControlTest, CancellingARunCancelsQueuedJobsAndAsksRunningOnesToStop) {
+TEST_P(ControlTest, CancellingARunCancelsQueuedJobsAndAsksRunningOnesToStop) {
   NewRun r = simple_run("c", 3);
   r.jobs[2].deps = {0};
   int64_t run = store->submit_run(r).run_id;
@@ -36,7 +36,7 @@ TEST_F(ControlTest, CancellingARunCancelsQueuedJobsAndAsksRunningOnesToStop) {
   EXPECT_EQ(store->get_run(run)->state, "cancelled");
 }
 
-TEST_F(ControlTest, CancellingAJobSkipsItsDependents) {
+TEST_P(ControlTest, CancellingAJobSkipsItsDependents) {
   NewRun r = simple_run("c", 3);
   r.jobs[1].deps = {0};
   r.jobs[2].deps = {1};
@@ -48,7 +48,7 @@ TEST_F(ControlTest, CancellingAJobSkipsItsDependents) {
   EXPECT_THROW(store->cancel_job(99), NotFound);
 }
 
-TEST_F(ControlTest, RetryBringsBackDeadJobsAndWhatTheySkipped) {
+TEST_P(ControlTest, RetryBringsBackDeadJobsAndWhatTheySkipped) {
   NewRun r = simple_run("r", 2);
   r.jobs[0].max_attempts = 1;
   r.jobs[1].deps = {0};
@@ -69,7 +69,7 @@ TEST_F(ControlTest, RetryBringsBackDeadJobsAndWhatTheySkipped) {
   EXPECT_EQ(store->get_run(run)->state, "succeeded");
 }
 
-TEST_F(ControlTest, RetryOfOneJobResetsItsSkippedDownstream) {
+TEST_P(ControlTest, RetryOfOneJobResetsItsSkippedDownstream) {
   NewRun r = simple_run("r", 3);
   r.jobs[0].max_attempts = 1;
   r.jobs[1].deps = {0};
@@ -83,7 +83,7 @@ TEST_F(ControlTest, RetryOfOneJobResetsItsSkippedDownstream) {
   EXPECT_THROW(store->retry_job(42), NotFound);
 }
 
-TEST_F(ControlTest, AuditLogRecordsActionsNewestFirst) {
+TEST_P(ControlTest, AuditLogRecordsActionsNewestFirst) {
   store->audit("alice", "pause", "sleep", json::object());
   store->audit("bob", "cancel", "r1", {{"jobs", 3}});
   auto events = tw.store()->recent_events(10);
@@ -95,3 +95,5 @@ TEST_F(ControlTest, AuditLogRecordsActionsNewestFirst) {
   EXPECT_EQ(events[1].actor, "alice");
   EXPECT_EQ(events[0].at, clock->now_ms());
 }
+
+INSTANTIATE_STORE_SUITE(ControlTest);

@@ -1,5 +1,6 @@
-// The queue's guarantees at the store level, on a real SQLite file and a
-// manual clock: ordering, leases, heartbeats, fencing, retries, dependencies.
+// The queue's guarantees at the store level, on each engine (a real SQLite file,
+// a real PostgreSQL server) and a manual clock: ordering, leases, heartbeats, fencing, retries,
+// dependencies.
 #include <gtest/gtest.h>
 
 #include "orchestrator/errors.h"
@@ -10,8 +11,8 @@ using namespace atelier::test;
 
 namespace {
 
-struct QueueTest : ::testing::Test {
-  TempWorkspace tw{"retry: {base_ms: 1000, max_ms: 8000, jitter: 0}\n"};
+struct QueueTest : StoreTest {
+  TempWorkspace tw{"retry: {base_ms: 1000, max_ms: 8000, jitter: 0}\n", GetParam()};
   std::shared_ptr<ManualClock> clock = std::make_shared<ManualClock>();
   std::unique_ptr<Store> store = tw.store(clock);
 
@@ -23,7 +24,7 @@ struct QueueTest : ::testing::Test {
 
 }  // namespace
 
-TEST_F(QueueTest, ClaimsByPriorityThenAge) {
+TEST_P(QueueTest, ClaimsByPriorityThenAge) {
   NewRun r = simple_run("prio", 4);
   r.jobs[2].priority = 5;
   r.jobs[3].priority = 5;
@@ -41,7 +42,7 @@ TEST_F(QueueTest, ClaimsByPriorityThenAge) {
   EXPECT_EQ(store->attempts(3).size(), 1u);
 }
 
-TEST_F(QueueTest, HeartbeatKeepsTheLeaseAcrossManyLeaseLengths) {
+TEST_P(QueueTest, HeartbeatKeepsTheLeaseAcrossManyLeaseLengths) {
   store->submit_run(simple_run("long", 1));
   Lease l = store->claim(req("w1")).at(0);
   for (int i = 0; i < 50; ++i) {
@@ -56,7 +57,7 @@ TEST_F(QueueTest, HeartbeatKeepsTheLeaseAcrossManyLeaseLengths) {
   EXPECT_EQ(store->attempts(l.job_id).size(), 1u);
 }
 
-TEST_F(QueueTest, ALateWorkerCannotCompleteOrFailAfterTakeover) {
+TEST_P(QueueTest, ALateWorkerCannotCompleteOrFailAfterTakeover) {
   store->submit_run(simple_run("late", 1));
   Lease first = store->claim(req("slow")).at(0);
   clock->advance(1001);
@@ -79,7 +80,7 @@ TEST_F(QueueTest, ALateWorkerCannotCompleteOrFailAfterTakeover) {
   EXPECT_EQ(attempts[1].outcome, "succeeded");
 }
 
-TEST_F(QueueTest, FailuresBackOffExponentiallyThenDieAndSkipDownstream) {
+TEST_P(QueueTest, FailuresBackOffExponentiallyThenDieAndSkipDownstream) {
   NewRun r = simple_run("retry", 3);
   r.jobs[0].max_attempts = 3;
   r.jobs[1].deps = {0};
@@ -108,7 +109,7 @@ TEST_F(QueueTest, FailuresBackOffExponentiallyThenDieAndSkipDownstream) {
   EXPECT_EQ(store->get_run(run)->state, "failed");
 }
 
-TEST_F(QueueTest, InvalidInputDiesAtOnceAndReleasedDoesNotCount) {
+TEST_P(QueueTest, InvalidInputDiesAtOnceAndReleasedDoesNotCount) {
   NewRun r = simple_run("bad", 2);
   r.jobs[0].max_attempts = 5;
   r.jobs[1].max_attempts = 1;
@@ -124,7 +125,7 @@ TEST_F(QueueTest, InvalidInputDiesAtOnceAndReleasedDoesNotCount) {
   EXPECT_EQ(j.run_after, clock->now_ms());
 }
 
-TEST_F(QueueTest, DependentsStartOnlyWhenAllDependenciesSucceed) {
+TEST_P(QueueTest, DependentsStartOnlyWhenAllDependenciesSucceed) {
   NewRun r = simple_run("fanin", 4);
   r.jobs[3].deps = {0, 1, 2};
   int64_t run = store->submit_run(r).run_id;
@@ -142,7 +143,7 @@ TEST_F(QueueTest, DependentsStartOnlyWhenAllDependenciesSucceed) {
   EXPECT_EQ(store->get_run(run)->state, "succeeded");
 }
 
-TEST_F(QueueTest, CompletionRecordsOutputsAndLineageOnce) {
+TEST_P(QueueTest, CompletionRecordsOutputsAndLineageOnce) {
   store->submit_run(simple_run("assets", 2));
   auto leases = store->claim(req("w", 2));
   OutputAsset a{"aaaa", "text/plain", "txt", 4, "out.txt"};
@@ -154,7 +155,7 @@ TEST_F(QueueTest, CompletionRecordsOutputsAndLineageOnce) {
   EXPECT_EQ(store->asset_shas().size(), 1u);  // stored once
 }
 
-TEST_F(QueueTest, ConcurrencyLimitAndPauseGateClaims) {
+TEST_P(QueueTest, ConcurrencyLimitAndPauseGateClaims) {
   store->submit_run(simple_run("limits", 6));
   store->set_limit("sleep", 2);
   auto a = store->claim(req("w1", 5));
@@ -170,7 +171,7 @@ TEST_F(QueueTest, ConcurrencyLimitAndPauseGateClaims) {
   EXPECT_EQ(store->claim(req("w3", 5)).size(), 3u);
 }
 
-TEST_F(QueueTest, IdempotencyKeyReturnsTheSameRunOrNamesTheConflict) {
+TEST_P(QueueTest, IdempotencyKeyReturnsTheSameRunOrNamesTheConflict) {
   NewRun r = simple_run("nightly", 3, "sleep", "2026-11-29");
   SubmitResult first = store->submit_run(r);
   SubmitResult again = store->submit_run(r);
@@ -187,12 +188,12 @@ TEST_F(QueueTest, IdempotencyKeyReturnsTheSameRunOrNamesTheConflict) {
   }
 }
 
-TEST_F(QueueTest, EmptyRunSucceedsAtOnce) {
+TEST_P(QueueTest, EmptyRunSucceedsAtOnce) {
   int64_t run = store->submit_run(simple_run("empty", 0)).run_id;
   EXPECT_EQ(store->get_run(run)->state, "succeeded");
 }
 
-TEST_F(QueueTest, JobListingsPageThroughOneRunByKeyset) {
+TEST_P(QueueTest, JobListingsPageThroughOneRunByKeyset) {
   store->submit_run(simple_run("first", 5));
   store->submit_run(simple_run("second", 5));
   JobFilter f{.run_id = 2, .limit = 2};
@@ -214,7 +215,7 @@ TEST_F(QueueTest, JobListingsPageThroughOneRunByKeyset) {
 // A lookup left mid-result once held a stale read snapshot, and the next write
 // transaction failed at once with "database is locked" after another process
 // had committed (a generate worker's completion after its model lookup).
-TEST_F(QueueTest, WritesAfterLookupsSeeOtherProcessesCommits) {
+TEST_P(QueueTest, WritesAfterLookupsSeeOtherProcessesCommits) {
   store->register_model({"aa", "base", "m", json::object(), std::nullopt, "/m", 1});
   ASSERT_TRUE(store->find_model("m"));
   auto other = tw.store(clock);
@@ -222,3 +223,5 @@ TEST_F(QueueTest, WritesAfterLookupsSeeOtherProcessesCommits) {
   EXPECT_NO_THROW(store->claim(req("w")));
   EXPECT_TRUE(store->find_model("n")) << "a fresh snapshot sees the other process's row";
 }
+
+INSTANTIATE_STORE_SUITE(QueueTest);

@@ -15,9 +15,7 @@ namespace {
 // Starts `atelier ARGS...` with stdout and stderr on the given descriptors and
 // stdin on /dev/null. Everything is prepared before fork: tests fork from
 // several threads, and the child may only make async-signal-safe calls.
-pid_t spawn_atelier(const std::vector<std::string>& args, int out_fd, int err_fd) {
-  std::vector<std::string> full{ATELIER_BIN};
-  full.insert(full.end(), args.begin(), args.end());
+pid_t spawn_program(std::vector<std::string> full, int out_fd, int err_fd) {
   std::vector<char*> argv;
   for (auto& a : full) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -27,11 +25,17 @@ pid_t spawn_atelier(const std::vector<std::string>& args, int out_fd, int err_fd
     ::dup2(out_fd, 1);
     ::dup2(err_fd, 2);
     ::dup2(devnull, 0);
-    ::execv(argv[0], argv.data());
+    ::execvp(argv[0], argv.data());
     ::_exit(127);
   }
   ::close(devnull);
   return pid;
+}
+
+pid_t spawn_atelier(const std::vector<std::string>& args, int out_fd, int err_fd) {
+  std::vector<std::string> full{ATELIER_BIN};
+  full.insert(full.end(), args.begin(), args.end());
+  return spawn_program(std::move(full), out_fd, err_fd);
 }
 
 int decode(int status) {
@@ -47,12 +51,13 @@ std::string slurp(const std::string& path) {
 
 }  // namespace
 
-ProcResult run_atelier(const std::vector<std::string>& args) {
+namespace {
+ProcResult run_to_end(const std::vector<std::string>& argv) {
   char out_tmpl[] = "/tmp/atelier-out-XXXXXX";
   char err_tmpl[] = "/tmp/atelier-err-XXXXXX";
   int out_fd = ::mkostemp(out_tmpl, O_CLOEXEC);
   int err_fd = ::mkostemp(err_tmpl, O_CLOEXEC);
-  pid_t pid = spawn_atelier(args, out_fd, err_fd);
+  pid_t pid = spawn_program(argv, out_fd, err_fd);
   ::close(out_fd);
   ::close(err_fd);
   int status = 0;
@@ -61,6 +66,26 @@ ProcResult run_atelier(const std::vector<std::string>& args) {
   ::unlink(out_tmpl);
   ::unlink(err_tmpl);
   return r;
+}
+}  // namespace
+
+ProcResult run_atelier(const std::vector<std::string>& args) {
+  std::vector<std::string> full{ATELIER_BIN};
+  full.insert(full.end(), args.begin(), args.end());
+  return run_to_end(full);
+}
+
+ProcResult run_program(const std::vector<std::string>& argv) {
+  return run_to_end(argv);
+}
+
+BackgroundProc BackgroundProc::program(const std::vector<std::string>& argv,
+                                       const std::string& log_file) {
+  BackgroundProc p;
+  const int fd = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  p.pid_ = spawn_program(argv, fd, fd);
+  ::close(fd);
+  return p;
 }
 
 BackgroundProc::BackgroundProc(const std::vector<std::string>& args, const std::string& log_file) {

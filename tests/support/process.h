@@ -19,6 +19,12 @@ ProcResult run_atelier(const std::vector<std::string>& args);
 class BackgroundProc {
  public:
   explicit BackgroundProc(const std::vector<std::string>& args, const std::string& log_file);
+  // Any program (argv[0] searched on PATH), e.g. `ip netns exec NS ...`.
+  static BackgroundProc program(const std::vector<std::string>& argv, const std::string& log_file);
+  BackgroundProc(BackgroundProc&& o) noexcept
+      : pid_(o.pid_), reaped_(o.reaped_), status_(o.status_) {
+    o.pid_ = -1;
+  }
   ~BackgroundProc();  // SIGKILL + reap if still running
   BackgroundProc(const BackgroundProc&) = delete;
   BackgroundProc& operator=(const BackgroundProc&) = delete;
@@ -29,10 +35,14 @@ class BackgroundProc {
   bool running();
 
  private:
+  BackgroundProc() = default;
   pid_t pid_ = -1;
   bool reaped_ = false;
   int status_ = 0;
 };
+
+// Runs a program (argv[0] searched on PATH) to completion.
+ProcResult run_program(const std::vector<std::string>& argv);
 
 // Pids of the children of `parent` (from /proc), e.g. a supervisor's workers.
 std::vector<pid_t> child_pids(pid_t parent);

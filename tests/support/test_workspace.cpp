@@ -1,6 +1,7 @@
 #include "test_workspace.h"
 
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -11,18 +12,93 @@
 namespace atelier::test {
 namespace fs = std::filesystem;
 
-TempWorkspace::TempWorkspace(const std::string& extra_config) {
-  std::random_device rd;
-  dir_ = fs::temp_directory_path() /
-         ("atelier-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
-  fs::create_directories(dir_);
-  if (!extra_config.empty()) {
-    std::ofstream(dir_ / "atelier.yaml") << extra_config << "\n";
+namespace {
+
+// The test server's URL; without it a PostgreSQL case fails and says how to
+// get one (CI must never skip them).
+std::string test_pg_url() {
+  const char* url = std::getenv("ATELIER_TEST_PG");
+  if (!url || !*url)
+    throw std::runtime_error(
+        "ATELIER_TEST_PG is not set: run the tests with scripts/test.sh, which starts a "
+        "PostgreSQL server, or export the URL scripts/test_postgres.sh start prints");
+  return url;
+}
+
+void pg_exec(const std::string& sql) {
+  PGconn* c = PQconnectdb(test_pg_url().c_str());
+  if (PQstatus(c) != CONNECTION_OK) {
+    std::string msg = PQerrorMessage(c);
+    PQfinish(c);
+    throw std::runtime_error("test PostgreSQL server: " + msg);
   }
+  PQsetNoticeProcessor(
+      c, [](void*, const char*) {}, nullptr);
+  PGresult* r = PQexec(c, sql.c_str());
+  const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+  std::string msg = PQresultErrorMessage(r);
+  PQclear(r);
+  PQfinish(c);
+  if (!ok) throw std::runtime_error("test PostgreSQL server: " + msg);
+}
+
+}  // namespace
+
+std::string engine_name(const ::testing::TestParamInfo<sql::Engine>& info) {
+  return info.param == sql::Engine::sqlite ? "sqlite" : "postgres";
+}
+
+std::string TempWorkspace::pg_store_url(const std::string& schema) {
+  const std::string base = test_pg_url();
+  return base + (base.find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D" +
+         schema;
+}
+
+TempWorkspace::TempWorkspace(const std::string& extra_config, sql::Engine engine, bool init_now) {
+  std::random_device rd;
+  const std::string tag = std::to_string(::getpid()) + "_" + std::to_string(rd());
+  dir_ = fs::temp_directory_path() / ("atelier-test-" + tag);
+  fs::create_directories(dir_);
+  std::string config = extra_config;
+  if (engine == sql::Engine::postgres) {
+    pg_schema_ = "t_" + tag;
+    pg_exec("CREATE SCHEMA " + pg_schema_);
+    config += "\nstore: \"" + pg_store_url(pg_schema_) + "\"\n";
+  }
+  if (!config.empty()) {
+    std::ofstream(dir_ / "atelier.yaml") << config << "\n";
+  }
+  if (init_now) init();
+}
+
+PgSchema::PgSchema() {
+  std::random_device rd;
+  name_ = "s_" + std::to_string(::getpid()) + "_" + std::to_string(rd());
+  pg_exec("CREATE SCHEMA " + name_);
+  url_ = TempWorkspace::pg_store_url(name_);
+}
+
+PgSchema::~PgSchema() {
+  try {
+    pg_exec("DROP SCHEMA " + name_ + " CASCADE");
+  } catch (const std::exception& e) {
+    std::cerr << e.what() << "\n";
+  }
+}
+
+void TempWorkspace::init() {
   ws_ = std::make_unique<Workspace>(Workspace::init(dir_));
 }
 
 TempWorkspace::~TempWorkspace() {
+  if (!pg_schema_.empty() &&
+      (!::testing::Test::HasFailure() || std::getenv("ATELIER_TEST_CLEAN"))) {
+    try {
+      pg_exec("DROP SCHEMA " + pg_schema_ + " CASCADE");
+    } catch (const std::exception& e) {
+      std::cerr << e.what() << "\n";
+    }
+  }
   if (!::testing::Test::HasFailure() || std::getenv("ATELIER_TEST_CLEAN")) {
     std::error_code ec;
     fs::remove_all(dir_, ec);

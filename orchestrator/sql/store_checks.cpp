@@ -1,15 +1,15 @@
 // The registry of protected works and the verdicts of the check kind (their rows
 // are written with the job's completion, in sqlite_finish.cpp).
-#include "sqlite_store.h"
+#include "sql_store.h"
 
-namespace atelier::sqlite {
+namespace atelier::sql {
 
 namespace {
 
 #define REGISTRY_COLUMNS \
   "id, label, sha256, source_path, width, height, phash, phash_quality, colour, added_at"
 
-RegistryEntry read_entry(SQLite::Statement& q) {
+RegistryEntry read_entry(Statement& q) {
   RegistryEntry e;
   e.id = q.getColumn(0).getInt64();
   e.label = q.getColumn(1).getString();
@@ -26,7 +26,7 @@ RegistryEntry read_entry(SQLite::Statement& q) {
   "id, sha256, run_id, job_id, check_kind, verdict, score, details, gate, quarantined, " \
   "created_at"
 
-CheckRow read_check(SQLite::Statement& q) {
+CheckRow read_check(Statement& q) {
   CheckRow c;
   c.id = q.getColumn(0).getInt64();
   if (!q.getColumn(1).isNull()) c.sha256 = q.getColumn(1).getString();
@@ -42,7 +42,7 @@ CheckRow read_check(SQLite::Statement& q) {
   return c;
 }
 
-std::vector<CheckRow> read_checks(SQLite::Statement& q) {
+std::vector<CheckRow> read_checks(Statement& q) {
   std::vector<CheckRow> out;
   while (q.executeStep()) out.push_back(read_check(q));
   q.reset();
@@ -51,14 +51,14 @@ std::vector<CheckRow> read_checks(SQLite::Statement& q) {
 
 }  // namespace
 
-int SqliteStore::add_registry_entries(const std::vector<RegistryEntry>& entries) {
+int SqlStore::add_registry_entries(const std::vector<RegistryEntry>& entries) {
   WriteTxn txn(db_);
   int added = 0;
   const int64_t t = now();
   for (const RegistryEntry& e : entries) {
     auto& ins = db_.stmt(
-        "INSERT OR IGNORE INTO registry (label, sha256, source_path, width, height, phash, "
-        "phash_quality, colour, added_at) VALUES (?,?,?,?,?,?,?,?,?)");
+        "INSERT INTO registry (label, sha256, source_path, width, height, phash, "
+        "phash_quality, colour, added_at) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING");
     ins.bind(1, e.label);
     ins.bind(2, e.sha256);
     ins.bind(3, e.source_path);
@@ -74,7 +74,7 @@ int SqliteStore::add_registry_entries(const std::vector<RegistryEntry>& entries)
   return added;
 }
 
-std::vector<RegistryEntry> SqliteStore::registry(const std::optional<std::string>& label) {
+std::vector<RegistryEntry> SqlStore::registry(const std::optional<std::string>& label) {
   auto& q = label
                 ? db_.stmt("SELECT " REGISTRY_COLUMNS " FROM registry WHERE label = ? ORDER BY id")
                 : db_.stmt("SELECT " REGISTRY_COLUMNS " FROM registry ORDER BY id");
@@ -85,7 +85,7 @@ std::vector<RegistryEntry> SqliteStore::registry(const std::optional<std::string
   return out;
 }
 
-std::optional<RegistryEntry> SqliteStore::registry_entry(int64_t id) {
+std::optional<RegistryEntry> SqlStore::registry_entry(int64_t id) {
   auto& q = db_.stmt("SELECT " REGISTRY_COLUMNS " FROM registry WHERE id = ?");
   q.bind(1, id);
   std::optional<RegistryEntry> e;
@@ -94,19 +94,19 @@ std::optional<RegistryEntry> SqliteStore::registry_entry(int64_t id) {
   return e;
 }
 
-std::vector<CheckRow> SqliteStore::run_checks(int64_t run_id) {
+std::vector<CheckRow> SqlStore::run_checks(int64_t run_id) {
   auto& q = db_.stmt("SELECT " CHECK_COLUMNS " FROM checks WHERE run_id = ? ORDER BY id");
   q.bind(1, run_id);
   return read_checks(q);
 }
 
-std::vector<CheckRow> SqliteStore::asset_checks(const std::string& sha256) {
+std::vector<CheckRow> SqlStore::asset_checks(const std::string& sha256) {
   auto& q = db_.stmt("SELECT " CHECK_COLUMNS " FROM checks WHERE sha256 = ? ORDER BY id");
   q.bind(1, sha256);
   return read_checks(q);
 }
 
-int64_t SqliteStore::quarantined_upstream(int64_t job_id) {
+int64_t SqlStore::quarantined_upstream(int64_t job_id) {
   auto& q = db_.stmt(
       "SELECT COUNT(DISTINCT c.sha256) FROM job_deps d JOIN checks c ON c.job_id = d.dep_id "
       "WHERE d.job_id = ? AND c.quarantined = 1");
@@ -117,4 +117,4 @@ int64_t SqliteStore::quarantined_upstream(int64_t job_id) {
   return n;
 }
 
-}  // namespace atelier::sqlite
+}  // namespace atelier::sql

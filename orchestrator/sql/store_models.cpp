@@ -1,10 +1,10 @@
 // The models table: registration by content hash and lookup by hash or name.
-#include "sqlite_store.h"
+#include "sql_store.h"
 
-namespace atelier::sqlite {
+namespace atelier::sql {
 
 namespace {
-ModelRow read_model(SQLite::Statement& q) {
+ModelRow read_model(Statement& q) {
   ModelRow m;
   m.sha256 = q.getColumn(0).getString();
   m.kind = q.getColumn(1).getString();
@@ -17,7 +17,7 @@ ModelRow read_model(SQLite::Statement& q) {
 }
 }  // namespace
 
-void SqliteStore::register_model(const ModelRow& m) {
+void SqlStore::register_model(const ModelRow& m) {
   auto& ins = db_.stmt(
       "INSERT INTO models (sha256, kind, name, params, job_id, path, created_at) "
       "VALUES (?,?,?,?,?,?,?) ON CONFLICT(sha256) DO UPDATE SET "
@@ -32,10 +32,10 @@ void SqliteStore::register_model(const ModelRow& m) {
   ins.exec();
 }
 
-std::optional<ModelRow> SqliteStore::find_model(const std::string& key) {
+std::optional<ModelRow> SqlStore::find_model(const std::string& key) {
   auto& q = db_.stmt(
       "SELECT sha256, kind, name, params, job_id, path, created_at FROM models "
-      "WHERE sha256 = ?1 OR name = ?1 ORDER BY sha256 = ?1 DESC, created_at DESC, rowid DESC "
+      "WHERE sha256 = ?1 OR name = ?1 ORDER BY sha256 = ?1 DESC, created_at DESC, sha256 DESC "
       "LIMIT 1");
   q.bind(1, key);
   std::optional<ModelRow> m;
@@ -44,13 +44,13 @@ std::optional<ModelRow> SqliteStore::find_model(const std::string& key) {
   return m;
 }
 
-std::vector<ModelRow> SqliteStore::list_models() {
+std::vector<ModelRow> SqlStore::list_models() {
   auto& q = db_.stmt(
       "SELECT sha256, kind, name, params, job_id, path, created_at FROM models "
-      "ORDER BY created_at, rowid");
+      "ORDER BY created_at, sha256");
   std::vector<ModelRow> out;
   while (q.executeStep()) out.push_back(read_model(q));
   return out;
 }
 
-}  // namespace atelier::sqlite
+}  // namespace atelier::sql

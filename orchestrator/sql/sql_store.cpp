@@ -1,12 +1,15 @@
-#include "sqlite_store.h"
+#include "sql_store.h"
 
-namespace atelier::sqlite {
+namespace atelier::sql {
 
-SqliteStore::SqliteStore(const std::filesystem::path& file, bool create,
-                         std::shared_ptr<Clock> clock, RetryPolicy retry)
-    : db_(file, create), clock_(std::move(clock)), retry_(retry), rng_(std::random_device{}()) {}
+SqlStore::SqlStore(std::unique_ptr<Connection> db, std::shared_ptr<Clock> clock, RetryPolicy retry)
+    : conn_(std::move(db)),
+      db_(*conn_),
+      clock_(std::move(clock)),
+      retry_(retry),
+      rng_(std::random_device{}()) {}
 
-}  // namespace atelier::sqlite
+}  // namespace atelier::sql
 
 namespace atelier {
 std::string_view to_string(FailKind k) {

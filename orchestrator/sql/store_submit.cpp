@@ -4,11 +4,11 @@
 
 #include "../errors.h"
 #include "../ids.h"
-#include "sqlite_store.h"
+#include "sql_store.h"
 
-namespace atelier::sqlite {
+namespace atelier::sql {
 
-SubmitResult SqliteStore::submit_run(const NewRun& run) {
+SubmitResult SqlStore::submit_run(const NewRun& run) {
   const std::string params_text = run.params.dump();
   // The rows below reference only the run inserted here and each other (by
   // construction), so per-row foreign-key lookups would only cost time on
@@ -35,7 +35,7 @@ SubmitResult SqliteStore::submit_run(const NewRun& run) {
   const int64_t t = now();
   auto& ins_run = db_.stmt(
       "INSERT INTO runs (name, spec_path, spec_text, spec_sha256, params, idem_key, submitter, "
-      "state, created_at, unfinished) VALUES (?,?,?,?,?,?,?, 'running', ?, ?)");
+      "state, created_at, unfinished) VALUES (?,?,?,?,?,?,?, 'running', ?, ?) RETURNING id");
   ins_run.bind(1, run.name);
   ins_run.bind(2, run.spec_path);
   ins_run.bind(3, run.spec_text);
@@ -45,8 +45,9 @@ SubmitResult SqliteStore::submit_run(const NewRun& run) {
   ins_run.bind(7, run.submitter);
   ins_run.bind(8, t);
   ins_run.bind(9, int64_t{0});  // insert_jobs counts them in
-  ins_run.exec();
-  const int64_t run_id = db_.raw().getLastInsertRowid();
+  ins_run.executeStep();
+  const int64_t run_id = ins_run.getColumn(0).getInt64();
+  ins_run.reset();
   for (const RunNotify& n : run.notify) {
     auto& ins =
         db_.stmt("INSERT INTO notifications (run_id, url, on_states, created_at) VALUES (?,?,?,?)");
@@ -73,14 +74,14 @@ SubmitResult SqliteStore::submit_run(const NewRun& run) {
   return {run_id, false};
 }
 
-std::vector<int64_t> SqliteStore::insert_jobs(int64_t run_id, const std::vector<NewJob>& jobs,
-                                              int64_t t) {
+std::vector<int64_t> SqlStore::insert_jobs(int64_t run_id, const std::vector<NewJob>& jobs,
+                                           int64_t t) {
   std::vector<int64_t> ids;
   if (jobs.empty()) return ids;
   ids.reserve(jobs.size());
   auto& ins_job = db_.stmt(
       "INSERT INTO jobs (run_id, stage, kind, params, matrix, state, priority, max_attempts, "
-      "timeout_ms, created_at, deps_left) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+      "timeout_ms, created_at, deps_left) VALUES (?,?,?,?,?,?,?,?,?,?,?) RETURNING id");
   // Jobs of one stage share their params: serialise them once per change.
   const json* last_params = nullptr;
   std::string params_text_cache;
@@ -111,8 +112,9 @@ std::vector<int64_t> SqliteStore::insert_jobs(int64_t run_id, const std::vector<
     ins_job.bind(9, j.timeout_ms);
     ins_job.bind(10, t);
     ins_job.bind(11, deps_left);
-    ins_job.exec();
-    ids.push_back(db_.raw().getLastInsertRowid());
+    ins_job.executeStep();
+    ids.push_back(ins_job.getColumn(0).getInt64());
+    ins_job.reset();
   }
   // Ids from one transaction are consecutive (nobody else writes meanwhile);
   // the range table relies on it, so check rather than assume.
@@ -144,4 +146,4 @@ std::vector<int64_t> SqliteStore::insert_jobs(int64_t run_id, const std::vector<
   return ids;
 }
 
-}  // namespace atelier::sqlite
+}  // namespace atelier::sql

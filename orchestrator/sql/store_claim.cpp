@@ -1,13 +1,14 @@
-// Claiming and keeping leases. A claim is one short write transaction: per
-// served kind, skip it when paused, cap it by its concurrency limit, pick ready
-// jobs by priority then age (the jobs_claim index gives that order), bump each
-// one's attempt (the fencing token) and open its attempt row.
+// Claiming and keeping leases. A claim is one short transaction: per served
+// kind, skip it when paused, cap it by its concurrency limit, pick ready jobs by
+// priority then age (the jobs_claim index gives that order; on PostgreSQL
+// skipping rows another claim has locked), bump each one's attempt (the fencing
+// token) and open its attempt row.
 #include <algorithm>
 
 #include "../ids.h"
-#include "sqlite_store.h"
+#include "sql_store.h"
 
-namespace atelier::sqlite {
+namespace atelier::sql {
 
 namespace {
 struct Candidate {
@@ -16,11 +17,11 @@ struct Candidate {
 };
 }  // namespace
 
-std::vector<Lease> SqliteStore::claim(const ClaimRequest& req) {
+std::vector<Lease> SqlStore::claim(const ClaimRequest& req) {
   std::vector<Lease> out;
   if (req.max_jobs <= 0 || req.kinds.empty()) return out;
   const int64_t t = now();
-  WriteTxn txn(db_);
+  WriteTxn txn(db_, /*claim=*/true);
   std::vector<Candidate> picked;
   for (const std::string& kind : req.kinds) {
     int capacity = req.max_jobs;
@@ -32,6 +33,8 @@ std::vector<Lease> SqliteStore::claim(const ClaimRequest& req) {
       ctl.reset();
       if (paused) continue;
       if (limit > 0) {
+        // Claims of one limited kind take turns, so two cannot both see room.
+        db_.lock_in_transaction("limit:" + kind);
         auto& busy = db_.stmt("SELECT COUNT(*) FROM jobs WHERE state = 'leased' AND kind = ?");
         busy.bind(1, kind);
         busy.executeStep();
@@ -41,9 +44,15 @@ std::vector<Lease> SqliteStore::claim(const ClaimRequest& req) {
       }
     }
     if (capacity <= 0) continue;
-    auto& q = db_.stmt(
-        "SELECT id, priority FROM jobs WHERE state = 'ready' AND kind = ? AND run_after <= ? "
-        "ORDER BY priority DESC, id LIMIT ?");
+    // SQLite's claim holds the database's write lock; on PostgreSQL, claims on
+    // many hosts run at once and each takes only rows no other claim holds.
+    auto& q = db_.engine() == Engine::postgres
+                  ? db_.stmt(
+                        "SELECT id, priority FROM jobs WHERE state = 'ready' AND kind = ? AND "
+                        "run_after <= ? ORDER BY priority DESC, id LIMIT ? FOR UPDATE SKIP LOCKED")
+                  : db_.stmt(
+                        "SELECT id, priority FROM jobs WHERE state = 'ready' AND kind = ? AND "
+                        "run_after <= ? ORDER BY priority DESC, id LIMIT ?");
     q.bind(1, kind);
     q.bind(2, t);
     q.bind(3, capacity);
@@ -97,7 +106,7 @@ std::vector<Lease> SqliteStore::claim(const ClaimRequest& req) {
   return out;
 }
 
-std::optional<int64_t> SqliteStore::next_ready_at(const std::vector<std::string>& kinds) {
+std::optional<int64_t> SqlStore::next_ready_at(const std::vector<std::string>& kinds) {
   std::optional<int64_t> best;
   for (const std::string& kind : kinds) {
     auto& q = db_.stmt("SELECT MIN(run_after) FROM jobs WHERE state = 'ready' AND kind = ?");
@@ -111,13 +120,13 @@ std::optional<int64_t> SqliteStore::next_ready_at(const std::vector<std::string>
   return best;
 }
 
-HeartbeatResult SqliteStore::heartbeat(int64_t job_id, int attempt, int64_t lease_ms,
-                                       std::optional<double> progress,
-                                       const std::string& progress_msg) {
+HeartbeatResult SqlStore::heartbeat(int64_t job_id, int attempt, int64_t lease_ms,
+                                    std::optional<double> progress,
+                                    const std::string& progress_msg) {
   HeartbeatResult r;
   auto& up = db_.stmt(
       "UPDATE jobs SET lease_expires_at = ?, progress = COALESCE(?, progress), "
-      "progress_msg = CASE WHEN ? IS NULL THEN progress_msg ELSE ? END "
+      "progress_msg = CASE WHEN CAST(? AS INTEGER) IS NULL THEN progress_msg ELSE ? END "
       "WHERE id = ? AND attempt = ? AND state = 'leased' RETURNING cancel_requested");
   up.bind(1, now() + lease_ms);
   if (progress) {
@@ -139,7 +148,7 @@ HeartbeatResult SqliteStore::heartbeat(int64_t job_id, int attempt, int64_t leas
   return r;
 }
 
-std::vector<Lease> SqliteStore::leases_of(const std::string& worker_id) {
+std::vector<Lease> SqlStore::leases_of(const std::string& worker_id) {
   std::vector<Lease> out;
   auto& q = db_.stmt(
       "SELECT id, run_id, stage, kind, attempt, lease_expires_at FROM jobs "
@@ -159,4 +168,4 @@ std::vector<Lease> SqliteStore::leases_of(const std::string& worker_id) {
   return out;
 }
 
-}  // namespace atelier::sqlite
+}  // namespace atelier::sql

@@ -1,9 +1,9 @@
 // Reads for the CLI, the supervisor and tests, plus retention and integrity.
 #include <algorithm>
 
-#include "sqlite_store.h"
+#include "sql_store.h"
 
-namespace atelier::sqlite {
+namespace atelier::sql {
 
 namespace {
 
@@ -13,16 +13,16 @@ namespace {
   "started_at, finished_at, cancel_requested_at, progress, progress_msg, "        \
   "cancel_requested, timeout_ms"
 
-std::optional<int64_t> opt_i64(const SQLite::Column& c) {
+std::optional<int64_t> opt_i64(const Column& c) {
   if (c.isNull()) return std::nullopt;
   return c.getInt64();
 }
-std::optional<std::string> opt_str(const SQLite::Column& c) {
+std::optional<std::string> opt_str(const Column& c) {
   if (c.isNull()) return std::nullopt;
   return c.getString();
 }
 
-JobRow read_job(SQLite::Statement& q) {
+JobRow read_job(Statement& q) {
   JobRow j;
   j.id = q.getColumn(0).getInt64();
   j.run_id = q.getColumn(1).getInt64();
@@ -50,7 +50,7 @@ JobRow read_job(SQLite::Statement& q) {
   return j;
 }
 
-RunRow read_run(SQLite::Statement& q) {
+RunRow read_run(Statement& q) {
   RunRow r;
   r.id = q.getColumn(0).getInt64();
   r.name = q.getColumn(1).getString();
@@ -71,7 +71,7 @@ RunRow read_run(SQLite::Statement& q) {
   "finished_at, "                                                                      \
   "spec_text"
 
-AttemptRow read_attempt(SQLite::Statement& q) {
+AttemptRow read_attempt(Statement& q) {
   AttemptRow a;
   a.job_id = q.getColumn(0).getInt64();
   a.attempt = q.getColumn(1).getInt();
@@ -93,7 +93,7 @@ AttemptRow read_attempt(SQLite::Statement& q) {
 
 }  // namespace
 
-std::optional<RunRow> SqliteStore::get_run(int64_t run_id) {
+std::optional<RunRow> SqlStore::get_run(int64_t run_id) {
   auto& q = db_.stmt("SELECT " RUN_COLUMNS " FROM runs WHERE id = ?");
   q.bind(1, run_id);
   std::optional<RunRow> r;
@@ -102,7 +102,7 @@ std::optional<RunRow> SqliteStore::get_run(int64_t run_id) {
   return r;
 }
 
-std::optional<RunRow> SqliteStore::latest_run() {
+std::optional<RunRow> SqlStore::latest_run() {
   auto& q = db_.stmt("SELECT " RUN_COLUMNS " FROM runs ORDER BY id DESC LIMIT 1");
   std::optional<RunRow> r;
   if (q.executeStep()) r = read_run(q);
@@ -110,10 +110,11 @@ std::optional<RunRow> SqliteStore::latest_run() {
   return r;
 }
 
-std::vector<RunRow> SqliteStore::list_runs(const RunFilter& f) {
-  auto& q = db_.stmt("SELECT " RUN_COLUMNS
-                     " FROM runs WHERE id < ?1 AND (?2 IS NULL OR state = ?2) ORDER BY id DESC "
-                     "LIMIT ?3");
+std::vector<RunRow> SqlStore::list_runs(const RunFilter& f) {
+  auto& q = db_.stmt(
+      "SELECT " RUN_COLUMNS
+      " FROM runs WHERE id < ?1 AND (CAST(?2 AS TEXT) IS NULL OR state = ?2) ORDER BY id DESC "
+      "LIMIT ?3");
   q.bind(1, f.before_id > 0 ? f.before_id : INT64_MAX);
   bind_opt(q, 2, f.state);
   q.bind(3, f.limit);
@@ -123,7 +124,7 @@ std::vector<RunRow> SqliteStore::list_runs(const RunFilter& f) {
   return out;
 }
 
-std::optional<JobRow> SqliteStore::get_job(int64_t job_id) {
+std::optional<JobRow> SqlStore::get_job(int64_t job_id) {
   auto& q = db_.stmt("SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?");
   q.bind(1, job_id);
   std::optional<JobRow> j;
@@ -132,7 +133,7 @@ std::optional<JobRow> SqliteStore::get_job(int64_t job_id) {
   return j;
 }
 
-std::vector<SqliteStore::IdRange> SqliteStore::ranges_of(int64_t run_id) {
+std::vector<SqlStore::IdRange> SqlStore::ranges_of(int64_t run_id) {
   auto& q =
       db_.stmt("SELECT first_id, last_id FROM run_job_ranges WHERE run_id = ? ORDER BY first_id");
   q.bind(1, run_id);
@@ -142,7 +143,7 @@ std::vector<SqliteStore::IdRange> SqliteStore::ranges_of(int64_t run_id) {
   return out;
 }
 
-std::vector<JobRow> SqliteStore::list_jobs(const JobFilter& f) {
+std::vector<JobRow> SqlStore::list_jobs(const JobFilter& f) {
   // NULL filters match everything; keyset pagination on id. A run is its id
   // ranges, read in order, so every page is a rowid range scan with no sort.
   std::vector<IdRange> ranges =
@@ -157,15 +158,18 @@ std::vector<JobRow> SqliteStore::list_jobs(const JobFilter& f) {
         f.state && f.kind ? "SELECT " JOB_COLUMNS
                             " FROM jobs WHERE id BETWEEN ?1 AND ?2 AND state = ?3 AND kind = ?4 "
                             "ORDER BY id DESC LIMIT ?5"
-        : f.state ? "SELECT " JOB_COLUMNS
-                    " FROM jobs WHERE id BETWEEN ?1 AND ?2 AND state = ?3 AND ?4 IS NULL "
-                    "ORDER BY id DESC LIMIT ?5"
-        : f.kind ? "SELECT " JOB_COLUMNS
-                   " FROM jobs WHERE id BETWEEN ?1 AND ?2 AND ?3 IS NULL AND kind = ?4 "
-                   "ORDER BY id DESC LIMIT ?5"
-                 : "SELECT " JOB_COLUMNS
-                   " FROM jobs WHERE id BETWEEN ?1 AND ?2 AND ?3 IS NULL AND ?4 IS NULL "
-                   "ORDER BY id DESC LIMIT ?5";
+        : f.state
+            ? "SELECT " JOB_COLUMNS
+              " FROM jobs WHERE id BETWEEN ?1 AND ?2 AND state = ?3 AND CAST(?4 AS TEXT) IS NULL "
+              "ORDER BY id DESC LIMIT ?5"
+        : f.kind
+            ? "SELECT " JOB_COLUMNS
+              " FROM jobs WHERE id BETWEEN ?1 AND ?2 AND CAST(?3 AS TEXT) IS NULL AND kind = ?4 "
+              "ORDER BY id DESC LIMIT ?5"
+            : "SELECT " JOB_COLUMNS
+              " FROM jobs WHERE id BETWEEN ?1 AND ?2 AND CAST(?3 AS TEXT) IS NULL AND CAST(?4 AS "
+              "TEXT) IS NULL "
+              "ORDER BY id DESC LIMIT ?5";
     for (auto r = ranges.rbegin(); r != ranges.rend(); ++r) {
       if (static_cast<int>(out.size()) >= f.limit) break;
       if (r->first >= *f.before_id) continue;
@@ -186,7 +190,8 @@ std::vector<JobRow> SqliteStore::list_jobs(const JobFilter& f) {
     auto& q = db_.stmt(
         "SELECT " JOB_COLUMNS
         " FROM jobs WHERE id BETWEEN ?1 AND ?2 "
-        "AND (?3 IS NULL OR state = ?3) AND (?4 IS NULL OR kind = ?4) ORDER BY id LIMIT ?5");
+        "AND (CAST(?3 AS TEXT) IS NULL OR state = ?3) AND (CAST(?4 AS TEXT) IS NULL OR kind = ?4) "
+        "ORDER BY id LIMIT ?5");
     q.bind(1, std::max(r.first, f.after_id + 1));
     q.bind(2, r.last);
     bind_opt(q, 3, f.state);
@@ -198,7 +203,7 @@ std::vector<JobRow> SqliteStore::list_jobs(const JobFilter& f) {
   return out;
 }
 
-std::vector<StateCount> SqliteStore::job_counts(int64_t run_id, bool by_stage) {
+std::vector<StateCount> SqlStore::job_counts(int64_t run_id, bool by_stage) {
   std::vector<StateCount> out;
   auto& q = by_stage
                 ? db_.stmt(
@@ -215,7 +220,7 @@ std::vector<StateCount> SqliteStore::job_counts(int64_t run_id, bool by_stage) {
   return out;
 }
 
-std::vector<AttemptRow> SqliteStore::attempts(int64_t job_id) {
+std::vector<AttemptRow> SqlStore::attempts(int64_t job_id) {
   auto& q = db_.stmt("SELECT " ATTEMPT_COLUMNS " FROM attempts WHERE job_id = ? ORDER BY attempt");
   q.bind(1, job_id);
   std::vector<AttemptRow> out;
@@ -224,7 +229,7 @@ std::vector<AttemptRow> SqliteStore::attempts(int64_t job_id) {
   return out;
 }
 
-std::vector<AttemptRow> SqliteStore::all_attempts(std::optional<int64_t> run_id) {
+std::vector<AttemptRow> SqlStore::all_attempts(std::optional<int64_t> run_id) {
   auto& q = run_id ? db_.stmt("SELECT " ATTEMPT_COLUMNS_A
                               " FROM run_job_ranges r JOIN attempts a "
                               "ON a.job_id BETWEEN r.first_id AND r.last_id WHERE r.run_id = ? "
@@ -237,7 +242,7 @@ std::vector<AttemptRow> SqliteStore::all_attempts(std::optional<int64_t> run_id)
   return out;
 }
 
-std::vector<AssetRow> SqliteStore::list_assets(std::optional<int64_t> run_id) {
+std::vector<AssetRow> SqlStore::list_assets(std::optional<int64_t> run_id) {
   auto& q =
       run_id
           ? db_.stmt(
@@ -267,7 +272,7 @@ std::vector<AssetRow> SqliteStore::list_assets(std::optional<int64_t> run_id) {
 }
 
 namespace {
-AssetRow read_asset(SQLite::Statement& q) {
+AssetRow read_asset(Statement& q) {
   AssetRow a;
   a.sha256 = q.getColumn(0).getString();
   a.media_type = q.getColumn(1).getString();
@@ -285,7 +290,7 @@ AssetRow read_asset(SQLite::Statement& q) {
   return a;
 }
 // Rows of ASSET_COLUMNS followed by the output's name.
-std::vector<AssetRow> read_named_assets(SQLite::Statement& q) {
+std::vector<AssetRow> read_named_assets(Statement& q) {
   std::vector<AssetRow> out;
   while (q.executeStep()) {
     out.push_back(read_asset(q));
@@ -299,7 +304,7 @@ std::vector<AssetRow> read_named_assets(SQLite::Statement& q) {
   "a.width, a.height, a.phash, a.phash_quality, a.colour"
 }  // namespace
 
-std::optional<AssetRow> SqliteStore::get_asset(const std::string& sha256) {
+std::optional<AssetRow> SqlStore::get_asset(const std::string& sha256) {
   auto& q = db_.stmt("SELECT " ASSET_COLUMNS " FROM assets a WHERE a.sha256 = ?");
   q.bind(1, sha256);
   std::optional<AssetRow> r;
@@ -308,7 +313,7 @@ std::optional<AssetRow> SqliteStore::get_asset(const std::string& sha256) {
   return r;
 }
 
-void SqliteStore::import_asset(const ImportedAsset& a) {
+void SqlStore::import_asset(const ImportedAsset& a) {
   auto& ins = db_.stmt(
       "INSERT INTO assets (sha256, media_type, ext, bytes, source_path, licence, created_at, "
       "width, height, phash, phash_quality, colour) "
@@ -333,8 +338,8 @@ void SqliteStore::import_asset(const ImportedAsset& a) {
   ins.exec();
 }
 
-void SqliteStore::set_asset_hashes(const std::string& sha256, const AssetHashes& h, int width,
-                                   int height) {
+void SqlStore::set_asset_hashes(const std::string& sha256, const AssetHashes& h, int width,
+                                int height) {
   auto& up = db_.stmt(
       "UPDATE assets SET phash = ?, phash_quality = ?, colour = ?, "
       "width = COALESCE(width, ?), height = COALESCE(height, ?) "
@@ -348,7 +353,7 @@ void SqliteStore::set_asset_hashes(const std::string& sha256, const AssetHashes&
   up.exec();
 }
 
-std::vector<InputRef> SqliteStore::assets_made_from(const std::string& source_sha256) {
+std::vector<InputRef> SqlStore::assets_made_from(const std::string& source_sha256) {
   auto& q = db_.stmt(
       "SELECT sha256, role FROM asset_sources WHERE source_sha256 = ? ORDER BY role, sha256");
   q.bind(1, source_sha256);
@@ -358,7 +363,7 @@ std::vector<InputRef> SqliteStore::assets_made_from(const std::string& source_sh
   return out;
 }
 
-std::vector<StageJob> SqliteStore::stage_jobs(int64_t run_id, const std::string& stage) {
+std::vector<StageJob> SqlStore::stage_jobs(int64_t run_id, const std::string& stage) {
   std::vector<StageJob> out;
   for (const IdRange& r : ranges_of(run_id)) {
     auto& q = db_.stmt(
@@ -385,7 +390,7 @@ std::vector<StageJob> SqliteStore::stage_jobs(int64_t run_id, const std::string&
   return out;
 }
 
-std::vector<InputRef> SqliteStore::job_inputs(int64_t job_id) {
+std::vector<InputRef> SqlStore::job_inputs(int64_t job_id) {
   auto& q =
       db_.stmt("SELECT sha256, role FROM asset_inputs WHERE job_id = ? ORDER BY role, sha256");
   q.bind(1, job_id);
@@ -395,7 +400,7 @@ std::vector<InputRef> SqliteStore::job_inputs(int64_t job_id) {
   return out;
 }
 
-std::vector<AssetRow> SqliteStore::dependency_outputs(int64_t job_id) {
+std::vector<AssetRow> SqlStore::dependency_outputs(int64_t job_id) {
   auto& q = db_.stmt("SELECT " ASSET_COLUMNS
                      ", o.name FROM job_deps d JOIN job_outputs o ON o.job_id = d.dep_id "
                      "JOIN assets a ON a.sha256 = o.sha256 WHERE d.job_id = ? AND o.forward = 1 "
@@ -404,7 +409,7 @@ std::vector<AssetRow> SqliteStore::dependency_outputs(int64_t job_id) {
   return read_named_assets(q);
 }
 
-std::vector<int64_t> SqliteStore::jobs_using(const std::string& sha256) {
+std::vector<int64_t> SqlStore::jobs_using(const std::string& sha256) {
   auto& q = db_.stmt("SELECT DISTINCT job_id FROM asset_inputs WHERE sha256 = ? ORDER BY job_id");
   q.bind(1, sha256);
   std::vector<int64_t> out;
@@ -413,7 +418,7 @@ std::vector<int64_t> SqliteStore::jobs_using(const std::string& sha256) {
   return out;
 }
 
-std::vector<AssetRow> SqliteStore::job_output_assets(int64_t job_id) {
+std::vector<AssetRow> SqlStore::job_output_assets(int64_t job_id) {
   auto& q = db_.stmt("SELECT " ASSET_COLUMNS
                      ", o.name FROM job_outputs o JOIN assets a ON a.sha256 = o.sha256 "
                      "WHERE o.job_id = ? ORDER BY o.name, o.sha256");
@@ -421,7 +426,7 @@ std::vector<AssetRow> SqliteStore::job_output_assets(int64_t job_id) {
   return read_named_assets(q);
 }
 
-std::vector<std::pair<std::string, AssetHashes>> SqliteStore::hashed_assets() {
+std::vector<std::pair<std::string, AssetHashes>> SqlStore::hashed_assets() {
   auto& q = db_.stmt(
       "SELECT sha256, phash, phash_quality, colour FROM assets "
       "WHERE phash IS NOT NULL AND phash_quality IS NOT NULL AND colour IS NOT NULL");
@@ -434,7 +439,7 @@ std::vector<std::pair<std::string, AssetHashes>> SqliteStore::hashed_assets() {
   return out;
 }
 
-std::vector<std::string> SqliteStore::asset_shas() {
+std::vector<std::string> SqlStore::asset_shas() {
   auto& q = db_.stmt("SELECT sha256 FROM assets");
   std::vector<std::string> out;
   while (q.executeStep()) out.push_back(q.getColumn(0).getString());
@@ -442,7 +447,7 @@ std::vector<std::string> SqliteStore::asset_shas() {
   return out;
 }
 
-std::vector<JobRow> SqliteStore::leased_jobs() {
+std::vector<JobRow> SqlStore::leased_jobs() {
   auto& q = db_.stmt("SELECT " JOB_COLUMNS " FROM jobs WHERE state = 'leased'");
   std::vector<JobRow> out;
   while (q.executeStep()) out.push_back(read_job(q));
@@ -452,7 +457,7 @@ std::vector<JobRow> SqliteStore::leased_jobs() {
 
 namespace {
 #define EVENT_COLUMNS "id, at, actor, action, target, details, prev_hash, hash"
-EventRow read_event(SQLite::Statement& q) {
+EventRow read_event(Statement& q) {
   EventRow e{q.getColumn(0).getInt64(),  q.getColumn(1).getInt64(),  q.getColumn(2).getString(),
              q.getColumn(3).getString(), q.getColumn(4).getString(), json::object(),
              q.getColumn(5).getString()};
@@ -465,12 +470,12 @@ EventRow read_event(SQLite::Statement& q) {
 }
 }  // namespace
 
-std::vector<EventRow> SqliteStore::recent_events(int limit) {
+std::vector<EventRow> SqlStore::recent_events(int limit) {
   return events_before(INT64_MAX, limit);
 }
 
 namespace {
-std::vector<EventRow> read_events(SQLite::Statement& q, int64_t from_id, int limit) {
+std::vector<EventRow> read_events(Statement& q, int64_t from_id, int limit) {
   q.bind(1, from_id);
   q.bind(2, limit);
   std::vector<EventRow> out;
@@ -480,19 +485,19 @@ std::vector<EventRow> read_events(SQLite::Statement& q, int64_t from_id, int lim
 }
 }  // namespace
 
-std::vector<EventRow> SqliteStore::events_before(int64_t before_id, int limit) {
+std::vector<EventRow> SqlStore::events_before(int64_t before_id, int limit) {
   return read_events(
       db_.stmt("SELECT " EVENT_COLUMNS " FROM events WHERE id < ? ORDER BY id DESC LIMIT ?"),
       before_id, limit);
 }
 
-std::vector<EventRow> SqliteStore::events_after(int64_t after_id, int limit) {
+std::vector<EventRow> SqlStore::events_after(int64_t after_id, int limit) {
   return read_events(
       db_.stmt("SELECT " EVENT_COLUMNS " FROM events WHERE id > ? ORDER BY id LIMIT ?"), after_id,
       limit);
 }
 
-std::vector<std::string> SqliteStore::kinds_with_work() {
+std::vector<std::string> SqlStore::kinds_with_work() {
   std::vector<std::string> out;
   for (const char* state : {"ready", "leased", "waiting"}) {
     auto& q = db_.stmt("SELECT kind FROM jobs WHERE state = ? GROUP BY kind");
@@ -506,7 +511,7 @@ std::vector<std::string> SqliteStore::kinds_with_work() {
   return out;
 }
 
-std::vector<std::string> SqliteStore::kinds_ready() {
+std::vector<std::string> SqlStore::kinds_ready() {
   std::vector<std::string> out;
   auto& q = db_.stmt("SELECT kind FROM jobs WHERE state = 'ready' GROUP BY kind");
   while (q.executeStep()) out.push_back(q.getColumn(0).getString());
@@ -514,7 +519,7 @@ std::vector<std::string> SqliteStore::kinds_ready() {
   return out;
 }
 
-std::vector<InputRef> SqliteStore::asset_sources(const std::string& sha256) {
+std::vector<InputRef> SqlStore::asset_sources(const std::string& sha256) {
   auto& q = db_.stmt(
       "SELECT source_sha256, role FROM asset_sources WHERE sha256 = ? ORDER BY role, "
       "source_sha256");
@@ -525,7 +530,7 @@ std::vector<InputRef> SqliteStore::asset_sources(const std::string& sha256) {
   return out;
 }
 
-int SqliteStore::remove_finished_runs(int64_t before_ms) {
+int SqlStore::remove_finished_runs(int64_t before_ms) {
   // Rows go by id range, children first, with foreign keys off for the
   // transaction: with them on, deleting each run would scan every job to check
   // for children (jobs.run_id has no index, see run_job_ranges).
@@ -564,7 +569,7 @@ int SqliteStore::remove_finished_runs(int64_t before_ms) {
   if (!runs.empty()) {
     // Asset rows nothing refers to any more; their files become orphans that
     // the cleaner removes once they are past the orphan grace.
-    db_.raw().exec(
+    db_.exec(
         "DELETE FROM assets WHERE source_path IS NULL "
         "AND NOT EXISTS (SELECT 1 FROM job_outputs o WHERE o.sha256 = assets.sha256) "
         "AND NOT EXISTS (SELECT 1 FROM asset_inputs i WHERE i.sha256 = assets.sha256) "
@@ -575,8 +580,8 @@ int SqliteStore::remove_finished_runs(int64_t before_ms) {
   return static_cast<int>(runs.size());
 }
 
-std::string SqliteStore::integrity_check() {
-  return db_.raw().execAndGet("PRAGMA integrity_check").getString();
+std::string SqlStore::integrity_check() {
+  return db_.integrity_check();
 }
 
-}  // namespace atelier::sqlite
+}  // namespace atelier::sql

@@ -5,12 +5,12 @@
 #include <algorithm>
 
 #include "../errors.h"
-#include "sqlite_store.h"
+#include "sql_store.h"
 
-namespace atelier::sqlite {
+namespace atelier::sql {
 
-void SqliteStore::end_attempt(int64_t job_id, int attempt, std::string_view outcome,
-                              const std::string* error) {
+void SqlStore::end_attempt(int64_t job_id, int attempt, std::string_view outcome,
+                           const std::string* error) {
   auto& up = db_.stmt(
       "UPDATE attempts SET outcome = ?, ended_at = ?, error = ? WHERE job_id = ? AND attempt = ?");
   up.bind(1, std::string(outcome));
@@ -21,7 +21,7 @@ void SqliteStore::end_attempt(int64_t job_id, int attempt, std::string_view outc
   up.exec();
 }
 
-int64_t SqliteStore::promote_dependents(int64_t job_id) {
+int64_t SqlStore::promote_dependents(int64_t job_id) {
   // deps_left counts dependencies not yet succeeded, so promotion costs one
   // row per dependent, however many dependencies that dependent has (fan-in).
   // Dependents are read first and updated by primary key: an IN (subquery)
@@ -52,7 +52,7 @@ int64_t SqliteStore::promote_dependents(int64_t job_id) {
   return ready;
 }
 
-void SqliteStore::add_unfinished(int64_t run_id, int64_t delta) {
+void SqlStore::add_unfinished(int64_t run_id, int64_t delta) {
   if (delta == 0) return;
   auto& up = db_.stmt("UPDATE runs SET unfinished = unfinished + ? WHERE id = ?");
   up.bind(1, delta);
@@ -60,8 +60,8 @@ void SqliteStore::add_unfinished(int64_t run_id, int64_t delta) {
   up.exec();
 }
 
-void SqliteStore::spawn_jobs(int64_t run_id, int64_t parent, const std::vector<NewJob>& jobs,
-                             int64_t t, bool& made_ready) {
+void SqlStore::spawn_jobs(int64_t run_id, int64_t parent, const std::vector<NewJob>& jobs,
+                          int64_t t, bool& made_ready) {
   std::vector<int64_t> waiting_on_parent;
   auto& q = db_.stmt("SELECT job_id FROM job_deps WHERE dep_id = ?");
   q.bind(1, parent);
@@ -72,7 +72,8 @@ void SqliteStore::spawn_jobs(int64_t run_id, int64_t parent, const std::vector<N
   // Whatever waited for the parent (the stage as a whole) now waits for its jobs.
   for (int64_t w : waiting_on_parent) {
     for (int64_t id : ids) {
-      auto& dep = db_.stmt("INSERT OR IGNORE INTO job_deps (job_id, dep_id) VALUES (?, ?)");
+      auto& dep =
+          db_.stmt("INSERT INTO job_deps (job_id, dep_id) VALUES (?, ?) ON CONFLICT DO NOTHING");
       dep.bind(1, w);
       dep.bind(2, id);
       dep.exec();
@@ -85,7 +86,7 @@ void SqliteStore::spawn_jobs(int64_t run_id, int64_t parent, const std::vector<N
   }
 }
 
-int64_t SqliteStore::skip_downstream(int64_t job_id) {
+int64_t SqlStore::skip_downstream(int64_t job_id) {
   auto& up = db_.stmt(
       "WITH RECURSIVE down(id) AS ("
       "  SELECT job_id FROM job_deps WHERE dep_id = ? "
@@ -99,7 +100,7 @@ int64_t SqliteStore::skip_downstream(int64_t job_id) {
   return db_.changes();
 }
 
-void SqliteStore::finish_run_if_done(int64_t run_id) {
+void SqlStore::finish_run_if_done(int64_t run_id) {
   auto& open = db_.stmt("SELECT unfinished FROM runs WHERE id = ?");
   open.bind(1, run_id);
   const bool unfinished = open.executeStep() && open.getColumn(0).getInt64() > 0;
@@ -127,7 +128,7 @@ void SqliteStore::finish_run_if_done(int64_t run_id) {
   up.exec();
 }
 
-std::vector<FenceResult> SqliteStore::complete(const std::vector<Completion>& done) {
+std::vector<FenceResult> SqlStore::complete(const std::vector<Completion>& done) {
   std::vector<FenceResult> results;
   results.reserve(done.size());
   std::vector<std::pair<int64_t, int64_t>>
@@ -176,7 +177,8 @@ std::vector<FenceResult> SqliteStore::complete(const std::vector<Completion>& do
       bind_hashes(ins, 10, a.hashes);
       ins.exec();
       auto& out = db_.stmt(
-          "INSERT OR IGNORE INTO job_outputs (job_id, sha256, name, forward) VALUES (?,?,?,?)");
+          "INSERT INTO job_outputs (job_id, sha256, name, forward) VALUES (?,?,?,?) "
+          "ON CONFLICT DO NOTHING");
       out.bind(1, c.job_id);
       out.bind(2, a.sha256);
       out.bind(3, a.name);
@@ -184,8 +186,8 @@ std::vector<FenceResult> SqliteStore::complete(const std::vector<Completion>& do
       out.exec();
       for (const InputRef& src : a.sources) {
         auto& link = db_.stmt(
-            "INSERT OR IGNORE INTO asset_sources (sha256, source_sha256, role, job_id) "
-            "VALUES (?,?,?,?)");
+            "INSERT INTO asset_sources (sha256, source_sha256, role, job_id) "
+            "VALUES (?,?,?,?) ON CONFLICT DO NOTHING");
         link.bind(1, a.sha256);
         link.bind(2, src.sha256);
         link.bind(3, src.role);
@@ -194,8 +196,9 @@ std::vector<FenceResult> SqliteStore::complete(const std::vector<Completion>& do
       }
     }
     for (const InputRef& in : c.inputs) {
-      auto& ins =
-          db_.stmt("INSERT OR IGNORE INTO asset_inputs (job_id, sha256, role) VALUES (?,?,?)");
+      auto& ins = db_.stmt(
+          "INSERT INTO asset_inputs (job_id, sha256, role) VALUES (?,?,?) "
+          "ON CONFLICT DO NOTHING");
       ins.bind(1, c.job_id);
       ins.bind(2, in.sha256);
       ins.bind(3, in.role);
@@ -246,8 +249,8 @@ std::vector<FenceResult> SqliteStore::complete(const std::vector<Completion>& do
   return results;
 }
 
-FenceResult SqliteStore::fail_in_txn(int64_t job_id, int attempt, FailKind kind,
-                                     const std::string& error, bool& made_ready) {
+FenceResult SqlStore::fail_in_txn(int64_t job_id, int attempt, FailKind kind,
+                                  const std::string& error, bool& made_ready) {
   auto& q = db_.stmt(
       "SELECT failures, max_attempts, run_id, cancel_requested FROM jobs "
       "WHERE id = ? AND attempt = ? AND state = 'leased'");
@@ -307,8 +310,7 @@ FenceResult SqliteStore::fail_in_txn(int64_t job_id, int attempt, FailKind kind,
   return FenceResult::ok;
 }
 
-FenceResult SqliteStore::fail(int64_t job_id, int attempt, FailKind kind,
-                              const std::string& error) {
+FenceResult SqlStore::fail(int64_t job_id, int attempt, FailKind kind, const std::string& error) {
   bool made_ready = false;
   WriteTxn txn(db_);
   FenceResult r = fail_in_txn(job_id, attempt, kind, error, made_ready);
@@ -318,7 +320,7 @@ FenceResult SqliteStore::fail(int64_t job_id, int attempt, FailKind kind,
   return r;
 }
 
-int SqliteStore::rescue_expired_leases() {
+int SqlStore::rescue_expired_leases() {
   struct Expired {
     int64_t id;
     int attempt;
@@ -344,4 +346,4 @@ int SqliteStore::rescue_expired_leases() {
   return static_cast<int>(expired.size());
 }
 
-}  // namespace atelier::sqlite
+}  // namespace atelier::sql

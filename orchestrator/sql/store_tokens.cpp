@@ -1,15 +1,15 @@
 // The tokens table: API tokens for the dashboard's actions, kept as the sha256
 // of their secret only. A revoked token is never found again.
-#include "sqlite_store.h"
+#include "sql_store.h"
 
-namespace atelier::sqlite {
+namespace atelier::sql {
 
 namespace {
 
 #define TOKEN_COLUMNS \
   "id, name, role, secret_hash, created_at, created_by, revoked_at, last_used_at"
 
-TokenRow read_token(SQLite::Statement& q) {
+TokenRow read_token(Statement& q) {
   TokenRow t;
   t.id = q.getColumn(0).getInt64();
   t.name = q.getColumn(1).getString();
@@ -24,19 +24,22 @@ TokenRow read_token(SQLite::Statement& q) {
 
 }  // namespace
 
-int64_t SqliteStore::add_token(const TokenRow& t) {
+int64_t SqlStore::add_token(const TokenRow& t) {
   auto& ins = db_.stmt(
-      "INSERT INTO tokens (name, role, secret_hash, created_at, created_by) VALUES (?,?,?,?,?)");
+      "INSERT INTO tokens (name, role, secret_hash, created_at, created_by) VALUES (?,?,?,?,?) "
+      "RETURNING id");
   ins.bind(1, t.name);
   ins.bind(2, t.role);
   ins.bind(3, t.secret_hash);
   ins.bind(4, t.created_at ? t.created_at : now());
   ins.bind(5, t.created_by);
-  ins.exec();
-  return db_.raw().getLastInsertRowid();
+  ins.executeStep();
+  const int64_t id = ins.getColumn(0).getInt64();
+  ins.reset();
+  return id;
 }
 
-std::optional<TokenRow> SqliteStore::use_token(const std::string& secret_hash) {
+std::optional<TokenRow> SqlStore::use_token(const std::string& secret_hash) {
   auto& q =
       db_.stmt("SELECT " TOKEN_COLUMNS " FROM tokens WHERE secret_hash = ? AND revoked_at IS NULL");
   q.bind(1, secret_hash);
@@ -58,7 +61,7 @@ std::optional<TokenRow> SqliteStore::use_token(const std::string& secret_hash) {
   return t;
 }
 
-std::vector<TokenRow> SqliteStore::list_tokens() {
+std::vector<TokenRow> SqlStore::list_tokens() {
   auto& q = db_.stmt("SELECT " TOKEN_COLUMNS " FROM tokens ORDER BY id");
   std::vector<TokenRow> out;
   while (q.executeStep()) out.push_back(read_token(q));
@@ -66,11 +69,11 @@ std::vector<TokenRow> SqliteStore::list_tokens() {
   return out;
 }
 
-bool SqliteStore::revoke_token(int64_t id) {
+bool SqlStore::revoke_token(int64_t id) {
   auto& up = db_.stmt("UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL");
   up.bind(1, now());
   up.bind(2, id);
   return up.exec() > 0;
 }
 
-}  // namespace atelier::sqlite
+}  // namespace atelier::sql

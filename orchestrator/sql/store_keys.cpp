@@ -2,19 +2,19 @@
 // signatures this workspace trusts. A key id names one public key for good:
 // adding it again is a no-op, and adding it with another public key is refused.
 #include "../errors.h"
-#include "sqlite_store.h"
+#include "sql_store.h"
 
-namespace atelier::sqlite {
+namespace atelier::sql {
 
 namespace {
 
-SigningKeyRow read_key(SQLite::Statement& q) {
+SigningKeyRow read_key(Statement& q) {
   return {q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString(),
           q.getColumn(3).getString(), q.getColumn(4).getInt64()};
 }
 }  // namespace
 
-bool SqliteStore::add_signing_key(const SigningKeyRow& k) {
+bool SqlStore::add_signing_key(const SigningKeyRow& k) {
   WriteTxn txn(db_);
   if (auto have = find_signing_key(k.key_id)) {
     if (have->public_key != k.public_key)
@@ -36,7 +36,7 @@ bool SqliteStore::add_signing_key(const SigningKeyRow& k) {
   return true;
 }
 
-std::optional<SigningKeyRow> SqliteStore::find_signing_key(const std::string& key_id) {
+std::optional<SigningKeyRow> SqlStore::find_signing_key(const std::string& key_id) {
   auto& q = db_.stmt(
       "SELECT key_id, public_key, origin, label, created_at FROM signing_keys "
       "WHERE key_id = ?");
@@ -47,7 +47,7 @@ std::optional<SigningKeyRow> SqliteStore::find_signing_key(const std::string& ke
   return k;
 }
 
-std::vector<SigningKeyRow> SqliteStore::signing_keys() {
+std::vector<SigningKeyRow> SqlStore::signing_keys() {
   auto& q = db_.stmt(
       "SELECT key_id, public_key, origin, label, created_at FROM signing_keys "
       "ORDER BY origin = 'workspace' DESC, created_at, key_id");
@@ -57,4 +57,4 @@ std::vector<SigningKeyRow> SqliteStore::signing_keys() {
   return out;
 }
 
-}  // namespace atelier::sqlite
+}  // namespace atelier::sql

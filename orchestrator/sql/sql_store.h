@@ -1,13 +1,13 @@
-// The SQLite implementation of Store. One instance owns one connection and is
-// used by one thread; each process (and each heartbeat thread) opens its own.
-// The queue's SQL is split by concern: sqlite_submit.cpp (runs and jobs in),
-// sqlite_claim.cpp (claim, heartbeat), sqlite_finish.cpp (completion, failure,
-// promotion, skipping, lease rescue), sqlite_control.cpp (cancel, retry, pause,
-// workers, audit), sqlite_queries.cpp (reads), sqlite_models.cpp (models),
-// sqlite_keys.cpp (signing keys), sqlite_checks.cpp (the registry of protected
-// works, check verdicts), sqlite_schedules.cpp (schedules and their fires) and
-// sqlite_tokens.cpp (API tokens and dashboard sessions) and sqlite_dashboard.cpp
-// (the dashboard's reads).
+// The store (store.h) in SQL, on either engine (connection.h). One instance
+// owns one connection and is used by one thread; each process (and each
+// heartbeat thread) opens its own. The queue's SQL is split by concern:
+// store_submit.cpp (runs and jobs in), store_claim.cpp (claim, heartbeat),
+// store_finish.cpp (completion, failure, promotion, skipping, lease rescue),
+// store_control.cpp (cancel, retry, pause, workers, audit), store_queries.cpp
+// (reads), store_models.cpp (models), store_keys.cpp (signing keys),
+// store_checks.cpp (the registry of protected works, check verdicts),
+// store_schedules.cpp (schedules and their fires), store_tokens.cpp (API tokens
+// and dashboard sessions) and store_dashboard.cpp (the dashboard's reads).
 #pragma once
 #include <filesystem>
 #include <memory>
@@ -16,13 +16,13 @@
 #include "../clock.h"
 #include "../config.h"
 #include "../store.h"
-#include "sqlite_db.h"
+#include "connection.h"
 
-namespace atelier::sqlite {
+namespace atelier::sql {
 
 // Binds an image's hashes (phash, phash_quality, colour) at `first` and the two
 // after it, or NULLs.
-inline void bind_hashes(SQLite::Statement& st, int first, const std::optional<AssetHashes>& h) {
+inline void bind_hashes(Statement& st, int first, const std::optional<AssetHashes>& h) {
   if (h) {
     st.bind(first, h->phash);
     st.bind(first + 1, h->quality);
@@ -32,10 +32,9 @@ inline void bind_hashes(SQLite::Statement& st, int first, const std::optional<As
   }
 }
 
-class SqliteStore final : public Store {
+class SqlStore final : public Store {
  public:
-  SqliteStore(const std::filesystem::path& file, bool create, std::shared_ptr<Clock> clock,
-              RetryPolicy retry = {});
+  SqlStore(std::unique_ptr<Connection> db, std::shared_ptr<Clock> clock, RetryPolicy retry = {});
 
   SubmitResult submit_run(const NewRun& run) override;
 
@@ -134,6 +133,7 @@ class SqliteStore final : public Store {
   std::vector<std::string> kinds_ready() override;
   int remove_finished_runs(int64_t before_ms) override;
   std::string integrity_check() override;
+  bool hold_leadership(std::string_view role) override { return db_.hold_leadership(role); }
   void set_ready_hook(std::function<void()> hook) override { ready_hook_ = std::move(hook); }
 
  private:
@@ -159,15 +159,17 @@ class SqliteStore final : public Store {
   int reset_jobs(const std::vector<int64_t>& ids);  // for retry
   void end_attempt(int64_t job_id, int attempt, std::string_view outcome, const std::string* error);
   void notify_ready() {
+    db_.notify_ready();
     if (ready_hook_) ready_hook_();
   }
   int64_t now() const { return clock_->now_ms(); }
 
-  Db db_;
+  std::unique_ptr<Connection> conn_;
+  Connection& db_;
   std::shared_ptr<Clock> clock_;
   RetryPolicy retry_;
   std::mt19937_64 rng_;
   std::function<void()> ready_hook_;
 };
 
-}  // namespace atelier::sqlite
+}  // namespace atelier::sql

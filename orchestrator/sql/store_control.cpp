@@ -5,11 +5,11 @@
 #include "../audit_chain.h"
 #include "../errors.h"
 #include "../ids.h"
-#include "sqlite_store.h"
+#include "sql_store.h"
 
-namespace atelier::sqlite {
+namespace atelier::sql {
 
-int SqliteStore::cancel_run(int64_t run_id) {
+int SqlStore::cancel_run(int64_t run_id) {
   const int64_t t = now();
   WriteTxn txn(db_);
   int n = 0, requested = 0;
@@ -38,7 +38,7 @@ int SqliteStore::cancel_run(int64_t run_id) {
   return n;
 }
 
-int SqliteStore::cancel_job(int64_t job_id) {
+int SqlStore::cancel_job(int64_t job_id) {
   const int64_t t = now();
   WriteTxn txn(db_);
   auto& q = db_.stmt("SELECT state, run_id FROM jobs WHERE id = ?");
@@ -73,7 +73,7 @@ int SqliteStore::cancel_job(int64_t job_id) {
   return n;
 }
 
-int SqliteStore::reset_jobs(const std::vector<int64_t>& ids) {
+int SqlStore::reset_jobs(const std::vector<int64_t>& ids) {
   int n = 0;
   for (int64_t id : ids) {
     auto& up = db_.stmt(
@@ -93,7 +93,7 @@ int SqliteStore::reset_jobs(const std::vector<int64_t>& ids) {
   return n;
 }
 
-int SqliteStore::retry_run(int64_t run_id) {
+int SqlStore::retry_run(int64_t run_id) {
   WriteTxn txn(db_);
   if (!get_run(run_id)) throw NotFound("no such run: " + run_ref(run_id));
   std::vector<int64_t> ids;
@@ -119,7 +119,7 @@ int SqliteStore::retry_run(int64_t run_id) {
   return n;
 }
 
-int SqliteStore::retry_job(int64_t job_id) {
+int SqlStore::retry_job(int64_t job_id) {
   WriteTxn txn(db_);
   auto job = get_job(job_id);
   if (!job) throw NotFound("no such job: " + job_ref(job_id));
@@ -145,7 +145,7 @@ int SqliteStore::retry_job(int64_t job_id) {
   return n;
 }
 
-void SqliteStore::set_paused(const std::string& kind, bool paused) {
+void SqlStore::set_paused(const std::string& kind, bool paused) {
   auto& up = db_.stmt(
       "INSERT INTO kind_controls (kind, paused) VALUES (?, ?) "
       "ON CONFLICT(kind) DO UPDATE SET paused = excluded.paused");
@@ -155,7 +155,7 @@ void SqliteStore::set_paused(const std::string& kind, bool paused) {
   if (!paused) notify_ready();
 }
 
-void SqliteStore::set_limit(const std::string& kind, int max_concurrency) {
+void SqlStore::set_limit(const std::string& kind, int max_concurrency) {
   auto& up = db_.stmt(
       "INSERT INTO kind_controls (kind, max_concurrency) VALUES (?, ?) "
       "ON CONFLICT(kind) DO UPDATE SET max_concurrency = excluded.max_concurrency");
@@ -164,7 +164,7 @@ void SqliteStore::set_limit(const std::string& kind, int max_concurrency) {
   up.exec();
 }
 
-std::vector<std::string> SqliteStore::paused_kinds() {
+std::vector<std::string> SqlStore::paused_kinds() {
   std::vector<std::string> out;
   auto& q = db_.stmt("SELECT kind FROM kind_controls WHERE paused = 1 ORDER BY kind");
   while (q.executeStep()) out.push_back(q.getColumn(0).getString());
@@ -172,8 +172,8 @@ std::vector<std::string> SqliteStore::paused_kinds() {
   return out;
 }
 
-void SqliteStore::audit(const std::string& actor, const std::string& action,
-                        const std::string& target, const json& details) {
+void SqlStore::audit(const std::string& actor, const std::string& action, const std::string& target,
+                     const json& details) {
   // The chain needs the previous entry's hash and this entry's id before the
   // insert: both are read and written in one write transaction, so entries
   // from concurrent processes still form one line.
@@ -206,10 +206,12 @@ void SqliteStore::audit(const std::string& actor, const std::string& action,
   txn.commit();
 }
 
-void SqliteStore::register_worker(const WorkerInfo& w) {
+void SqlStore::register_worker(const WorkerInfo& w) {
   auto& ins = db_.stmt(
-      "INSERT OR REPLACE INTO workers (id, host, pid, kinds, state, started_at, heartbeat_at) "
-      "VALUES (?,?,?,?, 'idle', ?, ?)");
+      "INSERT INTO workers (id, host, pid, kinds, state, started_at, heartbeat_at) "
+      "VALUES (?,?,?,?, 'idle', ?, ?) ON CONFLICT (id) DO UPDATE SET host = excluded.host, "
+      "pid = excluded.pid, kinds = excluded.kinds, state = 'idle', current_job = NULL, "
+      "started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at");
   ins.bind(1, w.id);
   ins.bind(2, w.host);
   ins.bind(3, w.pid);
@@ -219,8 +221,8 @@ void SqliteStore::register_worker(const WorkerInfo& w) {
   ins.exec();
 }
 
-void SqliteStore::worker_heartbeat(const std::string& id, const std::string& state,
-                                   std::optional<int64_t> current_job) {
+void SqlStore::worker_heartbeat(const std::string& id, const std::string& state,
+                                std::optional<int64_t> current_job) {
   auto& up =
       db_.stmt("UPDATE workers SET state = ?, current_job = ?, heartbeat_at = ? WHERE id = ?");
   up.bind(1, state);
@@ -230,10 +232,10 @@ void SqliteStore::worker_heartbeat(const std::string& id, const std::string& sta
   up.exec();
 }
 
-void SqliteStore::unregister_worker(const std::string& id) {
+void SqlStore::unregister_worker(const std::string& id) {
   auto& del = db_.stmt("DELETE FROM workers WHERE id = ?");
   del.bind(1, id);
   del.exec();
 }
 
-}  // namespace atelier::sqlite
+}  // namespace atelier::sql

@@ -3,9 +3,9 @@
 // scheduled instant): the primary key arbitrates between serve processes, and
 // advance_schedule moves next_fire_at only from the value the caller read.
 #include "../errors.h"
-#include "sqlite_store.h"
+#include "sql_store.h"
 
-namespace atelier::sqlite {
+namespace atelier::sql {
 
 namespace {
 
@@ -13,12 +13,12 @@ namespace {
   "name, cron, timezone, spec_path, params, missed, enabled, next_fire_at, last_fire_at, " \
   "created_at, created_by"
 
-std::optional<int64_t> opt_int(SQLite::Statement& q, int col) {
+std::optional<int64_t> opt_int(Statement& q, int col) {
   if (q.getColumn(col).isNull()) return std::nullopt;
   return q.getColumn(col).getInt64();
 }
 
-ScheduleRow read_schedule(SQLite::Statement& q) {
+ScheduleRow read_schedule(Statement& q) {
   ScheduleRow s;
   s.name = q.getColumn(0).getString();
   s.cron = q.getColumn(1).getString();
@@ -35,7 +35,7 @@ ScheduleRow read_schedule(SQLite::Statement& q) {
   return s;
 }
 
-ScheduleFire read_fire(SQLite::Statement& q) {
+ScheduleFire read_fire(Statement& q) {
   ScheduleFire f;
   f.schedule = q.getColumn(0).getString();
   f.fire_at = q.getColumn(1).getInt64();
@@ -48,7 +48,7 @@ ScheduleFire read_fire(SQLite::Statement& q) {
 
 }  // namespace
 
-void SqliteStore::add_schedule(const ScheduleRow& s) {
+void SqlStore::add_schedule(const ScheduleRow& s) {
   WriteTxn txn(db_);
   if (get_schedule(s.name))
     throw InputError("schedule '" + s.name +
@@ -71,7 +71,7 @@ void SqliteStore::add_schedule(const ScheduleRow& s) {
   txn.commit();
 }
 
-std::vector<ScheduleRow> SqliteStore::list_schedules() {
+std::vector<ScheduleRow> SqlStore::list_schedules() {
   auto& q = db_.stmt("SELECT " SCHEDULE_COLUMNS " FROM schedules ORDER BY name");
   std::vector<ScheduleRow> out;
   while (q.executeStep()) out.push_back(read_schedule(q));
@@ -79,7 +79,7 @@ std::vector<ScheduleRow> SqliteStore::list_schedules() {
   return out;
 }
 
-std::optional<ScheduleRow> SqliteStore::get_schedule(const std::string& name) {
+std::optional<ScheduleRow> SqlStore::get_schedule(const std::string& name) {
   auto& q = db_.stmt("SELECT " SCHEDULE_COLUMNS " FROM schedules WHERE name = ?");
   q.bind(1, name);
   std::optional<ScheduleRow> s;
@@ -88,17 +88,17 @@ std::optional<ScheduleRow> SqliteStore::get_schedule(const std::string& name) {
   return s;
 }
 
-bool SqliteStore::remove_schedule(const std::string& name) {
+bool SqlStore::remove_schedule(const std::string& name) {
   auto& del = db_.stmt("DELETE FROM schedules WHERE name = ?");
   del.bind(1, name);
   return del.exec() > 0;
 }
 
-bool SqliteStore::advance_schedule(const std::string& name, std::optional<int64_t> expected,
-                                   int64_t next, std::optional<int64_t> last_fire) {
+bool SqlStore::advance_schedule(const std::string& name, std::optional<int64_t> expected,
+                                int64_t next, std::optional<int64_t> last_fire) {
   auto& up = db_.stmt(
       "UPDATE schedules SET next_fire_at = ?, last_fire_at = COALESCE(?, last_fire_at) "
-      "WHERE name = ? AND next_fire_at IS ?");
+      "WHERE name = ? AND next_fire_at IS NOT DISTINCT FROM CAST(? AS BIGINT)");
   up.bind(1, next);
   if (last_fire) up.bind(2, *last_fire);
   up.bind(3, name);
@@ -106,10 +106,10 @@ bool SqliteStore::advance_schedule(const std::string& name, std::optional<int64_
   return up.exec() > 0;
 }
 
-bool SqliteStore::record_fire(const ScheduleFire& f) {
+bool SqlStore::record_fire(const ScheduleFire& f) {
   auto& ins = db_.stmt(
-      "INSERT OR IGNORE INTO schedule_fires (schedule, fire_at, fired_at, outcome, run_id, detail) "
-      "VALUES (?,?,?,?,?,?)");
+      "INSERT INTO schedule_fires (schedule, fire_at, fired_at, outcome, run_id, detail) "
+      "VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING");
   ins.bind(1, f.schedule);
   ins.bind(2, f.fire_at);
   ins.bind(3, f.fired_at ? f.fired_at : now());
@@ -119,7 +119,7 @@ bool SqliteStore::record_fire(const ScheduleFire& f) {
   return ins.exec() > 0;
 }
 
-std::optional<ScheduleFire> SqliteStore::find_fire(const std::string& schedule, int64_t fire_at) {
+std::optional<ScheduleFire> SqlStore::find_fire(const std::string& schedule, int64_t fire_at) {
   auto& q = db_.stmt(
       "SELECT schedule, fire_at, fired_at, outcome, run_id, detail FROM schedule_fires "
       "WHERE schedule = ? AND fire_at = ?");
@@ -131,7 +131,7 @@ std::optional<ScheduleFire> SqliteStore::find_fire(const std::string& schedule, 
   return f;
 }
 
-std::vector<ScheduleFire> SqliteStore::schedule_fires(const std::string& schedule, int limit) {
+std::vector<ScheduleFire> SqlStore::schedule_fires(const std::string& schedule, int limit) {
   auto& q = db_.stmt(
       "SELECT schedule, fire_at, fired_at, outcome, run_id, detail FROM schedule_fires "
       "WHERE ? = '' OR schedule = ? ORDER BY fire_at DESC, schedule LIMIT ?");
@@ -144,4 +144,4 @@ std::vector<ScheduleFire> SqliteStore::schedule_fires(const std::string& schedul
   return out;
 }
 
-}  // namespace atelier::sqlite
+}  // namespace atelier::sql

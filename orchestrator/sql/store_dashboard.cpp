@@ -2,11 +2,11 @@
 // sessions. Counts over all jobs scan an index of the whole table; the
 // dashboard caches them briefly (dashboard/views.cpp) rather than keeping
 // counters on the queue's hot path.
-#include "sqlite_store.h"
+#include "sql_store.h"
 
-namespace atelier::sqlite {
+namespace atelier::sql {
 
-std::vector<StateCount> SqliteStore::run_counts() {
+std::vector<StateCount> SqlStore::run_counts() {
   auto& q = db_.stmt("SELECT state, COUNT(*) FROM runs GROUP BY state ORDER BY state");
   std::vector<StateCount> out;
   while (q.executeStep()) out.push_back({q.getColumn(0).getString(), q.getColumn(1).getInt64()});
@@ -15,7 +15,7 @@ std::vector<StateCount> SqliteStore::run_counts() {
 }
 
 namespace {
-std::vector<KindStateCount> read_kind_state_counts(SQLite::Statement& q) {
+std::vector<KindStateCount> read_kind_state_counts(Statement& q) {
   std::vector<KindStateCount> out;
   while (q.executeStep())
     out.push_back(
@@ -25,18 +25,18 @@ std::vector<KindStateCount> read_kind_state_counts(SQLite::Statement& q) {
 }
 }  // namespace
 
-std::vector<KindStateCount> SqliteStore::job_counts_by_kind() {
+std::vector<KindStateCount> SqlStore::job_counts_by_kind() {
   return read_kind_state_counts(
       db_.stmt("SELECT kind, state, COUNT(*) FROM jobs GROUP BY kind, state ORDER BY kind, state"));
 }
 
-std::vector<KindStateCount> SqliteStore::unfinished_counts_by_kind() {
+std::vector<KindStateCount> SqlStore::unfinished_counts_by_kind() {
   return read_kind_state_counts(
       db_.stmt("SELECT kind, state, COUNT(*) FROM jobs WHERE state IN ('waiting', 'ready', "
                "'leased') GROUP BY kind, state ORDER BY kind, state"));
 }
 
-std::vector<ThroughputBucket> SqliteStore::throughput(int64_t since_ms, int64_t bucket_ms) {
+std::vector<ThroughputBucket> SqlStore::throughput(int64_t since_ms, int64_t bucket_ms) {
   auto& q = db_.stmt(
       "SELECT (finished_at - ?1) / ?2, SUM(state = 'succeeded'), SUM(state = 'dead') FROM jobs "
       "WHERE finished_at IS NOT NULL AND finished_at >= ?1 GROUP BY 1 ORDER BY 1");
@@ -50,7 +50,7 @@ std::vector<ThroughputBucket> SqliteStore::throughput(int64_t since_ms, int64_t 
   return out;
 }
 
-std::vector<WorkerRow> SqliteStore::list_workers() {
+std::vector<WorkerRow> SqlStore::list_workers() {
   auto& q = db_.stmt(
       "SELECT id, host, kinds, state, pid, current_job, started_at, heartbeat_at FROM workers "
       "WHERE state <> 'gone' ORDER BY started_at, id");
@@ -71,7 +71,7 @@ std::vector<WorkerRow> SqliteStore::list_workers() {
   return out;
 }
 
-std::vector<KindDuration> SqliteStore::job_durations() {
+std::vector<KindDuration> SqlStore::job_durations() {
   auto& q = db_.stmt(
       "SELECT kind, COUNT(*), COALESCE(SUM(finished_at - started_at), 0) FROM jobs "
       "WHERE state = 'succeeded' AND started_at IS NOT NULL GROUP BY kind ORDER BY kind");
@@ -83,7 +83,7 @@ std::vector<KindDuration> SqliteStore::job_durations() {
   return out;
 }
 
-void SqliteStore::add_session(const SessionRow& s) {
+void SqlStore::add_session(const SessionRow& s) {
   auto& ins = db_.stmt(
       "INSERT INTO sessions (id_hash, token_id, csrf, created_at, expires_at) VALUES (?,?,?,?,?)");
   ins.bind(1, s.id_hash);
@@ -94,7 +94,7 @@ void SqliteStore::add_session(const SessionRow& s) {
   ins.exec();
 }
 
-std::optional<SessionRow> SqliteStore::find_session(const std::string& id_hash, int64_t now_ms) {
+std::optional<SessionRow> SqlStore::find_session(const std::string& id_hash, int64_t now_ms) {
   auto& q = db_.stmt(
       "SELECT s.id_hash, s.token_id, s.csrf, s.created_at, s.expires_at, t.name, t.role "
       "FROM sessions s JOIN tokens t ON t.id = s.token_id "
@@ -111,7 +111,7 @@ std::optional<SessionRow> SqliteStore::find_session(const std::string& id_hash, 
   return out;
 }
 
-void SqliteStore::remove_session(const std::string& id_hash) {
+void SqlStore::remove_session(const std::string& id_hash) {
   auto& del = db_.stmt("DELETE FROM sessions WHERE id_hash = ? OR expires_at < ?");
   del.bind(1, id_hash);
   del.bind(2, now());
@@ -119,7 +119,7 @@ void SqliteStore::remove_session(const std::string& id_hash) {
 }
 
 namespace {
-NotificationRow read_notification(SQLite::Statement& q) {
+NotificationRow read_notification(Statement& q) {
   NotificationRow n;
   n.id = q.getColumn(0).getInt64();
   n.run_id = q.getColumn(1).getInt64();
@@ -139,7 +139,7 @@ NotificationRow read_notification(SQLite::Statement& q) {
   "n.id, n.run_id, n.url, n.on_states, n.state, n.attempts, n.next_at, n.last_error, r.state"
 }  // namespace
 
-std::vector<NotificationRow> SqliteStore::due_notifications(int64_t now_ms, int limit) {
+std::vector<NotificationRow> SqlStore::due_notifications(int64_t now_ms, int limit) {
   auto& q = db_.stmt("SELECT " NOTIFICATION_COLUMNS
                      " FROM notifications n JOIN runs r ON r.id = n.run_id "
                      "WHERE n.state = 'waiting' AND n.next_at <= ? AND r.state <> 'running' "
@@ -152,7 +152,7 @@ std::vector<NotificationRow> SqliteStore::due_notifications(int64_t now_ms, int 
   return out;
 }
 
-bool SqliteStore::take_notification(int64_t id, int64_t expected_next_at, int64_t lease_until) {
+bool SqlStore::take_notification(int64_t id, int64_t expected_next_at, int64_t lease_until) {
   auto& up = db_.stmt(
       "UPDATE notifications SET next_at = ? WHERE id = ? AND next_at = ? AND state = 'waiting'");
   up.bind(1, lease_until);
@@ -161,8 +161,8 @@ bool SqliteStore::take_notification(int64_t id, int64_t expected_next_at, int64_
   return up.exec() > 0;
 }
 
-void SqliteStore::settle_notification(int64_t id, const std::string& state, int attempts,
-                                      int64_t next_at, const std::string& error) {
+void SqlStore::settle_notification(int64_t id, const std::string& state, int attempts,
+                                   int64_t next_at, const std::string& error) {
   auto& up = db_.stmt(
       "UPDATE notifications SET state = ?, attempts = ?, next_at = ?, last_error = ? WHERE id = ?");
   up.bind(1, state);
@@ -173,7 +173,7 @@ void SqliteStore::settle_notification(int64_t id, const std::string& state, int 
   up.exec();
 }
 
-std::vector<NotificationRow> SqliteStore::run_notifications(int64_t run_id) {
+std::vector<NotificationRow> SqlStore::run_notifications(int64_t run_id) {
   auto& q = db_.stmt("SELECT " NOTIFICATION_COLUMNS
                      " FROM notifications n JOIN runs r ON r.id = n.run_id WHERE n.run_id = ? "
                      "ORDER BY n.id");
@@ -184,4 +184,4 @@ std::vector<NotificationRow> SqliteStore::run_notifications(int64_t run_id) {
   return out;
 }
 
-}  // namespace atelier::sqlite
+}  // namespace atelier::sql

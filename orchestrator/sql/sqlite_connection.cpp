@@ -1,4 +1,4 @@
-#include "sqlite_db.h"
+#include "sqlite_connection.h"
 
 #include <sqlite3.h>
 
@@ -6,11 +6,11 @@
 #include <chrono>
 #include <thread>
 
-#include "../audit_chain.h"
 #include "../errors.h"
+#include "migration_steps.h"
 #include "migrations.h"
 
-namespace atelier::sqlite {
+namespace atelier::sql {
 
 namespace {
 constexpr int kBusyTimeoutMs = 60'000;
@@ -29,6 +29,37 @@ int busy_handler(void*, int tries) {
   return 1;
 }
 
+// SQLiteCpp's statement behind the engine-neutral interface.
+class SqliteStatement final : public Statement {
+ public:
+  SqliteStatement(SQLite::Database& db, const char* sql) : st_(db, sql) {}
+  void bind(int i, int64_t v) override { st_.bind(i, v); }
+  void bind(int i, double v) override { st_.bind(i, v); }
+  // As text: SQLiteCpp's sized bind makes a blob, and its string bind copies.
+  void bind(int i, std::string_view v) override { st_.bind(i, std::string(v)); }
+  void bind(int i) override { st_.bind(i); }
+  bool executeStep() override { return st_.executeStep(); }
+  int64_t exec() override { return st_.exec(); }
+  void reset() override { st_.reset(); }
+  void clearBindings() override { st_.clearBindings(); }
+  int columnCount() override { return st_.getColumnCount(); }
+  std::string columnName(int i) override { return st_.getColumnName(i); }
+  bool columnNull(int i) override { return st_.getColumn(i).isNull(); }
+  int64_t columnInt64(int i) override { return st_.getColumn(i).getInt64(); }
+  double columnDouble(int i) override { return st_.getColumn(i).getDouble(); }
+  std::string columnText(int i) override { return st_.getColumn(i).getString(); }
+  ValueType columnType(int i) override {
+    const int t = st_.getColumn(i).getType();
+    if (t == SQLITE_INTEGER) return ValueType::integer;
+    if (t == SQLITE_FLOAT) return ValueType::real;
+    if (t == SQLITE_NULL) return ValueType::null;
+    return ValueType::text;  // blobs do not occur in the schema
+  }
+
+ private:
+  SQLite::Statement st_;
+};
+
 [[noreturn]] void rethrow_open_error(const std::filesystem::path& file, const std::exception& e) {
   const auto* se = dynamic_cast<const SQLite::Exception*>(&e);
   if (se && (se->getErrorCode() == SQLITE_NOTADB || se->getErrorCode() == SQLITE_CORRUPT)) {
@@ -37,32 +68,10 @@ int busy_handler(void*, int tries) {
   throw InputError(file.string() + ": cannot open the job database: " + e.what());
 }
 
-// Migration 0005 turns the audit log into a hash chain (audit_chain.h); the
-// entries written before it are chained here, in the migration's transaction.
-void chain_existing_events(SQLite::Database& db) {
-  SQLite::Statement q(db, "SELECT id, at, actor, action, target, details FROM events ORDER BY id");
-  SQLite::Statement up(db, "UPDATE events SET prev_hash = ?, hash = ? WHERE id = ?");
-  std::string prev;
-  while (q.executeStep()) {
-    const int64_t id = q.getColumn(0).getInt64();
-    const std::string hash = audit_entry_hash(
-        prev, id, q.getColumn(1).getInt64(), q.getColumn(2).getString(), q.getColumn(3).getString(),
-        q.getColumn(4).getString(), q.getColumn(5).getString());
-    up.bind(1, prev);
-    up.bind(2, hash);
-    up.bind(3, id);
-    up.exec();
-    up.reset();
-    prev = hash;
-  }
-}
 }  // namespace
 
-int schema_version() {
-  return static_cast<int>(schema::migrations().size());
-}
-
-Db::Db(const std::filesystem::path& file, bool create) : file_(file) {
+SqliteConnection::SqliteConnection(const std::filesystem::path& file, bool create)
+    : file_(file), name_(file.string()) {
   if (!create && !std::filesystem::exists(file)) {
     throw InputError(file.string() +
                      ": job database not found (is this an Atelier workspace? "
@@ -89,34 +98,33 @@ Db::Db(const std::filesystem::path& file, bool create) : file_(file) {
   }
 }
 
-void Db::migrate() {
+SqliteConnection::~SqliteConnection() {
+  cache_.clear();  // statements before the database they belong to
+}
+
+void SqliteConnection::migrate() {
   const auto& all = schema::migrations();
   auto version = [&] { return db_->execAndGet("PRAGMA user_version").getInt(); };
   if (version() == static_cast<int>(all.size())) return;  // the common case: no write lock
   WriteTxn txn(*this);
   int v = version();  // re-read under the write lock: another process may have migrated
-  if (v > static_cast<int>(all.size())) {
-    throw InputError(file_.string() + ": the job database is at schema version " +
-                     std::to_string(v) + ", newer than this atelier understands (" +
-                     std::to_string(all.size()) + "); upgrade atelier");
-  }
+  if (v > static_cast<int>(all.size())) throw newer_schema_error(name_, v);
   for (size_t i = static_cast<size_t>(v); i < all.size(); ++i) {
     try {
       db_->exec(std::string(all[i].sql));
-      if (all[i].name == "0005_schedules_tokens_audit.sql") chain_existing_events(*db_);
+      after_migration(*this, all[i].name);
     } catch (const SQLite::Exception& e) {
-      throw InputError(file_.string() + ": migration " + std::string(all[i].name) +
-                       " failed: " + e.what());
+      throw InputError(name_ + ": migration " + std::string(all[i].name) + " failed: " + e.what());
     }
   }
   db_->exec("PRAGMA user_version = " + std::to_string(all.size()));  // a number, not user data
   txn.commit();
 }
 
-SQLite::Statement& Db::stmt(const char* sql) {
+Statement& SqliteConnection::stmt(const char* sql) {
   auto it = cache_.find(sql);
   if (it == cache_.end()) {
-    it = cache_.emplace(sql, std::make_unique<SQLite::Statement>(*db_, sql)).first;
+    it = cache_.emplace(sql, std::make_unique<SqliteStatement>(*db_, sql)).first;
   } else {
     it->second->reset();
     it->second->clearBindings();
@@ -124,33 +132,46 @@ SQLite::Statement& Db::stmt(const char* sql) {
   return *it->second;
 }
 
-int64_t Db::changes() const {
+std::unique_ptr<Statement> SqliteConnection::prepare(const std::string& sql) {
+  return std::make_unique<SqliteStatement>(*db_, sql.c_str());
+}
+
+void SqliteConnection::exec(const std::string& sql) {
+  db_->exec(sql);
+}
+
+int64_t SqliteConnection::changes() const {
   return sqlite3_changes64(db_->getHandle());
 }
 
-WriteTxn::WriteTxn(Db& db) : db_(db) {
+void SqliteConnection::begin_write() {
   // A cached SELECT stepped to its first row and never reset keeps a read
   // snapshot open; once another process commits, BEGIN IMMEDIATE on that stale
   // snapshot fails at once with SQLITE_BUSY (the busy handler is not called).
   // No statement may stay mid-result across a write transaction, so end them.
-  sqlite3* h = db_.raw().getHandle();
+  sqlite3* h = db_->getHandle();
   for (sqlite3_stmt* s = sqlite3_next_stmt(h, nullptr); s; s = sqlite3_next_stmt(h, s))
     if (sqlite3_stmt_busy(s)) sqlite3_reset(s);
-  db_.raw().exec("BEGIN IMMEDIATE");
+  db_->exec("BEGIN IMMEDIATE");
 }
 
-WriteTxn::~WriteTxn() {
-  if (!done_) {
-    try {
-      db_.raw().exec("ROLLBACK");
-    } catch (...) {
-    }
+void SqliteConnection::commit() {
+  db_->exec("COMMIT");
+}
+
+void SqliteConnection::rollback() noexcept {
+  try {
+    db_->exec("ROLLBACK");
+  } catch (...) {
   }
 }
 
-void WriteTxn::commit() {
-  db_.raw().exec("COMMIT");
-  done_ = true;
+void SqliteConnection::set_foreign_keys(bool on) {
+  db_->exec(on ? "PRAGMA foreign_keys = ON" : "PRAGMA foreign_keys = OFF");
 }
 
-}  // namespace atelier::sqlite
+std::string SqliteConnection::integrity_check() {
+  return db_->execAndGet("PRAGMA integrity_check").getString();
+}
+
+}  // namespace atelier::sql
