@@ -79,7 +79,7 @@ echo "server: $(psql_admin -c 'SHOW server_version'), $(psql_admin -c "SELECT st
 atelier_drain() {
   local store=$1 w=$2 r=$3 ws="$tmp/ws-$1-w$2-r$3" url=""
   if [[ "$store" == pg ]]; then
-    psql_admin -c "DROP DATABASE IF EXISTS atelier_bench WITH (FORCE)" -c "CREATE DATABASE atelier_bench"
+    psql_admin -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS atelier_bench WITH (FORCE)" -c "CREATE DATABASE atelier_bench"
     url="$base/atelier_bench"
     "$atelier" init "$ws" --db "$url" >/dev/null
   else
@@ -101,7 +101,7 @@ if store == "pg":
     def query(sql):
         psql.stdin.write(sql + ";\n"); psql.stdin.flush()
         return psql.stdout.readline().strip()
-    query("CHECKPOINT")  # flush the enqueue's pages before the clock starts (the peer does the same)
+    query("CHECKPOINT; SELECT 1")  # flush the enqueue's pages before the clock starts (the peer does the same)
 else:
     db = sqlite3.connect(f"file:{os.path.join(ws, 'atelier.db')}?mode=ro", uri=True, isolation_level=None)
     def query(sql):
@@ -132,6 +132,8 @@ counts = query("SELECT string_agg(state || '=' || n, ',') FROM (SELECT state, co
                "SELECT group_concat(state || '=' || n, ',') FROM (SELECT state, count(*) AS n FROM jobs GROUP BY state ORDER BY state)")
 span_ms = int(query("SELECT max(finished_at) - min(started_at) FROM jobs"))
 attempts = query("SELECT count(*) FROM attempts")
+# Jobs one worker claims in one transaction share started_at: claims ~ distinct (pid, started_at).
+claims = query("SELECT count(*) FROM (SELECT DISTINCT pid, started_at FROM attempts) s")
 per_worker = query("SELECT string_agg(n::text, '/' ORDER BY n) FROM (SELECT pid, count(*) AS n FROM attempts GROUP BY pid) s"
                    if store == "pg" else
                    "SELECT group_concat(n, '/') FROM (SELECT pid, count(*) AS n FROM attempts GROUP BY pid ORDER BY n)")
@@ -147,7 +149,7 @@ out = {
     "ok": ok,
     "notes": f"run state {state}; jobs {counts}; attempts {attempts}; worker exit codes {rcs}; "
              f"non-info worker log lines {len(errors)}{(': ' + ' | '.join(errors[:3])) if errors else ''}; "
-             f"per-worker attempts {per_worker}; `atelier submit` {submit_ms:.0f} ms (not timed); {polls} polls 20 ms apart; "
+             f"per-worker attempts {per_worker}; claim transactions ~{claims}; `atelier submit` {submit_ms:.0f} ms (not timed); {polls} polls 20 ms apart; "
              f"DB span (max finished_at - min started_at) {span_ms} ms",
 }
 print(json.dumps(out), flush=True)
@@ -164,7 +166,7 @@ PY
 } >&2
 for w in $workers_list; do
   for ((r = 1; r <= rounds; r++)); do
-    echo "workers $w, round $r/$rounds: atelier on PostgreSQL" >&2
+    echo "workers $w, round $r/$rounds: atelier on PostgreSQL (load average $(uptime | sed "s/.*average: //"))" >&2
     atelier_drain pg "$w" "$r" | tee -a "$tmp/results.jsonl"
     echo "workers $w, round $r/$rounds: graphile-worker" >&2
     (cd "$peer" && node bench.js --url "$base" --db graphile_bench --jobs "$jobs" --workers "$w") |

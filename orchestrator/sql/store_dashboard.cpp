@@ -38,7 +38,8 @@ std::vector<KindStateCount> SqlStore::unfinished_counts_by_kind() {
 
 std::vector<ThroughputBucket> SqlStore::throughput(int64_t since_ms, int64_t bucket_ms) {
   auto& q = db_.stmt(
-      "SELECT (finished_at - ?1) / ?2, SUM(state = 'succeeded'), SUM(state = 'dead') FROM jobs "
+      "SELECT (finished_at - ?1) / ?2, SUM(CASE WHEN state = 'succeeded' THEN 1 ELSE 0 END), "
+      "SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END) FROM jobs "
       "WHERE finished_at IS NOT NULL AND finished_at >= ?1 GROUP BY 1 ORDER BY 1");
   q.bind(1, since_ms);
   q.bind(2, bucket_ms);

@@ -43,8 +43,10 @@ dashboard::DashboardOptions exact() {
 
 class Served {
  public:
-  explicit Served(dashboard::ServerOptions so = {}, dashboard::DashboardOptions dopts = exact())
-      : clock_(std::make_shared<ManualClock>()),
+  explicit Served(sql::Engine engine = sql::Engine::sqlite, dashboard::ServerOptions so = {},
+                  dashboard::DashboardOptions dopts = exact())
+      : tw("", engine),
+        clock_(std::make_shared<ManualClock>()),
         dash_(tw.ws(), clock_, dopts,
               [this](const ScheduleRow& s, const std::string& key) {
                 auto store = tw.store();
@@ -89,8 +91,11 @@ HttpResult post(int port, const std::string& path, const std::string& body,
 
 }  // namespace
 
-TEST(DashboardApi, ReadsRunsJobsAssetsAndPages) {
-  Served s;
+// Every read and action on both stores (the pages' SQL runs on each engine).
+struct DashboardApi : StoreTest {};
+
+TEST_P(DashboardApi, ReadsRunsJobsAssetsAndPages) {
+  Served s(GetParam());
   run_pipeline(s.tw);
   const int p = s.port();
 
@@ -161,8 +166,8 @@ TEST(DashboardApi, ReadsRunsJobsAssetsAndPages) {
   EXPECT_NE(r.body.find("event: end"), std::string::npos);
 }
 
-TEST(DashboardApi, ActionsNeedAnAdminTokenAndAreAudited) {
-  Served s;
+TEST_P(DashboardApi, ActionsNeedAnAdminTokenAndAreAudited) {
+  Served s(GetParam());
   run_pipeline(s.tw);
   const int p = s.port();
   auto store = s.tw.store();
@@ -233,8 +238,8 @@ TEST(DashboardApi, ActionsNeedAnAdminTokenAndAreAudited) {
   for (const EventRow& e : store->recent_events(100)) EXPECT_NE(e.actor, "web:wall") << e.action;
 }
 
-TEST(DashboardApi, BrowserSessionsNeedTheLoginNonceAndCsrfOnEveryForm) {
-  Served s;
+TEST_P(DashboardApi, BrowserSessionsNeedTheLoginNonceAndCsrfOnEveryForm) {
+  Served s(GetParam());
   run_pipeline(s.tw);
   const int p = s.port();
   auto store = s.tw.store();
@@ -293,8 +298,8 @@ TEST(DashboardApi, BrowserSessionsNeedTheLoginNonceAndCsrfOnEveryForm) {
             401);
 }
 
-TEST(DashboardSecurity, TraversalScriptsSqlAndHugeBodiesAreHarmless) {
-  Served s;
+TEST_P(DashboardApi, TraversalScriptsSqlAndHugeBodiesAreHarmless) {
+  Served s(GetParam());
   run_pipeline(s.tw);
   const int p = s.port();
   for (const char* path :
@@ -358,7 +363,7 @@ TEST(DashboardSecurity, RequestFloodsGetTooManyRequests) {
   dashboard::ServerOptions so;
   so.rate_per_second = 1;
   so.rate_burst = 5;
-  Served s(so);
+  Served s(sql::Engine::sqlite, so);
   int ok = 0, limited = 0;
   for (int i = 0; i < 8; ++i) {
     const int st = http_get(s.port(), "/api/v1/whoami").status;
@@ -374,7 +379,7 @@ TEST(DashboardSecurity, RequestFloodsGetTooManyRequests) {
 TEST(DashboardSecurity, OffLoopbackOrClosedReadingNeedsAToken) {
   dashboard::DashboardOptions d = exact();
   d.open_read = false;
-  Served s({}, d);
+  Served s(sql::Engine::sqlite, {}, d);
   auto store = s.tw.store();
   const std::string viewer = create_token(*store, "viewer", "wall", "tester").secret;
   EXPECT_EQ(http_get(s.port(), "/api/v1/runs").status, 401);
@@ -385,3 +390,5 @@ TEST(DashboardSecurity, OffLoopbackOrClosedReadingNeedsAToken) {
   EXPECT_EQ(http_get(s.port(), "/login").status, 200);
   EXPECT_EQ(http_get(s.port(), "/static/style.css").status, 200);
 }
+
+INSTANTIATE_STORE_SUITE(DashboardApi);
