@@ -1,6 +1,8 @@
 // emoji.json -> records; see emoji_dataset.h.
 #include "ml/emoji_dataset.h"
 
+#include "common/fnv1a.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
@@ -35,12 +37,7 @@ fs::path emoji_package_dir(const std::string& style) {
 }
 
 uint64_t fnv1a64(std::string_view s) {
-  uint64_t h = 1469598103934665603ull;
-  for (const char c : s) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 1099511628211ull;
-  }
-  return h;
+  return atelier::fnv1a64(s);
 }
 
 bool is_held_out(const std::string& base_unified) {

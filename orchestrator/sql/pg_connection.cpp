@@ -8,6 +8,7 @@
 #include <optional>
 #include <vector>
 
+#include "common/fnv1a.h"
 #include "migration_steps.h"
 #include "migrations.h"
 
@@ -15,16 +16,6 @@ namespace atelier::sql {
 
 namespace {
 constexpr Oid kInt8 = 20, kFloat8 = 701, kText = 25, kUnknown = 0;
-
-// FNV-1a: a stable 64-bit key for advisory locks and channel names.
-uint64_t fnv1a(std::string_view s) {
-  uint64_t h = 1469598103934665603ULL;
-  for (const char c : s) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
 
 std::string hex32(uint64_t v) {
   char buf[16];
@@ -273,8 +264,8 @@ void PgConnection::connect() {
   if (PQresultStatus(r.r) != PGRES_TUPLES_OK || PQntuples(r.r) != 1 || PQgetisnull(r.r, 0, 0))
     throw InputError(name_ + ": no schema to use (check the URL's search_path)");
   const std::string where = PQgetvalue(r.r, 0, 0);
-  write_key_ = static_cast<int64_t>(fnv1a("atelier-write:" + where));
-  channel_ = "atelier_ready_" + hex32(fnv1a(where));
+  write_key_ = static_cast<int64_t>(fnv1a64("atelier-write:" + where));
+  channel_ = "atelier_ready_" + hex32(fnv1a64(where));
 }
 
 void PgConnection::ensure_connected() {
@@ -376,7 +367,7 @@ void PgConnection::rollback() noexcept {
 
 void PgConnection::lock_in_transaction(std::string_view name) {
   auto& st = stmt("SELECT pg_advisory_xact_lock(?)");
-  st.bind(1, static_cast<int64_t>(fnv1a(std::to_string(write_key_) + ":" + std::string(name))));
+  st.bind(1, static_cast<int64_t>(fnv1a64(std::to_string(write_key_) + ":" + std::string(name))));
   st.executeStep();
   st.reset();
 }
@@ -386,7 +377,7 @@ bool PgConnection::hold_leadership(std::string_view role) {
   const std::string r(role);
   if (leading_.count(r)) return true;
   auto& st = stmt("SELECT pg_try_advisory_lock(?)");
-  st.bind(1, static_cast<int64_t>(fnv1a(std::to_string(write_key_) + ":lead:" + r)));
+  st.bind(1, static_cast<int64_t>(fnv1a64(std::to_string(write_key_) + ":lead:" + r)));
   const bool got = st.executeStep() && st.getColumn(0).getInt() == 1;
   st.reset();
   if (got) leading_.insert(r);
