@@ -134,6 +134,7 @@ class Connection {
   // which only processes of one machine share.
   virtual bool hold_leadership(std::string_view role) = 0;
   // Wakes idle workers on other hosts (PostgreSQL NOTIFY); call after a commit.
+  // Never throws: the commit before it stands either way.
   virtual void notify_ready() = 0;
 
   virtual std::string integrity_check() = 0;

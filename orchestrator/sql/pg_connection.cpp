@@ -385,7 +385,12 @@ bool PgConnection::hold_leadership(std::string_view role) {
 }
 
 void PgConnection::notify_ready() {
-  exec("NOTIFY " + channel_);
+  // After a commit: failing here must not make the caller repeat the write it
+  // just committed. A lost notification costs an idle worker at most its
+  // safety-net wait; a lost connection is found by the next statement.
+  if (!connected() || in_txn_) return;
+  PGresult* r = PQexec(conn_, ("NOTIFY " + channel_).c_str());
+  if (r) PQclear(r);
 }
 
 std::string PgConnection::integrity_check() {

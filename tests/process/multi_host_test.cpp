@@ -293,3 +293,35 @@ TEST(MultiHost, TwoHostsOnePostgresSurviveKillsACutLinkAndARestartedOrchestrator
     EXPECT_EQ(h.wait(), 0);
   }
 }
+
+// `atelier worker --db URL --assets PATH` in a folder that is no workspace yet:
+// it becomes this host's own (config naming the shared store, logs), the
+// worker registers with the host's name and works the shared queue.
+TEST(MultiHost, AWorkerJoinsTheSharedStoreFromAFolderOfItsOwn) {
+  PgSchema schema;
+  TempWorkspace tw(fast_config() + "store: \"" + schema.url() + "\"\n");
+  auto store = tw.store();
+  const int64_t run = store->submit_run(simple_run("joined", 5, "sleep")).run_id;
+  const fs::path here = tw.dir() / "other-host";
+  {
+    BackgroundProc worker({"-w", here.string(), "worker", "--kinds", "sleep", "--db", schema.url(),
+                           "--assets", tw.ws().assets_dir().string()},
+                          (tw.dir() / "worker.log").string());
+    ASSERT_TRUE(wait_until([&] { return store->get_run(run)->state != "running"; }))
+        << read_file_text(tw.dir() / "worker.log");
+    worker.signal(SIGTERM);
+    EXPECT_EQ(worker.wait(), 0);
+  }
+  EXPECT_EQ(store->get_run(run)->state, "succeeded");
+  EXPECT_TRUE(fs::exists(here / "atelier.yaml"));
+  EXPECT_EQ(Workspace::open(here).config().store, schema.url());
+  for (const AttemptRow& a : store->all_attempts(run))
+    EXPECT_EQ(a.worker_id.substr(0, a.worker_id.find(':')), host_name()) << a.worker_id;
+  // A database nobody initialised is refused by name, not made by a worker.
+  PgSchema other;
+  ProcResult r =
+      run_atelier({"-w", (tw.dir() / "third-host").string(), "worker", "--kinds", "sleep", "--db",
+                   other.url(), "--assets", tw.ws().assets_dir().string()});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("atelier init --db"), std::string::npos) << r.err;
+}
