@@ -1,6 +1,6 @@
 // `atelier serve`: one long-lived process with the supervisor and maintenance
 // services (lease rescuer, cleaner), the scheduler, run-end webhooks and the
-// dashboard. SIGTERM
+// dashboard (webhooks on a thread of their own). SIGTERM
 // or SIGINT drains it: the dashboard stops taking requests, workers finish or
 // release their jobs, and the process exits 0 once they are gone. Several serve
 // processes may share a workspace (DESIGN.md s.3-4): leases are fenced and each
@@ -40,9 +40,12 @@ int cmd_serve(const Globals& g, const ServeArgs& a) {
     };
   };
   Scheduler scheduler(store, *clock, submit(store));
-  Notifier notifier(store, *clock, [](const std::string& url, const std::string& body) {
-    return dashboard::post_json(url, body);
-  });
+  // Webhooks on their own thread and connection: a slow receiver must not
+  // hold up the scheduler and the supervisor.
+  auto webhooks = std::make_unique<NotifierThread>(
+      ws.open_store(clock), *clock, [](const std::string& url, const std::string& body) {
+        return dashboard::post_json(url, body);
+      });
 
   dashboard::DashboardOptions dopts;
   dopts.loopback = dashboard::is_loopback(a.bind);
@@ -83,7 +86,6 @@ int cmd_serve(const Globals& g, const ServeArgs& a) {
     if (!loop.supervisor().draining() && now >= next_schedule_tick) {
       try {
         scheduler.tick();
-        notifier.tick();
       } catch (const std::exception& e) {
         std::cerr << "serve: scheduler: " << e.what() << "\n";
       }
@@ -92,6 +94,7 @@ int cmd_serve(const Globals& g, const ServeArgs& a) {
     if (g_stop && !loop.supervisor().draining()) {
       std::cerr << "serve: draining (workers finish or release their jobs)\n";
       server.stop();
+      webhooks->stop();  // after the post in flight, if any
       loop.begin_drain();
     }
     if (loop.drained()) break;

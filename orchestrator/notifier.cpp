@@ -1,6 +1,8 @@
 // See notifier.h.
 #include "orchestrator/notifier.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 
 #include "orchestrator/ids.h"
@@ -53,6 +55,40 @@ int Notifier::tick() {
     }
   }
   return delivered;
+}
+
+NotifierThread::NotifierThread(std::unique_ptr<Store> store, const Clock& clock, PostJson post,
+                               int64_t interval_ms, NotifierOptions o)
+    : store_(std::move(store)),
+      notifier_(*store_, clock, std::move(post), o),
+      interval_ms_(interval_ms),
+      thread_([this] { loop(); }) {}
+
+NotifierThread::~NotifierThread() {
+  stop();
+}
+
+void NotifierThread::stop() {
+  {
+    std::lock_guard l(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void NotifierThread::loop() {
+  std::unique_lock l(mu_);
+  while (!stop_) {
+    l.unlock();
+    try {
+      notifier_.tick();
+    } catch (const std::exception& e) {
+      spdlog::error("webhooks: {}", e.what());
+    }
+    l.lock();
+    cv_.wait_for(l, std::chrono::milliseconds(interval_ms_), [this] { return stop_; });
+  }
 }
 
 }  // namespace atelier

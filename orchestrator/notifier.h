@@ -13,9 +13,13 @@
 //   with exponential backoff up to max_attempts, then marked failed. Every
 //   outcome is written to the audit log.
 #pragma once
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "clock.h"
 #include "store.h"
@@ -48,6 +52,30 @@ class Notifier {
   const Clock& clock_;
   PostJson post_;
   NotifierOptions o_;
+};
+
+// A Notifier on a thread and a store connection of its own, ticking every
+// interval_ms: a slow or silent receiver (up to the post's timeout) holds up
+// only the deliveries, never the caller's loop (`atelier serve`'s supervisor
+// and scheduler). stop() (and the destructor) ends it after the post in flight.
+class NotifierThread {
+ public:
+  NotifierThread(std::unique_ptr<Store> store, const Clock& clock, PostJson post,
+                 int64_t interval_ms = 1000, NotifierOptions o = {});
+  ~NotifierThread();
+  NotifierThread(const NotifierThread&) = delete;
+  NotifierThread& operator=(const NotifierThread&) = delete;
+  void stop();
+
+ private:
+  void loop();
+  std::unique_ptr<Store> store_;
+  Notifier notifier_;
+  int64_t interval_ms_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
 };
 
 // The JSON posted for a run: its status (run_status.h) with the delivery id.

@@ -13,8 +13,10 @@
 #include <Poco/StreamCopier.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "dashboard/webhook_post.h"
 #include "orchestrator/errors.h"
@@ -207,4 +209,43 @@ TEST(Notify, SpecErrorsNameTheField) {
   EXPECT_NE(message("notify: {url: \"http://x\", when: 1}\n").find("unknown key 'when'"),
             std::string::npos);
   EXPECT_NE(message("notify: 3\n").find("n.yaml:3:"), std::string::npos);
+}
+
+TEST(Notify, AHangingReceiverHoldsUpOnlyTheDeliveryThread) {
+  TempWorkspace tw;
+  auto clock = std::make_shared<ManualClock>();
+  auto store = tw.store(clock);
+  const int64_t run = submit(tw, *store, "notify: {url: \"http://hook.invalid/x\"}\n");
+  finish(*store, true);
+
+  std::mutex mu;
+  std::condition_variable cv;
+  bool entered = false, released = false;
+  std::thread::id poster_thread;
+  PostJson hang = [&](const std::string&, const std::string&) {
+    std::unique_lock l(mu);
+    entered = true;
+    poster_thread = std::this_thread::get_id();
+    cv.notify_all();
+    cv.wait(l, [&] { return released; });
+    return PostResult{204, ""};
+  };
+  NotifierThread webhooks(tw.store(clock), *clock, hang, 10);
+  {
+    std::unique_lock l(mu);
+    ASSERT_TRUE(cv.wait_for(l, std::chrono::seconds(60), [&] { return entered; }));
+  }
+  // While the receiver hangs, this thread and the database go on.
+  EXPECT_NE(poster_thread, std::this_thread::get_id());
+  const int64_t next = submit(tw, *store, "");
+  EXPECT_GT(next, run);
+  EXPECT_EQ(store->run_notifications(run).at(0).state, "waiting");
+  {
+    std::lock_guard l(mu);
+    released = true;
+  }
+  cv.notify_all();
+  EXPECT_TRUE(wait_until([&] { return store->run_notifications(run).at(0).state == "delivered"; }));
+  webhooks.stop();
+  EXPECT_EQ(audits(*store, "notify.delivered"), 1);
 }
