@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 # loopback port, stopped when the tests end.
 ATELIER_TEST_PG=$(./scripts/test_postgres.sh start)
 export ATELIER_TEST_PG
-trap './scripts/test_postgres.sh stop' EXIT
+pg_script="$PWD/scripts/test_postgres.sh"
+trap '"$pg_script" stop' EXIT
 BUILD_DIR=${BUILD_DIR:-build}
 cd "$BUILD_DIR"
 ctest --output-on-failure -j 2 --timeout 600
