@@ -22,7 +22,8 @@ struct JobOutput {
 };
 
 // Pages through every job of `run_id` in id order (any state) and hands each to
-// `visit` with all its outputs, in output order.
+// `visit` with all its outputs, in output order. A page of jobs costs two store
+// reads (Store::outputs_of_jobs, inputs_of_jobs), not two per job.
 void visit_run_outputs(
     Store& store, int64_t run_id,
     const std::function<void(JobRow& job, const std::vector<JobOutput>& outputs)>& visit);

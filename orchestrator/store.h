@@ -465,6 +465,13 @@ class Store {
   virtual std::vector<StageJob> stage_jobs(int64_t run_id, const std::string& stage) = 0;
   // The lineage inputs recorded for a job at its completion.
   virtual std::vector<InputRef> job_inputs(int64_t job_id) = 0;
+  // The same two reads for every job with an id in [first_id, last_id], each row
+  // with its job id, in job id order and then as the one-job reads order them
+  // (a page of a run's jobs in two reads, not two per job).
+  virtual std::vector<std::pair<int64_t, AssetRow>> outputs_of_jobs(int64_t first_id,
+                                                                    int64_t last_id) = 0;
+  virtual std::vector<std::pair<int64_t, InputRef>> inputs_of_jobs(int64_t first_id,
+                                                                   int64_t last_id) = 0;
   // The inputs an asset was made from (asset_sources), by any job.
   virtual std::vector<InputRef> asset_sources(const std::string& sha256) = 0;
   // The assets the job's dependencies produced, in dependency then name order.

@@ -240,6 +240,16 @@ std::vector<StageJob> RetryingStore::stage_jobs(int64_t run_id, const std::strin
   return retry("stage_jobs", [&] { return inner_->stage_jobs(run_id, stage); });
 }
 
+std::vector<std::pair<int64_t, AssetRow>> RetryingStore::outputs_of_jobs(int64_t first_id,
+                                                                         int64_t last_id) {
+  return retry("outputs_of_jobs", [&] { return inner_->outputs_of_jobs(first_id, last_id); });
+}
+
+std::vector<std::pair<int64_t, InputRef>> RetryingStore::inputs_of_jobs(int64_t first_id,
+                                                                        int64_t last_id) {
+  return retry("inputs_of_jobs", [&] { return inner_->inputs_of_jobs(first_id, last_id); });
+}
+
 std::vector<InputRef> RetryingStore::job_inputs(int64_t job_id) {
   return retry("job_inputs", [&] { return inner_->job_inputs(job_id); });
 }

@@ -74,6 +74,10 @@ class RetryingStore final : public Store {
   std::vector<SigningKeyRow> signing_keys() override;
   std::vector<StageJob> stage_jobs(int64_t run_id, const std::string& stage) override;
   std::vector<InputRef> job_inputs(int64_t job_id) override;
+  std::vector<std::pair<int64_t, AssetRow>> outputs_of_jobs(int64_t first_id,
+                                                            int64_t last_id) override;
+  std::vector<std::pair<int64_t, InputRef>> inputs_of_jobs(int64_t first_id,
+                                                           int64_t last_id) override;
   std::vector<InputRef> asset_sources(const std::string& sha256) override;
   std::vector<AssetRow> dependency_outputs(int64_t job_id) override;
   std::vector<std::string> asset_shas() override;

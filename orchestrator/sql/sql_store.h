@@ -96,6 +96,10 @@ class SqlStore final : public Store {
   std::vector<AssetRow> dependency_outputs(int64_t job_id) override;
   std::vector<InputRef> asset_sources(const std::string& sha256) override;
   std::vector<InputRef> job_inputs(int64_t job_id) override;
+  std::vector<std::pair<int64_t, AssetRow>> outputs_of_jobs(int64_t first_id,
+                                                            int64_t last_id) override;
+  std::vector<std::pair<int64_t, InputRef>> inputs_of_jobs(int64_t first_id,
+                                                           int64_t last_id) override;
   std::vector<std::string> asset_shas() override;
   std::vector<JobRow> leased_jobs() override;
   std::vector<EventRow> recent_events(int limit) override;

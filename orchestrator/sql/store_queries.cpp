@@ -400,6 +400,21 @@ std::vector<InputRef> SqlStore::job_inputs(int64_t job_id) {
   return out;
 }
 
+std::vector<std::pair<int64_t, InputRef>> SqlStore::inputs_of_jobs(int64_t first_id,
+                                                                   int64_t last_id) {
+  auto& q = db_.stmt(
+      "SELECT job_id, sha256, role FROM asset_inputs WHERE job_id BETWEEN ? AND ? "
+      "ORDER BY job_id, role, sha256");
+  q.bind(1, first_id);
+  q.bind(2, last_id);
+  std::vector<std::pair<int64_t, InputRef>> out;
+  while (q.executeStep())
+    out.push_back(
+        {q.getColumn(0).getInt64(), {q.getColumn(1).getString(), q.getColumn(2).getString()}});
+  q.reset();
+  return out;
+}
+
 std::vector<AssetRow> SqlStore::dependency_outputs(int64_t job_id) {
   auto& q = db_.stmt("SELECT " ASSET_COLUMNS
                      ", o.name FROM job_deps d JOIN job_outputs o ON o.job_id = d.dep_id "
@@ -424,6 +439,23 @@ std::vector<AssetRow> SqlStore::job_output_assets(int64_t job_id) {
                      "WHERE o.job_id = ? ORDER BY o.name, o.sha256");
   q.bind(1, job_id);
   return read_named_assets(q);
+}
+
+std::vector<std::pair<int64_t, AssetRow>> SqlStore::outputs_of_jobs(int64_t first_id,
+                                                                    int64_t last_id) {
+  auto& q = db_.stmt("SELECT " ASSET_COLUMNS
+                     ", o.name, o.job_id FROM job_outputs o JOIN assets a ON a.sha256 = o.sha256 "
+                     "WHERE o.job_id BETWEEN ? AND ? ORDER BY o.job_id, o.name, o.sha256");
+  q.bind(1, first_id);
+  q.bind(2, last_id);
+  std::vector<std::pair<int64_t, AssetRow>> out;
+  while (q.executeStep()) {
+    AssetRow a = read_asset(q);
+    a.name = q.getColumn(13).getString();
+    out.emplace_back(q.getColumn(14).getInt64(), std::move(a));
+  }
+  q.reset();
+  return out;
 }
 
 std::vector<std::pair<std::string, AssetHashes>> SqlStore::hashed_assets() {

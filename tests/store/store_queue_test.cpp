@@ -153,6 +153,19 @@ TEST_P(QueueTest, CompletionRecordsOutputsAndLineageOnce) {
   ASSERT_EQ(assets.size(), 2u);  // one row per (job, asset)
   EXPECT_EQ(assets[0].sha256, "aaaa");
   EXPECT_EQ(store->asset_shas().size(), 1u);  // stored once
+  // The page reads give what the one-job reads give, with job ids.
+  const auto outs = store->outputs_of_jobs(leases[0].job_id, leases[1].job_id);
+  ASSERT_EQ(outs.size(), 2u);
+  EXPECT_EQ(outs[0].first, leases[0].job_id);
+  EXPECT_EQ(outs[1].first, leases[1].job_id);
+  EXPECT_EQ(outs[1].second.name, "out.txt");
+  EXPECT_EQ(outs[1].second.sha256, store->job_output_assets(leases[1].job_id).at(0).sha256);
+  const auto ins = store->inputs_of_jobs(leases[0].job_id, leases[1].job_id);
+  ASSERT_EQ(ins.size(), 1u);
+  EXPECT_EQ(ins[0].first, leases[0].job_id);
+  EXPECT_EQ(ins[0].second.sha256, "cccc");
+  EXPECT_EQ(ins[0].second.role, "image");
+  EXPECT_TRUE(store->outputs_of_jobs(leases[1].job_id + 1, leases[1].job_id + 100).empty());
 }
 
 TEST_P(QueueTest, ConcurrencyLimitAndPauseGateClaims) {
