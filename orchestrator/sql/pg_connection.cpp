@@ -3,7 +3,6 @@
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <map>
 #include <optional>
 #include <vector>
@@ -198,9 +197,14 @@ class PgStatement final : public Statement {
   }
 
   const std::string& text() const { return text_; }
-  // The prepared name for the current parameter types on this connection
-  // generation, or empty when it must be prepared first.
-  std::string signature() const { return std::string(types_.begin(), types_.end()); }
+  // The current parameter types as text ("20,25,0"): with the connection's
+  // generation, the key of the prepared statement that fits them.
+  std::string signature() const {
+    std::string s;
+    for (const Oid t : types_) s += std::to_string(t) + ',';
+    return s;
+  }
+  // (connection generation, signature) -> the server-side statement's name.
   std::map<std::pair<uint64_t, std::string>, std::string> prepared;
   const std::vector<Oid>& types() const { return types_; }
   void param_pointers(std::vector<const char*>& out) const {
