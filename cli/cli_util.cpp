@@ -2,7 +2,7 @@
 
 #include <map>
 
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "orchestrator/model_files.h"
 
 #include <ctime>
@@ -11,7 +11,7 @@
 #include "orchestrator/time_text.h"
 #include "pipelines/imports.h"
 #include "pipelines/prepare_run.h"
-#include "workers/catalog/kind_catalog.h"
+#include "kinds/catalog.h"
 
 namespace atelier::cli {
 
@@ -75,7 +75,7 @@ OrchestratorOptions orchestrator_options(const std::string& workers) {
   opts.ml_exe = ml_binary_path();
   for (const KindSpec& k : kind_catalog()) {
     opts.threads[k.name] = k.threads;
-    if (k.ml) opts.ml_kinds.insert(k.name);
+    if (k.binary != kLightBinary) opts.ml_kinds.insert(k.name);
   }
   // libtorch's OpenMP threads spin while they wait unless told otherwise, which
   // stalls them whenever another process holds a core (docs/models.md).

@@ -8,7 +8,7 @@
 #include "cli_util.h"
 #include "daemon_commands.h"
 #include "orchestrator/audit_chain.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 
 namespace atelier::cli {
 

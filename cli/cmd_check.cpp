@@ -13,7 +13,7 @@
 #include "commands.h"
 #include "media/image_decode.h"
 #include "orchestrator/asset_hashes.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "workers/check/run_checks.h"
 #include "workers/check/subject_context.h"
 

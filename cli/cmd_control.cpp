@@ -2,9 +2,9 @@
 #include <iostream>
 
 #include "cli_util.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "orchestrator/ids.h"
-#include "workers/catalog/kind_catalog.h"
+#include "kinds/catalog.h"
 
 namespace atelier::cli {
 

@@ -6,7 +6,7 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "ml/campaign_data.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 
 namespace atelier::cli {
 

@@ -19,7 +19,7 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "media/png_meta.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "orchestrator/ids.h"
 #include "orchestrator/run_outputs.h"
 #include "provenance/signing.h"

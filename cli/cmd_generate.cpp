@@ -18,9 +18,10 @@
 #include "commands.h"
 #include "ml/generator.h"
 #include "ml/lora.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "orchestrator/model_files.h"
 #include "orchestrator/workspace.h"
+#include "workers/generation/generate_request.h"
 #include "workers/generation/generation_record.h"
 #include "workers/generation/lora_syntax.h"
 #include "workers/generation/model_cache.h"
@@ -30,20 +31,8 @@ namespace atelier::cli {
 namespace fs = std::filesystem;
 
 int cmd_generate(const Globals& g, const GenerateArgs& a) {
-  ml::GenerateRequest r;
-  r.prompt = a.prompt;
-  r.negative_prompt = a.negative;
-  r.count = a.count;
-  r.seed = a.seed;
-  r.steps = a.steps;
-  r.cfg = a.cfg;
-  r.size = a.size;
-  r.batch = a.batch;
-  try {
-    r.sampler = ml::parse_sampler(a.sampler);
-  } catch (const std::invalid_argument& e) {
-    throw InputError(std::string("--sampler: ") + e.what());
-  }
+  const GenerateParams& p = a.params;
+  ml::GenerateRequest r = generate_request(p);
   // Before the (slow) generation, so a bad -w fails fast.
   std::optional<provenance::KeyPair> key;
   {
@@ -55,7 +44,8 @@ int cmd_generate(const Globals& g, const GenerateArgs& a) {
       key = workspace_signing_key(ws.dir(), *ws.open_store());
     }
   }
-  const fs::path file = find_model_file(a.model, "model");
+  if (!p.model.is_string()) throw InputError("--model: expected a model name or file");
+  const fs::path file = find_model_file(p.model.get<std::string>(), "model");
   ParsedPrompt parsed;
   try {
     parsed = parse_prompt_loras(r.prompt);
@@ -63,7 +53,9 @@ int cmd_generate(const Globals& g, const GenerateArgs& a) {
     throw InputError(e.what());
   }
   r.prompt = parsed.prompt;
-  for (const auto& spec : a.loras) {  // NAME or NAME:SCALE
+  const json lora_flags = p.loras.is_null() ? json::array() : p.loras;
+  for (const json& item : lora_flags) {  // NAME or NAME:SCALE
+    const std::string spec = item.is_string() ? item.get<std::string>() : item.dump();
     PromptLora l{spec, 1.0};
     if (auto colon = spec.rfind(':'); colon != std::string::npos) {
       try {
@@ -72,7 +64,7 @@ int cmd_generate(const Globals& g, const GenerateArgs& a) {
         if (used != spec.size() - colon - 1) throw std::invalid_argument(spec);
         l.name = spec.substr(0, colon);
       } catch (const std::exception&) {
-        throw InputError("--lora " + spec + ": expected NAME or NAME:SCALE");
+        throw InputError("--loras " + spec + ": expected NAME or NAME:SCALE");
       }
     }
     parsed.loras.push_back(l);

@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "cli_util.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "orchestrator/orchestrator_loop.h"
 #include "store_commands.h"
 

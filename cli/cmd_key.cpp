@@ -9,7 +9,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "provenance/signing.h"
 
 namespace atelier::cli {

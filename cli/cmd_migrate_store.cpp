@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "cli_util.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "orchestrator/sql/open_store.h"
 #include "orchestrator/sql/table_copy.h"
 #include "store_commands.h"

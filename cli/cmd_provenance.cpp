@@ -15,7 +15,7 @@
 #include "media/png_io.h"
 #include "media/png_meta.h"
 #include "orchestrator/asset_hashes.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "orchestrator/ids.h"
 #include "orchestrator/lineage.h"
 #include "orchestrator/model_files.h"

@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "cli_util.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "orchestrator/ids.h"
 
 namespace atelier::cli {

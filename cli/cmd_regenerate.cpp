@@ -12,7 +12,7 @@
 #include "ml/generator.h"
 #include "ml/lora.h"
 #include "orchestrator/asset_store.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "orchestrator/model_files.h"
 #include "verify.h"
 #include "workers/generation/model_cache.h"

@@ -10,11 +10,11 @@
 #include <thread>
 
 #include "cli_util.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "orchestrator/ids.h"
 #include "orchestrator/orchestrator_loop.h"
 #include "progress.h"
-#include "workers/catalog/kind_catalog.h"
+#include "kinds/catalog.h"
 
 namespace atelier::cli {
 namespace {

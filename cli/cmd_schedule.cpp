@@ -7,7 +7,7 @@
 #include "cli_util.h"
 #include "daemon_commands.h"
 #include "orchestrator/cron.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "orchestrator/ids.h"
 #include "orchestrator/scheduler.h"
 #include "pipelines/prepare_run.h"

@@ -14,7 +14,7 @@
 #include "daemon_commands.h"
 #include "dashboard/server.h"
 #include "dashboard/webhook_post.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "orchestrator/notifier.h"
 #include "orchestrator/orchestrator_loop.h"
 

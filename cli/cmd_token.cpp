@@ -4,7 +4,7 @@
 
 #include "cli_util.h"
 #include "daemon_commands.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "orchestrator/tokens.h"
 
 namespace atelier::cli {

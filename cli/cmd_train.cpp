@@ -17,9 +17,10 @@
 #include "ml/lora_trainer.h"
 #include "orchestrator/asset_store.h"
 #include "orchestrator/config.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "orchestrator/model_files.h"
 #include "workers/generation/model_cache.h"
+#include "workers/training/train_options.h"
 
 namespace atelier::cli {
 
@@ -36,21 +37,17 @@ std::string hms(double s) {
   return buf;
 }
 
-// The settings train-base and train-captioner share, by the same names.
-template <class Options, class Args>
-void common_options(Options& o, const Args& a) {
-  o.output = a.output;
-  o.checkpoint_dir = a.checkpoints.empty()
-                         ? std::filesystem::path(a.output).replace_extension(".ckpt")
-                         : std::filesystem::path(a.checkpoints);
-  o.model_name = std::filesystem::path(a.output).stem().string();
-  o.batch = a.batch;
-  o.lr = a.lr;
-  o.seed = a.seed;
-  o.threads = a.threads;
-  o.limit_images = a.limit_images;
-  o.fresh = a.fresh;
-  o.command = a.command_line;
+// Where a training writes (train-base and train-captioner alike).
+template <class Options>
+void output_options(Options& o, const std::string& output, const std::string& checkpoints,
+                    bool fresh, const std::string& command_line) {
+  o.output = output;
+  o.checkpoint_dir = checkpoints.empty()
+                         ? std::filesystem::path(output).replace_extension(".ckpt")
+                         : std::filesystem::path(checkpoints);
+  o.model_name = std::filesystem::path(output).stem().string();
+  o.fresh = fresh;
+  o.command = command_line;
 }
 
 // Runs a training with SIGINT/SIGTERM asking it to stop at its next checkpoint;
@@ -71,24 +68,12 @@ int run_training(const std::function<void()>& train) {
 }  // namespace
 
 int cmd_train_base(const Globals& g, const TrainBaseArgs& a) {
-  ml::TrainBaseOptions o;
-  common_options(o, a);
-  o.steps = a.steps;
-  o.checkpoint_every = a.checkpoint_every;
-  o.bf16_convs = a.bf16_convs;
-  if (!a.channels.empty()) {
-    o.config.channels = a.channels;
-    // cross-attention below the top level, self-attention at the lowest only
-    o.config.attention.assign(a.channels.size(), true);
-    o.config.attention[0] = false;
-    o.config.self_attention.assign(a.channels.size(), false);
-    o.config.self_attention.back() = true;
-  }
-  try {
-    o.config.validate();
-  } catch (const std::invalid_argument& e) {
-    throw InputError(std::string("--channels: ") + e.what());
-  }
+  const TrainBaseParams& p = a.params;
+  ml::TrainBaseOptions o = train_base_options(p);
+  output_options(o, a.output.empty() ? "models/" + p.name + ".safetensors" : a.output,
+                 a.checkpoints, a.fresh, a.command_line);
+  if (a.named) o.model_name = p.name;
+  o.threads = a.threads;
   std::cerr << "training " << o.model_name << ": " << o.steps << " steps, batch " << o.batch
             << ", checkpoints in " << o.checkpoint_dir.string() << "\n";
   return run_training([&] {
@@ -143,7 +128,12 @@ int cmd_eval_captioner(const Globals& g, const std::string& model) {
 
 int cmd_train_captioner(const Globals& g, const TrainCaptionerArgs& a) {
   ml::TrainCaptionerOptions o;
-  common_options(o, a);
+  output_options(o, a.output, a.checkpoints, a.fresh, a.command_line);
+  o.batch = a.batch;
+  o.lr = a.lr;
+  o.seed = a.seed;
+  o.threads = a.threads;
+  o.limit_images = a.limit_images;
   o.epochs = a.epochs;
   o.styles = a.styles;
   o.width = a.width;
@@ -172,16 +162,20 @@ int cmd_train_captioner(const Globals& g, const TrainCaptionerArgs& a) {
 
 int cmd_train_lora(const Globals& g, const TrainLoraArgs& a) {
   namespace fs = std::filesystem;
-  const fs::path base = find_model_file(a.model, "--model:");
+  const TrainLoraParams& p = a.params;
+  if (!p.model.is_string()) throw InputError("--model: expected a model name or file");
+  if (!p.images.is_string()) throw InputError("--images: expected a folder");
+  const std::string images = p.images.get<std::string>();
+  const fs::path base = find_model_file(p.model.get<std::string>(), "--model:");
   std::shared_ptr<CachedModel> m;
   try {
     m = load_cached_model(base);
   } catch (const std::exception& e) {
     throw InputError(e.what());
   }
-  if (!fs::is_directory(a.images)) throw InputError("--images: " + a.images + " is not a folder");
+  if (!fs::is_directory(images)) throw InputError("--images: " + images + " is not a folder");
   std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(a.images))
+  for (const auto& e : fs::directory_iterator(images))
     if (e.is_regular_file() && e.path().extension() != ".txt") files.push_back(e.path());
   std::sort(files.begin(), files.end());
   std::vector<ml::LoraExample> data;
@@ -203,23 +197,11 @@ int cmd_train_lora(const Globals& g, const TrainLoraArgs& a) {
       ++skipped;
     }
   }
-  if (data.empty()) throw InputError("--images: no readable image in " + a.images);
-  ml::TrainLoraOptions o;
-  o.rank = a.rank;
-  o.alpha = a.alpha;
-  o.lr = a.lr;
-  o.steps = a.steps;
-  o.batch = a.batch;
-  o.trigger = a.trigger;
-  o.caption_dropout = a.caption_dropout;
-  o.shuffle_tags = a.shuffle_tags;
-  o.keep_tags = a.keep_tags;
-  o.convs = a.conv;
-  o.seed = a.seed;
+  if (data.empty()) throw InputError("--images: no readable image in " + images);
+  ml::TrainLoraOptions o = train_lora_options(p);
   o.threads = a.threads;
-  o.checkpoint_every = a.checkpoint_every;
   o.fresh = a.fresh;
-  o.output_name = fs::path(a.output).stem().string();
+  o.output_name = p.name.value_or(fs::path(a.output).stem().string());
   o.checkpoint_dir = a.checkpoints.empty() ? fs::path(a.output).replace_extension(".ckpt")
                                            : fs::path(a.checkpoints);
   std::cerr << "training LoRA " << o.output_name << " on " << data.size() << " images (" << skipped

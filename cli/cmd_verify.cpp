@@ -20,7 +20,7 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "media/png_meta.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "orchestrator/model_files.h"
 #include "provenance/signing.h"
 #include "verify.h"

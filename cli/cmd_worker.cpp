@@ -8,8 +8,8 @@
 #include <ctime>
 
 #include "cli_util.h"
-#include "orchestrator/errors.h"
-#include "workers/catalog/kind_catalog.h"
+#include "common/errors.h"
+#include "kinds/catalog.h"
 #include "workers/worker_loop.h"
 
 namespace atelier::cli {

@@ -7,6 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "kinds/generate.h"
+#include "kinds/train_base.h"
+#include "kinds/train_lora.h"
+
 namespace atelier::cli {
 
 struct Globals {
@@ -22,14 +26,15 @@ struct SubmitArgs {
   std::string workers;  // run only: "kind=N,..."
 };
 
+// The ML commands' arguments: the kind's typed parameters (kinds/), read from
+// the flags its declaration makes, and what only the command has.
 struct TrainBaseArgs {
-  std::string output = "models/twemoji-base-32.safetensors";
+  TrainBaseParams params;
+  bool named = false;  // --name given: else the model is named after --out
+  std::string output;       // default: models/NAME.safetensors
   std::string checkpoints;  // default: OUTPUT with .ckpt
-  int steps = 6000, batch = 32, threads = 0, limit_images = 0, checkpoint_every = 200;
-  double lr = 1e-3;
-  uint64_t seed = 0;
-  std::vector<int> channels;
-  bool fresh = false, bf16_convs = false;
+  int threads = 0;
+  bool fresh = false;
   std::string command_line;
 };
 
@@ -45,20 +50,16 @@ struct TrainCaptionerArgs {
 };
 
 struct TrainLoraArgs {
-  std::string model = "twemoji-base-32", images, output, checkpoints, trigger;
-  int rank = 8, steps = 400, batch = 8, keep_tags = 1, checkpoint_every = 50, threads = 0;
-  double alpha = 8, lr = 1e-3, caption_dropout = 0.05;
-  bool shuffle_tags = false, conv = false, fresh = false;
-  uint64_t seed = 0;
+  TrainLoraParams params;
+  std::string output, checkpoints;
+  int threads = 0;
+  bool fresh = false;
 };
 
 struct GenerateArgs {
-  std::string prompt, negative, model = "twemoji-base-32", sampler = "DDIM", out = ".",
-                                prefix = "image_";
-  std::vector<std::string> loras;  // NAME or NAME:SCALE
-  int count = 1, steps = 40, size = 0, batch = 8, threads = 0;
-  int64_t seed = 0;
-  double cfg = 5.0;
+  GenerateParams params;  // loras: NAME or NAME:SCALE
+  std::string out = ".", prefix = "image_";
+  int threads = 0;
 };
 
 struct CheckArgs {
@@ -97,6 +98,22 @@ std::string ml_binary_path();
 [[noreturn]] void exec_ml_binary(char** argv);
 extern bool g_is_ml_binary;
 
+// What only atelier-ml can run (ml_main.cpp fills it); in `atelier` it is
+// empty and these commands are handed to atelier-ml.
+struct MlCommands {
+  int (*train_base)(const Globals&, const TrainBaseArgs&) = nullptr;
+  int (*train_captioner)(const Globals&, const TrainCaptionerArgs&) = nullptr;
+  int (*eval_captioner)(const Globals&, const std::string& model) = nullptr;
+  int (*train_lora)(const Globals&, const TrainLoraArgs&) = nullptr;
+  int (*generate)(const Globals&, const GenerateArgs&) = nullptr;
+  int (*check)(const Globals&, const CheckArgs&) = nullptr;
+  int (*registry_add)(const Globals&, const std::string& dir, const std::string& label) = nullptr;
+  int (*registry_list)(const Globals&) = nullptr;
+};
+// Both binaries' main: parses, runs the command, maps errors to exit codes.
+int cli_main(int argc, char** argv, const MlCommands& ml);
+
+int cmd_kinds(const Globals& g);
 int cmd_init(const Globals& g, const std::optional<std::string>& dir,
              const std::optional<std::string>& db, const std::optional<std::string>& assets);
 int cmd_validate(const Globals& g, const SubmitArgs& a);

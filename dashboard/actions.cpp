@@ -11,11 +11,11 @@
 #include "dashboard/page_layout.h"
 #include "dashboard/views.h"
 #include "orchestrator/asset_store.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "orchestrator/ids.h"
 #include "orchestrator/tokens.h"
 #include "pipelines/prepare_run.h"
-#include "workers/catalog/kind_catalog.h"
+#include "kinds/catalog.h"
 
 namespace atelier::dashboard {
 

@@ -4,7 +4,8 @@
 #include "dashboard/dashboard.h"
 #include "dashboard/http_util.h"
 #include "dashboard/views.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
+#include "kinds/catalog.h"
 
 namespace atelier::dashboard {
 
@@ -33,6 +34,9 @@ void add_read_api(Router& r) {
   r.add("GET", "/api/v1/workers", Need::read, [](Ctx& c) {
     return Reply::json_reply({{"workers", workers_json(c.store)}});
   });
+  // Every job kind with its parameters, as `atelier kinds --json` prints it.
+  r.add("GET", "/api/v1/kinds", Need::read,
+        [](Ctx&) { return Reply::json_reply({{"kinds", kinds_json()}}); });
   r.add("GET", "/api/v1/whoami", Need::nothing, [](Ctx& c) {
     return Reply::json_reply(
         {{"name", c.who.name}, {"role", c.who.role}, {"via_cookie", c.who.via_cookie}});

@@ -8,7 +8,7 @@
 #include "dashboard/http_util.h"
 #include "dashboard/page_layout.h"
 #include "orchestrator/asset_store.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "orchestrator/tokens.h"
 
 namespace atelier::dashboard {

@@ -10,7 +10,7 @@
 
 #include "dashboard/dashboard.h"
 #include "dashboard/views.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "orchestrator/ids.h"
 #include "orchestrator/run_status.h"
 

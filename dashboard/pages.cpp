@@ -13,7 +13,7 @@
 #include "dashboard/static_files.h"
 #include "dashboard/views.h"
 #include "orchestrator/asset_store.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "orchestrator/ids.h"
 
 namespace atelier::dashboard {

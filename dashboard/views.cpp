@@ -6,7 +6,7 @@
 #include "common/json_quote.h"
 #include "dashboard/dashboard.h"
 #include "orchestrator/audit_chain.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "orchestrator/ids.h"
 #include "orchestrator/lineage.h"
 #include "orchestrator/run_outputs.h"

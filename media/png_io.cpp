@@ -17,7 +17,7 @@
 #include <fstream>
 #include <system_error>
 
-#include "pipelines/utf8.h"
+#include "common/utf8.h"
 
 namespace atelier::media {
 namespace fs = std::filesystem;
@@ -45,16 +45,6 @@ bool utf8_to_latin1(std::string_view in, std::string& out) {
     const size_t n = atelier::utf8_sequence(in, i, cp);
     if (n == 0 || cp > 0xFF) return false;
     out.push_back(static_cast<char>(cp));
-    i += n;
-  }
-  return true;
-}
-
-bool valid_utf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    char32_t cp = 0;
-    const size_t n = atelier::utf8_sequence(s, i, cp);
-    if (n == 0) return false;
     i += n;
   }
   return true;

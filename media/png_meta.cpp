@@ -11,7 +11,7 @@
 #include <cstring>
 #include <fstream>
 
-#include "pipelines/utf8.h"
+#include "common/utf8.h"
 
 namespace atelier::media {
 namespace {
@@ -60,16 +60,6 @@ void append_latin1_as_utf8(std::span<const std::uint8_t> in, std::string& out) {
       out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
     }
   }
-}
-
-bool valid_utf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    char32_t cp = 0;
-    const size_t n = atelier::utf8_sequence(s, i, cp);
-    if (n == 0) return false;
-    i += n;
-  }
-  return true;
 }
 
 class Reader {

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <system_error>
 
-#include "errors.h"
+#include "common/errors.h"
 
 namespace atelier {
 namespace fs = std::filesystem;

@@ -7,7 +7,7 @@
 #include <sstream>
 #include <thread>
 
-#include "errors.h"
+#include "common/errors.h"
 
 namespace atelier {
 namespace {

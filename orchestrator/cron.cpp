@@ -22,7 +22,7 @@
 #include <date/date.h>
 #include <date/tz.h>
 
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 
 namespace atelier {
 namespace {

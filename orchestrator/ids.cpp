@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-#include "errors.h"
+#include "common/errors.h"
 
 namespace atelier {
 

@@ -6,7 +6,7 @@
 #include <ostream>
 #include <set>
 
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "orchestrator/ids.h"
 
 namespace atelier {

@@ -14,7 +14,7 @@
 #include <sstream>
 #include <vector>
 
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "orchestrator/ids.h"
 #include "orchestrator/run_outputs.h"
 #include "orchestrator/time_text.h"

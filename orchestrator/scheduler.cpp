@@ -4,7 +4,7 @@
 #include <limits>
 
 #include "orchestrator/cron.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "orchestrator/ids.h"
 #include "orchestrator/time_text.h"
 

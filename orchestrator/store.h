@@ -147,6 +147,15 @@ struct RegistryEntry {
   int64_t added_at = 0;
 };
 
+// A model known to the workspace (DESIGN.md s.6: lineage names models by sha256).
+struct ModelRow {
+  std::string sha256, kind, name;
+  json params = json::object();
+  std::optional<int64_t> job_id;
+  std::optional<std::string> path;  // where the weights are, unless stored as an asset
+  int64_t created_at = 0;
+};
+
 struct Completion {
   int64_t job_id = 0;
   int attempt = 0;
@@ -159,7 +168,9 @@ struct Completion {
   // Set when the job did not run because a check gate upstream quarantined every
   // input it would have had: the job ends `skipped` with this reason, and its
   // dependents go on as after a success (with nothing from it).
-  std::optional<std::string> skipped;
+  std::optional<std::string> skipped;  // Models the job used or made (registered as by register_model, in the same
+  // transaction, so a fenced-out attempt registers nothing).
+  std::vector<ModelRow> models;
 };
 
 enum class FailKind {
@@ -231,15 +242,6 @@ struct StageJob {
   std::string state;
   json matrix;
   std::vector<std::string> outputs;  // sha256, by output name
-};
-
-// A model known to the workspace (DESIGN.md s.6: lineage names models by sha256).
-struct ModelRow {
-  std::string sha256, kind, name;
-  json params = json::object();
-  std::optional<int64_t> job_id;
-  std::optional<std::string> path;  // where the weights are, unless stored as an asset
-  int64_t created_at = 0;
 };
 
 // A public key whose signatures the workspace trusts (provenance/signing.h):

@@ -4,7 +4,7 @@
 #include <sodium.h>
 
 #include "orchestrator/asset_store.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 
 namespace atelier {
 

@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "errors.h"
+#include "common/errors.h"
 #include "sql/open_store.h"
 #include "sql/pg_connection.h"
 #include "wakeup.h"

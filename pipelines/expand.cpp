@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <map>
 
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "prompt_template.h"
 #include "spec.h"
-#include "workers/catalog/kind_catalog.h"
+#include "kinds/catalog.h"
 
 namespace atelier {
 

@@ -7,8 +7,8 @@
 
 #include "media/hash/stored_hashes.h"
 #include "orchestrator/asset_hashes.h"
-#include "orchestrator/errors.h"
-#include "workers/catalog/kind_catalog.h"
+#include "common/errors.h"
+#include "kinds/catalog.h"
 
 namespace atelier {
 namespace fs = std::filesystem;

@@ -3,7 +3,7 @@
 // multi-byte character, so once the text is known to be valid UTF-8 the parser
 // can scan bytes and only counts code points when it reports a column.
 #include "prompt_template.h"
-#include "utf8.h"
+#include "common/utf8.h"
 
 #include <cstdio>
 #include <fstream>

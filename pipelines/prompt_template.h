@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "orchestrator/store.h"
 
 namespace atelier {

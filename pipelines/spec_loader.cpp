@@ -9,11 +9,11 @@
 #include <sstream>
 
 #include "orchestrator/asset_store.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "prompt_template.h"
 #include "spec.h"
 #include "spec_text_checks.h"
-#include "workers/catalog/kind_catalog.h"
+#include "kinds/catalog.h"
 #include "yaml_json.h"
 
 namespace atelier {
@@ -122,76 +122,7 @@ class Loader {
 
   void check_type(const YAML::Node& at, const std::string& stage, const ParamSpec& p,
                   const json& v) const {
-    bool ok = false;
-    const bool is_ref = v.is_object() && v.contains("$ref");
-    if (is_ref) {
-      // Resolved when the job runs: fine wherever files, lists or free values go.
-      if (p.type == ParamType::files || p.type == ParamType::list || p.type == ParamType::any ||
-          p.type == ParamType::string)
-        return;
-      fail(at, "stage '" + stage + "': param '" + p.name + "' must be " +
-                   std::string(to_string(p.type)) + ", not a reference to another stage");
-    }
-    switch (p.type) {
-      case ParamType::files:
-        ok = files_shape(v);
-        break;
-      case ParamType::text:
-        ok = v.is_string();
-        break;
-      case ParamType::any:
-        ok = true;
-        break;
-      case ParamType::integer:
-        ok = v.is_number_integer();
-        break;
-      case ParamType::number:
-        ok = v.is_number();
-        break;
-      case ParamType::boolean:
-        ok = v.is_boolean();
-        break;
-      case ParamType::string:
-        ok = v.is_string();
-        break;
-      case ParamType::list:
-        ok = v.is_array();
-        break;
-      case ParamType::object:
-        ok = v.is_object();
-        break;
-    }
-    if (!ok) {
-      fail(at, "stage '" + stage + "': param '" + p.name + "' must be " +
-                   std::string(to_string(p.type)) + ", got " + v.dump());
-    }
-    if (!p.one_of.empty() && v.is_string() &&
-        std::find(p.one_of.begin(), p.one_of.end(), v.get<std::string>()) == p.one_of.end()) {
-      std::string list;
-      for (const auto& o : p.one_of) list += (list.empty() ? "" : ", ") + o;
-      fail(at, "stage '" + stage + "': param '" + p.name + "': unknown value " + v.dump() +
-                   " (known: " + list + ")");
-    }
-    if (v.is_number() && (v.get<double>() < p.min || v.get<double>() > p.max)) {
-      auto num = [](double d) {
-        std::string s = json(d).dump();
-        return s.size() > 2 && s.substr(s.size() - 2) == ".0" ? s.substr(0, s.size() - 2) : s;
-      };
-      fail(at, "stage '" + stage + "': param '" + p.name + "' must be in " + num(p.min) + ".." +
-                   num(p.max) + ", got " + v.dump());
-    }
-  }
-
-  static bool files_shape(const json& v) {
-    auto one = [](const json& e) {
-      if (e.is_string()) return !e.get<std::string>().empty();
-      if (!e.is_object() || !e.contains("path") || !e["path"].is_string()) return false;
-      for (auto it = e.begin(); it != e.end(); ++it)
-        if ((it.key() != "path" && it.key() != "licence") || !it->is_string()) return false;
-      return true;
-    };
-    if (v.is_array()) return !v.empty() && std::all_of(v.begin(), v.end(), one);
-    return one(v);
+    if (auto why = check_param_value(p, v)) fail(at, "stage '" + stage + "': " + *why);
   }
 
   std::vector<json> matrix_entries(const YAML::Node& list, const StageSpec& s, const json& params,

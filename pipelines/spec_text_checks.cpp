@@ -13,8 +13,8 @@
 #include <utility>
 #include <vector>
 
-#include "orchestrator/errors.h"
-#include "utf8.h"
+#include "common/errors.h"
+#include "common/utf8.h"
 
 namespace atelier {
 namespace {

@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 
 namespace atelier {
 

@@ -11,7 +11,7 @@
 # is a new run with a fresh key. Workspace: $ATELIER_WORKSPACE, else ./atelier-demo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/setup.sh
+./scripts/setup.sh atelier atelier-ml   # only what the main job runs; test.sh builds the rest
 ./scripts/fetch_datasets.sh   # the emoji sets the campaign's inputs come from
 BIN="$PWD/${BUILD_DIR:-build}/cli/atelier"
 WS=${ATELIER_WORKSPACE:-$PWD/atelier-demo}

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs every Debian package Atelier needs to build and test, then builds it
-# into build/. Safe to re-run: apt runs only when something is missing, and the
-# build is incremental (ccache keeps rebuilds short).
+# into build/: the targets named on the command line (quickstart.sh: the two
+# binaries the main job runs), else everything (test.sh: tests and benchmarks
+# too). Safe to re-run: apt runs only when something is missing, and the build
+# is incremental (ccache keeps rebuilds short).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -52,4 +54,8 @@ export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD} CCACHE_NOHASHDIR=${CCACHE_NOHASHDI
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
-cmake --build "$BUILD_DIR" -j "$(nproc)"
+if (($#)); then
+  cmake --build "$BUILD_DIR" -j "$(nproc)" --target "$@"
+else
+  cmake --build "$BUILD_DIR" -j "$(nproc)"
+fi

@@ -2,7 +2,7 @@
 
 #include <functional>
 
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 
 namespace atelier {
 namespace {

@@ -16,8 +16,8 @@ JobContext::JobContext(const Lease& lease, AssetStore& assets, JobSignals& signa
       assets_(assets),
       signals_(signals),
       clock_(clock),
-      store_(store),
-      config_(config) {}
+      config_(config),
+      kind_store_(store, assets, config, lease_) {}
 
 JobContext::~JobContext() {
   if (logger_) logger_->flush();

@@ -1,8 +1,10 @@
 // What a running job sees: its lease and params, progress reporting, the
 // cancellation check (cancel requested, lease lost, timeout, worker draining),
 // an output writer into the content-addressed store (PNG outputs get their
-// perceptual hashes there), lineage inputs, check verdicts, and a
-// per-attempt spdlog logger whose file is created on first use.
+// perceptual hashes there), lineage inputs, check verdicts, models to register,
+// the narrow store of workers/kind_store.h, and a per-attempt spdlog logger
+// whose file is created on first use. Outputs, lineage, verdicts, models and
+// spawned jobs are all written by the fenced completion, never before it.
 #pragma once
 #include <spdlog/logger.h>
 
@@ -19,6 +21,7 @@
 #include "orchestrator/clock.h"
 #include "orchestrator/config.h"
 #include "orchestrator/store.h"
+#include "workers/kind_store.h"
 
 namespace atelier {
 
@@ -86,6 +89,9 @@ class JobContext {
   // A verdict, written with the job's completion.
   void record_check(CheckVerdict v) { checks_.push_back(std::move(v)); }
   const std::vector<CheckVerdict>& checks() const { return checks_; }
+  // A model this job used or made, registered by the job's completion.
+  void register_model(ModelRow m) { models_.push_back(std::move(m)); }
+  const std::vector<ModelRow>& models() const { return models_; }
 
   spdlog::logger& log();
   const std::vector<OutputAsset>& outputs() const { return outputs_; }
@@ -100,8 +106,8 @@ class JobContext {
   void spawn(std::vector<NewJob> jobs) { spawned_ = std::move(jobs); }
   std::vector<NewJob>& spawned() { return spawned_; }
 
-  // For built-in kinds that read the job database (expansion).
-  Store& store() { return store_; }
+  // What the kind may read and record in the job database.
+  KindStore& store() { return kind_store_; }
   const AssetStore& assets() const { return assets_; }
   int64_t now_ms() const { return clock_.now_ms(); }
   const WorkspaceConfig& config() const { return config_; }
@@ -111,13 +117,14 @@ class JobContext {
   AssetStore& assets_;
   JobSignals& signals_;
   const Clock& clock_;
-  Store& store_;
   const WorkspaceConfig& config_;
+  KindStore kind_store_;
   std::vector<OutputAsset> outputs_;
   std::vector<InputRef> inputs_;
   std::vector<JobInput> job_inputs_;
   std::vector<NewJob> spawned_;
   std::vector<CheckVerdict> checks_;
+  std::vector<ModelRow> models_;
   std::shared_ptr<spdlog::logger> logger_;
 };
 

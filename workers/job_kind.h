@@ -15,7 +15,8 @@ class JobKind {
   virtual void run(JobContext& ctx) = 0;
 };
 
-// The implementation of a catalog kind, or nullptr if this binary has none.
+// The implementation of a declared kind in this process (workers/kind_registry.h),
+// or nullptr if this binary has none.
 std::unique_ptr<JobKind> make_kind(const std::string& name);
 
 }  // namespace atelier

@@ -1,21 +1,32 @@
-// Maps catalog kind names to their implementations in this binary: the light
-// kinds here, the ML kinds through make_ml_kind when this is atelier-ml.
-#include "job_kind.h"
+#include "workers/kind_registry.h"
 
 namespace atelier {
 
-std::unique_ptr<JobKind> make_sleep_kind();
-std::unique_ptr<JobKind> make_expand_kind();
-std::unique_ptr<JobKind> make_report_kind();
-// Defined only in atelier-ml (workers/ml_kind_registry.cpp); null in atelier.
-std::unique_ptr<JobKind> make_ml_kind(const std::string& name) __attribute__((weak));
+std::unique_ptr<JobKind> KindRegistry::make(std::string_view name) const {
+  for (const auto& [n, f] : entries_)
+    if (n == name) return f();
+  return nullptr;
+}
+
+size_t KindRegistry::count(std::string_view name) const {
+  size_t c = 0;
+  for (const auto& e : entries_) c += e.first == name;
+  return c;
+}
+
+std::vector<std::string> KindRegistry::names() const {
+  std::vector<std::string> out;
+  for (const auto& e : entries_) out.push_back(e.first);
+  return out;
+}
+
+KindRegistry& process_kinds() {
+  static KindRegistry r;
+  return r;
+}
 
 std::unique_ptr<JobKind> make_kind(const std::string& name) {
-  if (name == "sleep") return make_sleep_kind();
-  if (name == "expand") return make_expand_kind();
-  if (name == "report") return make_report_kind();
-  if (make_ml_kind) return make_ml_kind(name);
-  return nullptr;
+  return process_kinds().make(name);
 }
 
 }  // namespace atelier

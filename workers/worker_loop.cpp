@@ -9,7 +9,7 @@
 #include "heartbeat.h"
 #include "input_resolver.h"
 #include "job_kind.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "orchestrator/ids.h"
 #include "orchestrator/supervisor.h"
 #include "orchestrator/wakeup.h"
@@ -171,8 +171,10 @@ class Worker {
     }
     slot_.set_current(0);
     if (!failure) {
-      pending_.push_back({l.job_id, l.attempt, ctx.outputs(), ctx.lineage(),
-                          std::move(ctx.spawned()), ctx.checks()});
+      Completion c{l.job_id, l.attempt, ctx.outputs(), ctx.lineage(), std::move(ctx.spawned()),
+                   ctx.checks()};
+      c.models = ctx.models();
+      pending_.push_back(std::move(c));
       return;
     }
     flush();

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "kinds/video.h"
+
 namespace atelier::media {
 
 using nlohmann::json;
@@ -35,6 +37,17 @@ double number(const json& p, const std::string& key, double def, double lo, doub
     bad(field,
         "must be between " + json(lo).dump() + " and " + json(hi).dump() + ", got " + v.dump());
   return x;
+}
+
+// The video kind's declaration (kinds/video.cpp) holds the scalar bounds and
+// defaults; these messages keep this parser's "field: why" form.
+const ParamSpec& declared(const char* key) {
+  return *video_kind().spec().param(key);
+}
+
+double declared_number(const json& p, const char* key) {
+  const ParamSpec& d = declared(key);
+  return number(p, key, d.default_value.get<double>(), d.min, d.max, key);
 }
 
 std::string string(const json& p, const std::string& key, const std::string& def,
@@ -211,11 +224,11 @@ VideoParams parse_video_params(const json& p, size_t images) {
         bad(field, "repeats the size of aspects[" + std::to_string(j) + "]");
   }
 
-  v.fps = static_cast<int>(number(p, "fps", 30, 1, 120, "fps"));
+  v.fps = static_cast<int>(declared_number(p, "fps"));
   if (p.contains("fps") && p["fps"].get<double>() != v.fps) bad("fps", "must be a whole number");
-  v.seconds_per_image = number(p, "seconds_per_image", 3, 0.1, 3600, "seconds_per_image");
+  v.seconds_per_image = declared_number(p, "seconds_per_image");
 
-  const std::string fit = string(p, "fit", "cover", "fit");
+  const std::string fit = string(p, "fit", declared("fit").default_value.get<std::string>(), "fit");
   if (fit == "cover")
     v.fit = Fit::cover;
   else if (fit == "contain")
@@ -338,16 +351,14 @@ VideoParams parse_video_params(const json& p, size_t images) {
     else
       bad("background", "'" + c + "' is not white, black or #RRGGBB");
   }
-  v.audio_volume = number(p, "audio_volume", 1.0, 0, 10, "audio_volume");
-  v.audio_fade_out = number(p, "audio_fade_out", 1.0, 0, 60, "audio_fade_out");
+  v.audio_volume = declared_number(p, "audio_volume");
+  v.audio_fade_out = declared_number(p, "audio_fade_out");
 
-  static const std::vector<std::string> presets = {"ultrafast", "superfast", "veryfast",
-                                                   "faster",    "fast",      "medium",
-                                                   "slow",      "slower",    "veryslow"};
-  v.preset = string(p, "preset", v.preset, "preset");
+  const std::vector<std::string>& presets = declared("preset").one_of;
+  v.preset = string(p, "preset", declared("preset").default_value.get<std::string>(), "preset");
   if (std::find(presets.begin(), presets.end(), v.preset) == presets.end())
     bad("preset", "'" + v.preset + "' is not a libx264 preset (ultrafast ... veryslow)");
-  v.crf = static_cast<int>(number(p, "crf", 23, 0, 51, "crf"));
+  v.crf = static_cast<int>(declared_number(p, "crf"));
   return v;
 }
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "../errors.h"
+#include "common/errors.h"
 #include "connection.h"
 
 namespace atelier::sql {

@@ -1,6 +1,6 @@
 #include "open_store.h"
 
-#include "../errors.h"
+#include "common/errors.h"
 #include "pg_connection.h"
 #include "pg_listener.h"
 #include "retrying_store.h"

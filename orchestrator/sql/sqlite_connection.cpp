@@ -6,7 +6,7 @@
 #include <chrono>
 #include <thread>
 
-#include "../errors.h"
+#include "common/errors.h"
 #include "migration_steps.h"
 #include "migrations.h"
 

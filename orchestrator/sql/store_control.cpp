@@ -3,7 +3,7 @@
 // worker sees it at its next heartbeat (cooperative), and the supervisor
 // signals the process after the grace period (enforced).
 #include "../audit_chain.h"
-#include "../errors.h"
+#include "common/errors.h"
 #include "../ids.h"
 #include "sql_store.h"
 

@@ -4,7 +4,7 @@
 // worker whose lease was taken over changes nothing.
 #include <algorithm>
 
-#include "../errors.h"
+#include "common/errors.h"
 #include "sql_store.h"
 
 namespace atelier::sql {
@@ -220,6 +220,7 @@ std::vector<FenceResult> SqlStore::complete(const std::vector<Completion>& done)
       ins.bind(10, v.quarantined ? 1 : 0);
       ins.exec();
     }
+    for (const ModelRow& m : c.models) register_model(m);
     end_attempt(c.job_id, c.attempt, "succeeded", nullptr);
     if (!c.spawned.empty()) spawn_jobs(run_id, c.job_id, c.spawned, t, made_ready);
     if (promote_dependents(c.job_id) > 0) made_ready = true;

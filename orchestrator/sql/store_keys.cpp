@@ -1,7 +1,7 @@
 // The signing_keys table (schema/0004_keys.sql): the public keys whose
 // signatures this workspace trusts. A key id names one public key for good:
 // adding it again is a no-op, and adding it with another public key is refused.
-#include "../errors.h"
+#include "common/errors.h"
 #include "sql_store.h"
 
 namespace atelier::sql {

@@ -2,7 +2,7 @@
 // 0005_schedules_tokens_audit.sql). A fire is recorded once per (schedule,
 // scheduled instant): the primary key arbitrates between serve processes, and
 // advance_schedule moves next_fire_at only from the value the caller read.
-#include "../errors.h"
+#include "common/errors.h"
 #include "sql_store.h"
 
 namespace atelier::sql {

@@ -2,7 +2,7 @@
 // deduplicated by idempotency key.
 #include <algorithm>
 
-#include "../errors.h"
+#include "common/errors.h"
 #include "../ids.h"
 #include "sql_store.h"
 

@@ -1,6 +1,6 @@
 #include "table_copy.h"
 
-#include "../errors.h"
+#include "common/errors.h"
 
 namespace atelier::sql {
 

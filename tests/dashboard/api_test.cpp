@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "kinds/catalog.h"
 #include "dashboard/server.h"
 #include "http_client.h"
 #include "orchestrator/tokens.h"
@@ -164,6 +165,18 @@ TEST_P(DashboardApi, ReadsRunsJobsAssetsAndPages) {
   EXPECT_NE(r.body.find("event: run\ndata: "), std::string::npos) << r.body;
   EXPECT_NE(r.body.find("\"state\":\"succeeded\""), std::string::npos);
   EXPECT_NE(r.body.find("event: end"), std::string::npos);
+}
+
+TEST_P(DashboardApi, KindsListsEveryDeclaredKindWithItsParameters) {
+  Served s(GetParam());
+  const HttpResult r = http_get(s.port(), "/api/v1/kinds");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json kinds = json::parse(r.body)["kinds"];
+  ASSERT_EQ(kinds.size(), kind_catalog().size());
+  for (size_t i = 0; i < kinds.size(); ++i) {
+    EXPECT_EQ(kinds[i]["name"], kind_catalog()[i].name);
+    EXPECT_EQ(kinds[i]["params"].size(), kind_catalog()[i].params.size());
+  }
 }
 
 TEST_P(DashboardApi, ActionsNeedAnAdminTokenAndAreAudited) {

@@ -19,7 +19,7 @@
 #include <thread>
 
 #include "dashboard/webhook_post.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "orchestrator/notifier.h"
 #include "pipelines/prepare_run.h"
 #include "support/test_workspace.h"

@@ -11,7 +11,7 @@
 #include <algorithm>
 
 #include "orchestrator/audit_chain.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "orchestrator/tokens.h"
 #include "support/test_workspace.h"
 

@@ -9,7 +9,7 @@
 
 #include <date/date.h>
 
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "orchestrator/scheduler.h"
 #include "support/test_workspace.h"
 

@@ -4,7 +4,7 @@
 
 #include <fstream>
 
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "orchestrator/sql/migration_steps.h"
 #include "orchestrator/sql/sqlite_connection.h"
 #include "support/test_workspace.h"

@@ -1,7 +1,7 @@
 // Cancel and retry at the store level.
 #include <gtest/gtest.h>
 
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "support/test_workspace.h"
 
 using namespace atelier;

@@ -3,7 +3,7 @@
 // dependencies.
 #include <gtest/gtest.h>
 
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "support/test_workspace.h"
 
 using namespace atelier;

@@ -3,7 +3,7 @@
 #include <fstream>
 
 #include "orchestrator/config.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "support/test_workspace.h"
 
 using namespace atelier;

@@ -10,7 +10,7 @@
 #include <date/date.h>
 
 #include "orchestrator/cron.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 
 using namespace atelier;
 using namespace date::literals;  // 2026_y, jan, ...

@@ -3,7 +3,7 @@
 // dynamic stages, references and the fan-out limit.
 #include <gtest/gtest.h>
 
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "pipelines/spec.h"
 
 using namespace atelier;

@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "fuzz/fuzz_input.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "pipelines/spec.h"
 
 using namespace atelier;

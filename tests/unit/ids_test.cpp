@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "orchestrator/ids.h"
 
 using namespace atelier;

@@ -9,7 +9,7 @@
 #include <random>
 #include <set>
 
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "pipelines/prompt_template.h"
 
 using namespace atelier;

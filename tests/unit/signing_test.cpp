@@ -6,7 +6,7 @@
 
 #include <fstream>
 
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "provenance/signing.h"
 #include "support/test_workspace.h"
 

@@ -2,7 +2,7 @@
 // cartesian product and wires dependencies.
 #include <gtest/gtest.h>
 
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "pipelines/spec.h"
 
 using namespace atelier;

@@ -5,7 +5,7 @@
 
 #include <fstream>
 
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "pipelines/spec.h"
 
 using namespace atelier;

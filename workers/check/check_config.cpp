@@ -3,7 +3,8 @@
 
 #include <stdexcept>
 
-#include "orchestrator/errors.h"
+#include "common/errors.h"
+#include "kinds/check.h"
 
 namespace atelier {
 namespace {
@@ -82,7 +83,7 @@ CheckConfig parse_check_config(const nlohmann::json& with) {
         throw InputError(std::string("check: 'bias': ") + e.what());
       }
     } else if (k == "gate") {
-      c.gate = one_of(v, "gate", {"fail", "warn"});
+      c.gate = check_kind().parse(nlohmann::json{{"gate", v}}).gate;  // its declared values
     } else if (!k.empty() && k[0] == '_') {
       continue;  // set by Atelier (_inputs of a for_each job)
     } else {

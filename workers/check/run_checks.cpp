@@ -7,7 +7,7 @@
 #include "checks/bias_chart.h"
 #include "media/image_decode.h"
 #include "orchestrator/asset_hashes.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 
 namespace atelier {
 namespace {

@@ -10,7 +10,7 @@
 #include "media/png_meta.h"
 #include "ml/emoji_dataset.h"
 #include "orchestrator/asset_hashes.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 
 namespace atelier {
 namespace {

@@ -17,17 +17,15 @@
 #include "media/image_decode.h"
 #include "ml/captioner.h"
 #include "ml/image_tensor.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "orchestrator/model_files.h"
-#include "workers/catalog/kind_catalog.h"
+#include "kinds/caption.h"
 #include "workers/generation/model_cache.h"
 
 namespace atelier {
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr const char* kDefaultCaptioner = "emoji-captioner-32";
 
 std::string read_file(const fs::path& f) {
   std::ifstream in(f, std::ios::binary);
@@ -60,21 +58,19 @@ struct Item {
 class CaptionKind final : public JobKind {
  public:
   void run(JobContext& ctx) override {
-    const json& p = ctx.params();
-    const std::string trigger = trim(p.value("trigger", std::string()));
+    const CaptionParams p = caption_kind().parse(ctx.params());
+    const std::string trigger = trim(p.trigger);
     if (trigger.find(',') != std::string::npos)
       throw InputError("caption: param 'trigger' must not contain a comma");
-    const int extra_tags = p.value("tags", 3);
-    if (extra_tags < 0 || extra_tags > 32)
-      throw InputError("caption: param 'tags' must be in 0..32");
-    const bool use_sidecars = p.value("use_sidecars", true);
+    const int extra_tags = p.tags;
+    const bool use_sidecars = p.use_sidecars;
 
     // Sidecars imported with the images: text files by source path stem.
     std::map<std::string, std::string> imported_text;  // source path without extension
     std::vector<Item> items;
     std::set<std::string> seen;
     for (const auto& in : ctx.inputs()) {
-      auto row = ctx.store().get_asset(in.sha256);
+      auto row = ctx.store().asset(in.sha256);
       const std::optional<std::string> src = row ? row->source_path : std::nullopt;
       if (in.media_type.rfind("text/", 0) == 0) {
         if (src) imported_text[fs::path(*src).replace_extension().string()] = in.path;
@@ -110,20 +106,20 @@ class CaptionKind final : public JobKind {
       if (it.origin.empty()) todo.push_back(&it);
     json skipped = json::array();
     if (!todo.empty()) {
-      const std::string ref = p.value("captioner", std::string(kDefaultCaptioner));
-      auto loc = locate_model(ref, ctx.config(), ctx.store(), ctx.assets());
+      if (!p.captioner.is_string())
+        throw InputError("caption: param 'captioner' must be a model name, path or sha256");
+      auto loc = ctx.store().locate_model(p.captioner.get<std::string>());
       std::shared_ptr<CachedCaptioner> cap;
       try {
         cap = load_cached_captioner(loc.file);
       } catch (const std::exception& e) {
         throw InputError(std::string("caption: captioner: ") + e.what());
       }
-      ctx.store().register_model({cap->sha256, "captioner", cap->name, json::object(), std::nullopt,
-                                  loc.file.string(), 0});
+      ctx.register_model({cap->sha256, "captioner", cap->name, json::object(), std::nullopt,
+                          loc.file.string(), 0});
       ctx.add_input(cap->sha256, "captioner");
-      const KindSpec* spec = find_kind("caption");
       at::set_num_threads(
-          std::max(1, std::min<int>(spec ? spec->threads : 1,
+          std::max(1, std::min<int>(caption_kind().spec().threads,
                                     static_cast<int>(std::thread::hardware_concurrency()))));
       const int size = cap->model->config.image_size;
       std::vector<Item*> ok;
@@ -178,10 +174,8 @@ class CaptionKind final : public JobKind {
           " image(s) could be read; first error: " + skipped[0]["error"].get<std::string>());
 
     fs::path export_dir;
-    if (p.contains("export_dir")) {
-      if (!p["export_dir"].is_string())
-        throw InputError("caption: param 'export_dir' must be a path");
-      export_dir = p["export_dir"].get<std::string>();
+    if (p.export_dir) {
+      export_dir = *p.export_dir;
       if (export_dir.is_relative())
         export_dir = (ctx.config().dir.empty() ? fs::current_path() : fs::path(ctx.config().dir)) /
                      export_dir;

@@ -11,7 +11,8 @@
 #include <set>
 
 #include "../job_kind.h"
-#include "orchestrator/errors.h"
+#include "kinds/check.h"
+#include "common/errors.h"
 #include "workers/check/check_config.h"
 #include "workers/check/run_checks.h"
 #include "workers/check/subject_context.h"
@@ -24,12 +25,12 @@ class CheckKind final : public JobKind {
   void run(JobContext& ctx) override {
     const CheckConfig cfg = parse_check_config(ctx.params());
     std::unique_ptr<RegistryIndex> registry;
-    if (cfg.copyright) registry = load_registry(ctx.store(), *cfg.copyright);
+    if (cfg.copyright) registry = ctx.store().copyright_registry(*cfg.copyright);
 
     std::map<std::string, std::string> upstream_name;
-    for (const AssetRow& a : ctx.store().dependency_outputs(ctx.job_id()))
+    for (const AssetRow& a : ctx.store().dependency_outputs())
       upstream_name.emplace(a.sha256, a.name);
-    SubjectContext gather(ctx.store(), ctx.assets(), ctx.config());
+    SubjectContext gather = ctx.store().subject_context();
     std::vector<CheckSubject> subjects;
     std::vector<AssetRow> rows;
     std::set<std::string> seen;
@@ -38,7 +39,7 @@ class CheckKind final : public JobKind {
       if (!seen.insert(in.sha256).second)
         continue;  // the same bytes from two upstream jobs: checked and forwarded once
       ctx.check_cancelled();
-      auto row = ctx.store().get_asset(in.sha256);
+      auto row = ctx.store().asset(in.sha256);
       if (!row) throw InputError("check: input asset " + in.sha256 + " is not in the store");
       CheckSubject s;
       s.sha256 = in.sha256;
@@ -62,7 +63,7 @@ class CheckKind final : public JobKind {
     for (size_t i = 0; i < subjects.size(); ++i) {
       SubjectOutcome& o = outcome.subjects[i];
       if (o.computed_hashes)
-        ctx.store().set_asset_hashes(subjects[i].sha256, *o.computed_hashes, o.width, o.height);
+        ctx.store().record_hashes(subjects[i].sha256, *o.computed_hashes, o.width, o.height);
       const bool hold = cfg.gate == "fail" && o.worst == "fail";
       for (CheckVerdict& v : o.verdicts) {
         v.gate = cfg.gate;

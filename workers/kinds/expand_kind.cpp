@@ -4,7 +4,8 @@
 // that now exist, and hands the new jobs to its completion, which inserts them
 // and makes every job that waited for this stage wait for them too.
 #include "../job_kind.h"
-#include "orchestrator/errors.h"
+#include "kinds/report.h"
+#include "common/errors.h"
 #include "pipelines/spec.h"
 
 namespace atelier {
@@ -13,9 +14,9 @@ namespace {
 class ExpandKind final : public JobKind {
  public:
   void run(JobContext& ctx) override {
-    const std::string stage = ctx.params().value("stage", "");
-    Store& store = ctx.store();
-    auto run = store.get_run(ctx.lease().run_id);
+    const std::string stage = expand_kind().parse(ctx.params()).stage;
+    KindStore& store = ctx.store();
+    auto run = store.run();
     if (!run) throw InputError("expand: run " + std::to_string(ctx.lease().run_id) + " is gone");
     std::vector<std::string> sets;
     for (auto it = run->params.begin(); it != run->params.end(); ++it)
@@ -26,7 +27,7 @@ class ExpandKind final : public JobKind {
     if (!s) throw InputError(run->spec_path + ": the run's spec has no stage '" + stage + "'");
     std::map<std::string, std::vector<ExistingJob>> upstream;
     for (const std::string& u : s->upstream()) {
-      for (const StageJob& j : store.stage_jobs(run->id, u)) {
+      for (const StageJob& j : store.stage_jobs(u)) {
         if (j.state == "succeeded") upstream[u].push_back({j.id, j.matrix, j.outputs});
       }
     }

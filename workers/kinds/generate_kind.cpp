@@ -11,79 +11,19 @@
 #include <thread>
 
 #include "../job_kind.h"
+#include "kinds/generate.h"
 #include "ml/generator.h"
 #include "ml/lora.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "orchestrator/model_files.h"
 #include "orchestrator/workspace.h"
-#include "workers/catalog/kind_catalog.h"
+#include "workers/generation/generate_request.h"
 #include "workers/generation/generation_record.h"
 #include "workers/generation/lora_syntax.h"
 #include "workers/generation/model_cache.h"
 
 namespace atelier {
 namespace {
-
-constexpr const char* kDefaultModel = "twemoji-base-32";
-
-int64_t get_int(const json& p, const char* key, int64_t fallback, int64_t lo, int64_t hi) {
-  if (!p.contains(key) || p[key].is_null()) return fallback;
-  const json& v = p[key];
-  if (!v.is_number_integer() || v.get<int64_t>() < lo || v.get<int64_t>() > hi)
-    throw InputError(std::string("generate: param '") + key + "' must be a whole number in " +
-                     std::to_string(lo) + ".." + std::to_string(hi) + ", got " + v.dump());
-  return v.get<int64_t>();
-}
-
-// `size` as 64, "64" or "64x64" (square only: the models are square).
-int parse_size(const json& p) {
-  if (!p.contains("size") || p["size"].is_null()) return 0;
-  const json& v = p["size"];
-  int w = 0, h = 0;
-  if (v.is_number_integer()) {
-    w = h = v.get<int>();
-  } else if (v.is_string()) {
-    const auto s = v.get<std::string>();
-    if (std::sscanf(s.c_str(), "%dx%d", &w, &h) != 2) {
-      char* end = nullptr;
-      w = h = static_cast<int>(std::strtol(s.c_str(), &end, 10));
-      if (!end || *end) w = h = 0;
-    }
-  }
-  if (w <= 0 || w != h)
-    throw InputError("generate: param 'size' must be N or \"NxN\" (square), got " + v.dump());
-  return w;
-}
-
-ml::GenerateRequest parse_request(const json& p) {
-  ml::GenerateRequest r;
-  if (!p.contains("prompt") || !p["prompt"].is_string())
-    throw InputError("generate: param 'prompt' is required and must be text");
-  r.prompt = p["prompt"].get<std::string>();
-  if (p.contains("negative")) {
-    if (!p["negative"].is_string()) throw InputError("generate: param 'negative' must be text");
-    r.negative_prompt = p["negative"].get<std::string>();
-  }
-  r.count = static_cast<int>(get_int(p, "count", 1, 1, 1000));
-  r.seed = get_int(p, "seed", 0, 0, (int64_t{1} << 53));
-  r.steps = static_cast<int>(get_int(p, "steps", r.steps, 1, 1000));
-  r.batch = static_cast<int>(get_int(p, "batch", 8, 1, 256));
-  if (p.contains("cfg")) {
-    if (!p["cfg"].is_number() || p["cfg"].get<double>() < 0 || p["cfg"].get<double>() > 50)
-      throw InputError("generate: param 'cfg' must be a number in 0..50, got " + p["cfg"].dump());
-    r.cfg = p["cfg"].get<double>();
-  }
-  if (p.contains("sampler")) {
-    if (!p["sampler"].is_string()) throw InputError("generate: param 'sampler' must be text");
-    try {
-      r.sampler = ml::parse_sampler(p["sampler"].get<std::string>());
-    } catch (const std::invalid_argument& e) {
-      throw InputError(std::string("generate: param 'sampler': ") + e.what());
-    }
-  }
-  r.size = parse_size(p);
-  return r;
-}
 
 // One LoRA to apply: from the prompt's <lora:...> tags or the `loras` param.
 struct LoraRequest {
@@ -92,14 +32,12 @@ struct LoraRequest {
   std::string label;  // for messages
 };
 
-std::vector<LoraRequest> lora_requests(const json& p, const ParsedPrompt& parsed) {
+std::vector<LoraRequest> lora_requests(const json& loras, const ParsedPrompt& parsed) {
   std::vector<LoraRequest> out;
   for (const auto& l : parsed.loras) out.push_back({l.name, l.scale, "<lora:" + l.name + ">"});
-  if (!p.contains("loras") || p["loras"].is_null()) return out;
-  if (!p["loras"].is_array())
-    throw InputError("generate: param 'loras' must be a list of {model, scale}");
+  if (loras.is_null()) return out;
   int i = 0;
-  for (const json& item : p["loras"]) {
+  for (const json& item : loras) {
     const std::string where = "generate: param 'loras' item " + std::to_string(++i);
     LoraRequest r;
     r.label = "loras[" + std::to_string(i) + "]";
@@ -131,7 +69,8 @@ class GenerateKind final : public JobKind {
  public:
   void run(JobContext& ctx) override {
     const json& p = ctx.params();
-    auto req = parse_request(p);
+    const GenerateParams gp = generate_kind().parse(p);
+    auto req = generate_request(gp);
     ParsedPrompt parsed;
     try {
       parsed = parse_prompt_loras(req.prompt);
@@ -139,19 +78,14 @@ class GenerateKind final : public JobKind {
       throw InputError(std::string("generate: param ") + e.what());
     }
     req.prompt = parsed.prompt;
-    const auto lora_reqs = lora_requests(p, parsed);
+    const auto lora_reqs = lora_requests(gp.loras, parsed);
     ModelLocation loc;
-    if (p.contains("model") && p["model"].is_object() && p["model"].contains("path")) {
-      loc.file = p["model"]["path"].get<std::string>();  // a resolved ${stage.model}
+    if (gp.model.is_object() && gp.model.contains("path")) {
+      loc.file = gp.model["path"].get<std::string>();  // a resolved ${stage.model}
     } else {
-      std::string model_ref = kDefaultModel;
-      if (p.contains("model")) {
-        if (!p["model"].is_string())
-          throw InputError(
-              "generate: param 'model' must be a name, path, sha256 or ${stage.model}");
-        model_ref = p["model"].get<std::string>();
-      }
-      loc = locate_model(model_ref, ctx.config(), ctx.store(), ctx.assets());
+      if (!gp.model.is_string())
+        throw InputError("generate: param 'model' must be a name, path, sha256 or ${stage.model}");
+      loc = ctx.store().locate_model(gp.model.get<std::string>());
     }
     std::shared_ptr<CachedModel> model;
     try {
@@ -164,7 +98,7 @@ class GenerateKind final : public JobKind {
     } catch (const std::invalid_argument& e) {
       throw InputError(std::string("generate: param ") + e.what());
     }
-    ctx.store().register_model(
+    ctx.register_model(
         {model->sha256, "diffusion", model->name, json{{"format", ml::kModelFormat}}, std::nullopt,
          loc.row && loc.row->path ? loc.row->path : std::optional<std::string>(loc.file.string()),
          0});
@@ -178,7 +112,7 @@ class GenerateKind final : public JobKind {
       if (lr.ref.is_object()) {
         file = lr.ref["path"].get<std::string>();
       } else {
-        auto l = locate_model(lr.ref.get<std::string>(), ctx.config(), ctx.store(), ctx.assets());
+        auto l = ctx.store().locate_model(lr.ref.get<std::string>());
         file = l.file;
         row = l.row;
       }
@@ -188,7 +122,7 @@ class GenerateKind final : public JobKind {
       } catch (const std::exception& e) {
         throw InputError("generate: LoRA " + lr.label + ": " + e.what());
       }
-      ctx.store().register_model(
+      ctx.register_model(
           {lora->sha256, "lora", lora->name, json{{"format", "kohya"}}, std::nullopt,
            row && row->path ? row->path : std::optional<std::string>(file.string()), 0});
       ctx.add_input(lora->sha256, "lora");
@@ -196,9 +130,8 @@ class GenerateKind final : public JobKind {
       loras.push_back(std::move(lora));
     }
 
-    const KindSpec* spec = find_kind("generate");
     const int threads =
-        std::max(1, std::min<int>(spec ? spec->threads : 1,
+        std::max(1, std::min<int>(generate_kind().spec().threads,
                                   static_cast<int>(std::thread::hardware_concurrency())));
     at::set_num_threads(threads);
     ctx.log().info("generate: {} image(s) of '{}' with {} ({}), {} steps, {} threads", req.count,
@@ -241,8 +174,8 @@ class GenerateKind final : public JobKind {
     f.params = p;
     for (const auto& in : ctx.lineage())
       f.inputs.push_back({{"sha256", in.sha256}, {"role", in.role}});
-    std::optional<provenance::KeyPair> key;  // no workspace folder (a bare test harness): unsigned
-    if (!ctx.config().dir.empty()) key = workspace_signing_key(ctx.config().dir, ctx.store());
+    // No workspace folder (a bare test harness): unsigned.
+    const std::optional<provenance::KeyPair> key = ctx.store().signing_key();
     for (size_t i = 0; i < images.size(); ++i) {
       f.seed = req.seed + static_cast<int64_t>(i);
       f.width = images[i].width;

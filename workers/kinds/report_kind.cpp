@@ -13,7 +13,7 @@ class ReportKind final : public JobKind {
  public:
   void run(JobContext& ctx) override {
     ctx.check_cancelled();
-    const std::string html = run_report_html(ctx.store(), ctx.assets(), ctx.lease().run_id);
+    const std::string html = ctx.store().run_report_html();
     ctx.log().info("report of run {}: {} bytes", ctx.lease().run_id, html.size());
     ctx.check_cancelled();
     ctx.write_output("report.html", html, "text/html", "html").forward = true;

@@ -10,29 +10,19 @@
 #include <thread>
 
 #include "../job_kind.h"
-#include "orchestrator/errors.h"
+#include "kinds/sleep.h"
+#include "common/errors.h"
 #include "orchestrator/ids.h"
 
 namespace atelier {
 namespace {
 
-int64_t int_param(const json& p, const char* key) {
-  if (!p.contains(key)) return 0;
-  const json& v = p[key];
-  if (!v.is_number_integer() || v.get<int64_t>() < 0)
-    throw InputError(std::string("sleep: param '") + key + "' must be a whole number >= 0, got " +
-                     v.dump());
-  return v.get<int64_t>();
-}
-
 class SleepKind final : public JobKind {
  public:
   void run(JobContext& ctx) override {
-    const json& p = ctx.params();
-    const int64_t ms = int_param(p, "ms");
-    const int64_t fail_times = int_param(p, "fail_times");
-    const int64_t crash_times = int_param(p, "crash_times");
-    const bool ignore_cancel = p.value("ignore_cancel", false);
+    const SleepParams p = sleep_kind().parse(ctx.params());
+    const int64_t ms = p.ms, fail_times = p.fail_times, crash_times = p.crash_times;
+    const bool ignore_cancel = p.ignore_cancel;
     if (ctx.attempt() <= crash_times) {
       ctx.log().warn("crashing the worker on purpose (attempt {} of crash_times {})", ctx.attempt(),
                      crash_times);
@@ -52,11 +42,11 @@ class SleepKind final : public JobKind {
       throw std::runtime_error("failing on purpose (attempt " + std::to_string(ctx.attempt()) +
                                " of fail_times " + std::to_string(fail_times) + ")");
     }
-    if (p.value("output", false)) {
+    if (p.output) {
       // Names the job and what it consumed, so duplicates and lineage both show.
       std::string text = "sleep output of " + job_ref(ctx.job_id()) + " (run " +
                          run_ref(ctx.lease().run_id) + ", stage " + ctx.lease().stage + ")\n";
-      if (p.contains("label")) text += "label: " + p["label"].get<std::string>() + "\n";
+      if (p.label) text += "label: " + *p.label + "\n";
       for (const JobInput& in : ctx.inputs()) text += "input " + in.role + ": " + in.sha256 + "\n";
       ctx.write_output("out.txt", text, "text/plain", "txt");
     }

@@ -19,9 +19,10 @@
 #include "ml/base_trainer.h"
 #include "ml/image_tensor.h"
 #include "ml/lora_trainer.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "orchestrator/model_files.h"
-#include "workers/catalog/kind_catalog.h"
+#include "kinds/train_lora.h"
+#include "workers/training/train_options.h"
 #include "workers/generation/model_cache.h"
 
 namespace atelier {
@@ -40,18 +41,6 @@ std::string trim(std::string s) {
   return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
 }
 
-template <typename T>
-T param(const json& p, const char* key, T fallback, T lo, T hi) {
-  if (!p.contains(key) || p[key].is_null()) return fallback;
-  const json& v = p[key];
-  const bool ok = std::is_integral_v<T> ? v.is_number_integer() : v.is_number();
-  if (!ok || v.get<T>() < lo || v.get<T>() > hi)
-    throw InputError(std::string("train_lora: param '") + key + "' must be " +
-                     (std::is_integral_v<T> ? "a whole number" : "a number") + " in " +
-                     std::to_string(lo) + ".." + std::to_string(hi) + ", got " + v.dump());
-  return v.get<T>();
-}
-
 bool is_image(const JobInput& in) {
   return in.media_type.rfind("image/", 0) == 0;
 }
@@ -62,34 +51,19 @@ bool is_text(const JobInput& in) {
 class TrainLoraKind final : public JobKind {
  public:
   void run(JobContext& ctx) override {
-    const json& p = ctx.params();
-    ml::TrainLoraOptions o;
-    o.rank = param(p, "rank", 8, 1, 256);
-    o.alpha = param(p, "alpha", static_cast<double>(o.rank), 1e-6, 1e6);
-    o.steps = param(p, "steps", 400, 1, 1000000);
-    o.lr = param(p, "lr", 1e-3, 1e-7, 1.0);
-    o.batch = param(p, "batch", 8, 1, 1024);
-    o.caption_dropout = param(p, "caption_dropout", 0.05, 0.0, 1.0);
-    o.keep_tags = param(p, "keep_tags", 1, 0, 1000);
-    o.checkpoint_every = param(p, "checkpoint_every", 50, 1, 1000000);
-    o.seed = static_cast<uint64_t>(param<int64_t>(p, "seed", 0, 0, int64_t{1} << 53));
-    o.shuffle_tags = p.value("shuffle_tags", false);
-    o.convs = p.value("conv", false);
-    o.trigger = trim(p.value("trigger", std::string()));
-    if (o.trigger.find(',') != std::string::npos)
-      throw InputError("train_lora: param 'trigger' must not contain a comma");
-    const std::string name = p.value("name", "lora-j" + std::to_string(ctx.job_id()));
+    const TrainLoraParams p = train_lora_kind().parse(ctx.params());
+    ml::TrainLoraOptions o = train_lora_options(p);
+    const std::string name = p.name.value_or("lora-j" + std::to_string(ctx.job_id()));
     o.output_name = name;
 
     // The base model.
-    const std::string base_ref = p.contains("model") && p["model"].is_string()
-                                     ? p["model"].get<std::string>()
-                                     : std::string("twemoji-base-32");
     fs::path base_file;
-    if (p.contains("model") && p["model"].is_object() && p["model"].contains("path"))
-      base_file = p["model"]["path"].get<std::string>();
+    if (p.model.is_object() && p.model.contains("path"))
+      base_file = p.model["path"].get<std::string>();  // a resolved ${stage.model}
+    else if (p.model.is_string())
+      base_file = ctx.store().locate_model(p.model.get<std::string>()).file;
     else
-      base_file = locate_model(base_ref, ctx.config(), ctx.store(), ctx.assets()).file;
+      throw InputError("train_lora: param 'model' must be a name, path, sha256 or ${stage.model}");
     std::shared_ptr<CachedModel> base;
     try {
       base = load_cached_model(base_file);
@@ -109,7 +83,7 @@ class TrainLoraKind final : public JobKind {
         caption_sha_of[src.sha256] = in.sha256;
       }
     }
-    const KindSpec* spec = find_kind("train_lora");
+
     const int size = base->model->config.image_size;
     std::vector<ml::LoraExample> data;
     std::vector<InputRef> sources;
@@ -144,7 +118,7 @@ class TrainLoraKind final : public JobKind {
 
     const fs::path ws = ctx.config().dir.empty() ? fs::current_path() : fs::path(ctx.config().dir);
     o.checkpoint_dir = ws / "checkpoints" / ("j" + std::to_string(ctx.job_id()));
-    o.threads = std::max(1, std::min<int>(spec ? spec->threads : 1,
+    o.threads = std::max(1, std::min<int>(train_lora_kind().spec().threads,
                                           static_cast<int>(std::thread::hardware_concurrency())));
     ctx.log().info("train_lora: {} image(s) ({} skipped), rank {}, alpha {}, {} steps, batch {}",
                    data.size(), skipped.size(), o.rank, o.alpha, o.steps, o.batch);
@@ -188,7 +162,7 @@ class TrainLoraKind final : public JobKind {
                    {"skipped", skipped},
                    {"tag_frequency", freq}};
     ctx.write_output("report.json", report.dump(1) + "\n", "application/json", "json");
-    ctx.store().register_model({sha, "lora", name,
+    ctx.register_model({sha, "lora", name,
                                 json{{"rank", o.rank},
                                      {"alpha", o.alpha},
                                      {"steps", o.steps},

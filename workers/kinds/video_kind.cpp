@@ -10,13 +10,14 @@
 #include <thread>
 
 #include "../job_kind.h"
+#include "kinds/video.h"
 #include "media/image_decode.h"
 #include "media/png_io.h"
 #include "media/video/audio_track.h"
 #include "media/video/text_font.h"
 #include "media/video/video_assembler.h"
 #include "media/video/video_plan.h"
-#include "orchestrator/errors.h"
+#include "common/errors.h"
 #include "orchestrator/workspace.h"
 #include "provenance/signing.h"
 
@@ -32,7 +33,7 @@ std::string file_label(const media::Aspect& a) {
 
 // What a user calls an input: its imported source path, else its sha256 prefix.
 std::string input_name(JobContext& ctx, const JobInput& in) {
-  const auto row = ctx.store().get_asset(in.sha256);
+  const auto row = ctx.store().asset(in.sha256);
   if (row && row->source_path) return *row->source_path;
   return "asset " + in.sha256.substr(0, 12);
 }
@@ -65,9 +66,7 @@ void write_video_manifest(JobContext& ctx, const std::string& label, const std::
       {"inputs", inputs},
       {"created_at", ctx.now_ms()},
       {"signature", nullptr}};
-  if (!ctx.config().dir.empty())
-    manifest =
-        provenance::sign_manifest(manifest, workspace_signing_key(ctx.config().dir, ctx.store()));
+  if (auto key = ctx.store().signing_key()) manifest = provenance::sign_manifest(manifest, *key);
   auto& out = ctx.write_output("video-" + label + ".manifest.json", manifest.dump(2) + "\n",
                                "application/json", "json");
   out.forward = false;
@@ -87,6 +86,7 @@ class VideoKind final : public JobKind {
         image_inputs.push_back(&in);
       }
     }
+    video_kind().parse(ctx.params());  // the declared types and bounds, as validation checks them
     media::VideoParams vp;
     try {
       vp = media::parse_video_params(ctx.params(), image_inputs.size());

@@ -1,6 +1,6 @@
-// UTF-8 decoding shared by the spec checks and prompt templating: strict (no
-// overlongs, surrogates or code points past U+10FFFF), byte-oriented, no
-// allocation.
+// UTF-8 decoding shared by the spec checks, prompt templating and the PNG text
+// chunks: strict (no overlongs, surrogates or code points past U+10FFFF),
+// byte-oriented, no allocation.
 #pragma once
 #include <cstddef>
 #include <string_view>
@@ -34,6 +34,17 @@ inline size_t utf8_sequence(std::string_view s, size_t i, char32_t& cp) {
   }
   if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
   return n;
+}
+
+// Whether all of `s` is valid UTF-8 in the strict sense above.
+inline bool valid_utf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    char32_t cp = 0;
+    const size_t n = utf8_sequence(s, i, cp);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
 }
 
 }  // namespace atelier

@@ -1,6 +1,8 @@
-// The `atelier` binary: argument parsing and the process edge, where
-// exceptions become one clear message and the exit codes of DESIGN.md s.7
+// The command line of both binaries: argument parsing and the process edge,
+// where exceptions become one clear message and the exit codes of DESIGN.md s.7
 // (0 ok, 1 the thing asked about failed, 2 usage / validation / bad input).
+// Compiled once: `atelier` (light_main.cpp) passes no ML commands and hands
+// those to atelier-ml; `atelier-ml` (ml_main.cpp) passes them.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
@@ -10,25 +12,19 @@
 #include "commands.h"
 #include "daemon_commands.h"
 #include "store_commands.h"
-#ifdef ATELIER_WITH_ML
-#include "ml/allocator_tuning.h"
-#endif
-#include "orchestrator/errors.h"
-#include "workers/catalog/kind_catalog.h"
+#include "common/errors.h"
+#include "kind_flags.h"
+#include "kinds/catalog.h"
+#include "kinds/generate.h"
+#include "kinds/train_base.h"
+#include "kinds/train_lora.h"
 
-using namespace atelier;
-using namespace atelier::cli;
-
-#ifdef ATELIER_WITH_ML
-bool atelier::cli::g_is_ml_binary = true;
-#else
 bool atelier::cli::g_is_ml_binary = false;
-#endif
 
-int main(int argc, char** argv) {
-#ifdef ATELIER_WITH_ML
-  ml::tune_allocator_for_tensors();
-#endif
+namespace atelier::cli {
+
+int cli_main(int argc, char** argv, const MlCommands& ml) {
+  g_is_ml_binary = ml.generate != nullptr;
   CLI::App app{"Atelier: batch orchestrator for AI-generated marketing content", "atelier"};
   app.require_subcommand(1);
   app.fallthrough();  // -w and --json may also follow the subcommand
@@ -102,20 +98,11 @@ int main(int argc, char** argv) {
   TrainBaseArgs ta;
   auto* train_base = app.add_subcommand(
       "train-base", "train the base text-to-image model on the Twemoji set (resumable)");
-  train_base->add_option("--out", ta.output, "model file to write");
+  KindFlags train_base_flags(train_base, train_base_kind().spec());
+  train_base->add_option("--out", ta.output, "model file to write (default models/NAME.safetensors)");
   train_base->add_option("--checkpoints", ta.checkpoints, "checkpoint folder (default: OUT.ckpt)");
-  train_base->add_option("--steps", ta.steps, "training steps")->check(CLI::Range(1, 10000000));
-  train_base->add_option("--batch", ta.batch, "batch size")->check(CLI::Range(1, 4096));
-  train_base->add_option("--lr", ta.lr, "peak learning rate");
-  train_base->add_option("--seed", ta.seed, "seed for data order, timesteps and noise");
   train_base->add_option("--threads", ta.threads, "intra-op threads (default: all cores)");
-  train_base->add_option("--channels", ta.channels, "UNet channels per level")->delimiter(',');
-  train_base->add_option("--checkpoint-every", ta.checkpoint_every, "steps between checkpoints")
-      ->check(CLI::Range(1, 10000000));
-  train_base->add_option("--limit-images", ta.limit_images, "train on the first N images only");
   train_base->add_flag("--fresh", ta.fresh, "ignore an existing checkpoint");
-  train_base->add_flag("--bf16-convs", ta.bf16_convs,
-                       "bfloat16 convolutions, float everything else (CPUs with AVX-512 BF16)");
   TrainCaptionerArgs tc;
   auto* train_captioner = app.add_subcommand(
       "train-captioner", "train the image captioner on the Twemoji set (resumable)");
@@ -197,25 +184,11 @@ int main(int argc, char** argv) {
   auto* train_lora = app.add_subcommand(
       "train-lora",
       "train a LoRA on a folder of images (with optional <stem>.txt captions) outside the queue");
-  train_lora->add_option("--images", tl.images, "folder of training images")->required();
+  KindFlags train_lora_flags(train_lora, train_lora_kind().spec());
+  train_lora->get_option("--images")->required();
   train_lora->add_option("--out", tl.output, "LoRA file to write")->required();
-  train_lora->add_option("--model", tl.model, "base model name or .safetensors path");
   train_lora->add_option("--checkpoints", tl.checkpoints, "checkpoint folder (default: OUT.ckpt)");
-  train_lora->add_option("--rank", tl.rank, "adapter rank")->check(CLI::Range(1, 256));
-  train_lora->add_option("--alpha", tl.alpha, "scale = alpha / rank (default: rank)");
-  train_lora->add_option("--steps", tl.steps, "training steps")->check(CLI::Range(1, 10000000));
-  train_lora->add_option("--batch", tl.batch, "images per step")->check(CLI::Range(1, 1024));
-  train_lora->add_option("--lr", tl.lr, "peak learning rate");
-  train_lora->add_option("--trigger", tl.trigger, "word put first in every caption");
-  train_lora->add_option("--caption-dropout", tl.caption_dropout, "share of empty captions")
-      ->check(CLI::Range(0.0, 1.0));
-  train_lora->add_flag("--shuffle-tags", tl.shuffle_tags, "shuffle caption tags");
-  train_lora->add_option("--keep-tags", tl.keep_tags, "leading tags kept in place");
-  train_lora->add_flag("--conv", tl.conv, "also adapt the residual 3x3 convolutions");
-  train_lora->add_option("--seed", tl.seed, "data order, timesteps and noise");
   train_lora->add_option("--threads", tl.threads, "intra-op threads (default: all cores)");
-  train_lora->add_option("--checkpoint-every", tl.checkpoint_every, "steps between checkpoints")
-      ->check(CLI::Range(1, 10000000));
   train_lora->add_flag("--fresh", tl.fresh, "ignore an existing checkpoint");
   VerifyArgs va;
   auto* verify = app.add_subcommand(
@@ -246,22 +219,12 @@ int main(int argc, char** argv) {
   GenerateArgs ga;
   auto* generate = app.add_subcommand(
       "generate", "text-to-image outside the queue: writes PNGs to --out and prints their paths");
-  generate->add_option("PROMPT", ga.prompt, "what to draw")->required();
-  generate->add_option("--negative", ga.negative, "negative prompt");
-  generate->add_option("--model", ga.model, "model name or .safetensors path");
-  generate->add_option("--lora", ga.loras,
-                       "LoRA to apply, NAME or NAME:SCALE (repeatable; also <lora:NAME:SCALE> "
-                       "in the prompt)");
-  generate->add_option("--count", ga.count, "images")->check(CLI::Range(1, 100000));
-  generate->add_option("--seed", ga.seed, "seed of the first image (image i: seed + i)");
-  generate->add_option("--steps", ga.steps, "sampler steps")->check(CLI::Range(1, 1000));
-  generate->add_option("--sampler", ga.sampler, "DDIM, Euler, Euler a or DPM++ 2M");
-  generate->add_option("--cfg", ga.cfg, "classifier-free guidance scale");
-  generate->add_option("--size", ga.size, "output side in pixels (default: the model's)");
-  generate->add_option("--batch", ga.batch, "images per forward pass")->check(CLI::Range(1, 256));
+  KindFlags generate_flags(generate, generate_kind().spec(), {{"loras", "--lora"}});
   generate->add_option("--threads", ga.threads, "intra-op threads (default: all cores)");
   generate->add_option("--out", ga.out, "folder for the PNGs");
   generate->add_option("--prefix", ga.prefix, "file name prefix (then the seed)");
+  auto* kinds_cmd = app.add_subcommand(
+      "kinds", "every job kind with its parameters (types, defaults, bounds, flags)");
   for (int i = 0; i < argc; ++i) ta.command_line += (i ? " " : "") + std::string(argv[i]);
   tc.command_line = ta.command_line;
 
@@ -301,9 +264,7 @@ int main(int argc, char** argv) {
       return cmd_provenance(g, pa, argv);
     }
     if (*verify) {
-#ifndef ATELIER_WITH_ML
-      if (va.regenerate) exec_ml_binary(argv);  // only verification by re-running needs torch
-#endif
+      if (va.regenerate && !g_is_ml_binary) exec_ml_binary(argv);  // only re-running needs torch
       return cmd_verify(g, va);
     }
     if (*key_export) return cmd_key_export(g, key_out);
@@ -312,30 +273,36 @@ int main(int argc, char** argv) {
     if (auto rc = daemon.dispatch(g)) return *rc;
     if (auto rc = stores.dispatch(g)) return *rc;
     if (*example_data) return cmd_example_data(g, example_dir);
-#ifdef ATELIER_WITH_ML
-    if (*train_base) return cmd_train_base(g, ta);
-    if (*train_captioner) return cmd_train_captioner(g, tc);
-    if (*eval_captioner) return cmd_eval_captioner(g, eval_model);
-    if (*train_lora) {
-      if (train_lora->count("--alpha") == 0) tl.alpha = tl.rank;
-      return cmd_train_lora(g, tl);
+    if (*kinds_cmd) return cmd_kinds(g);
+    // Parameters first, so a bad value is refused before atelier-ml loads.
+    if (*train_base) {
+      ta.params = train_base_flags.parse(train_base_kind());
+      ta.named = train_base_flags.given("name");
     }
-    if (*generate) return cmd_generate(g, ga);
-    if (*check) return cmd_check(g, ca);
-    if (*registry_add) return cmd_registry_add(g, registry_dir, registry_label);
-    if (*registry_list) return cmd_registry_list(g);
-#else
-    if (*train_base || *train_captioner || *eval_captioner || *train_lora || *generate || *check ||
-        *registry)
-      exec_ml_binary(argv);
-    if (*worker) {
-      for (size_t s = 0, e; s <= kinds.size(); s = e + 1) {
-        e = kinds.find(',', s);
-        if (e == std::string::npos) e = kinds.size();
-        if (is_ml_kind(kinds.substr(s, e - s))) exec_ml_binary(argv);
+    if (*train_lora) tl.params = train_lora_flags.parse(train_lora_kind());
+    if (*generate) ga.params = generate_flags.parse(generate_kind());
+    if (!g_is_ml_binary) {
+      if (*train_base || *train_captioner || *eval_captioner || *train_lora || *generate ||
+          *check || *registry)
+        exec_ml_binary(argv);
+      if (*worker) {
+        for (size_t s = 0, e; s <= kinds.size(); s = e + 1) {
+          e = kinds.find(',', s);
+          if (e == std::string::npos) e = kinds.size();
+          const KindSpec* k = find_kind(kinds.substr(s, e - s));
+          if (k && k->binary != kLightBinary) exec_ml_binary(argv);
+        }
       }
+    } else {
+      if (*train_base) return ml.train_base(g, ta);
+      if (*train_captioner) return ml.train_captioner(g, tc);
+      if (*eval_captioner) return ml.eval_captioner(g, eval_model);
+      if (*train_lora) return ml.train_lora(g, tl);
+      if (*generate) return ml.generate(g, ga);
+      if (*check) return ml.check(g, ca);
+      if (*registry_add) return ml.registry_add(g, registry_dir, registry_label);
+      if (*registry_list) return ml.registry_list(g);
     }
-#endif
     if (*worker) return cmd_worker(g, kinds, db, assets_path, slot_fd);
   } catch (const InputError& e) {
     std::cerr << "atelier: " << e.what() << "\n";
@@ -349,3 +316,5 @@ int main(int argc, char** argv) {
   }
   return 2;
 }
+
+}  // namespace atelier::cli
