@@ -9,7 +9,8 @@
 //    once, when the parameter is declared), so it is written in one place.
 //  - parse() accepts exactly what the validator accepts: every present value
 //    goes through check_param_value() with the same ParamSpec, and a refusal
-//    is an InputError naming the kind and the parameter.
+//    is an InputError naming the kind and the parameter. `files` values are the
+//    exception: by then they are resolved imports, checked at submission.
 //  - Torch-free and store-free: pipelines, workers, dashboard, media and cli
 //    all link it.
 #pragma once
@@ -106,7 +107,10 @@ class KindDecl {
         if (p.required) throw InputError(spec_.name + ": param '" + p.name + "' is required");
         continue;
       }
-      if (auto why = check_param_value(p, *it)) throw InputError(spec_.name + ": " + *why);
+      // Files were checked at submission and resolved since into imported
+      // assets ([{path, sha256, source}]): that form is the worker's, not a spec's.
+      if (p.type != ParamType::files)
+        if (auto why = check_param_value(p, *it)) throw InputError(spec_.name + ": " + *why);
       try {
         setters_[i](out, *it);
       } catch (const nlohmann::json::exception&) {
