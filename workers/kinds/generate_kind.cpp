@@ -16,8 +16,9 @@
 #include "orchestrator/errors.h"
 #include "orchestrator/model_files.h"
 #include "orchestrator/workspace.h"
+#include "provenance/generation_manifest.h"
+#include "provenance/workspace_key.h"
 #include "workers/catalog/kind_catalog.h"
-#include "workers/generation/generation_record.h"
 #include "workers/generation/lora_syntax.h"
 #include "workers/generation/model_cache.h"
 
@@ -223,7 +224,7 @@ class GenerateKind final : public JobKind {
           [&] { ctx.check_cancelled(); });
     }
 
-    GenerationFacts f;
+    provenance::GenerationFacts f;
     f.prompt = req.prompt;
     f.negative_prompt = req.negative_prompt;
     f.steps = req.steps;
@@ -242,7 +243,8 @@ class GenerateKind final : public JobKind {
     for (const auto& in : ctx.lineage())
       f.inputs.push_back({{"sha256", in.sha256}, {"role", in.role}});
     std::optional<provenance::KeyPair> key;  // no workspace folder (a bare test harness): unsigned
-    if (!ctx.config().dir.empty()) key = workspace_signing_key(ctx.config().dir, ctx.store());
+    if (!ctx.config().dir.empty())
+      key = provenance::workspace_signing_key(ctx.config().dir, ctx.store());
     for (size_t i = 0; i < images.size(); ++i) {
       f.seed = req.seed + static_cast<int64_t>(i);
       f.width = images[i].width;
@@ -250,7 +252,8 @@ class GenerateKind final : public JobKind {
       const int first = static_cast<int>(i) / req.batch * req.batch;
       f.batch = std::min(req.batch, req.count - first);
       f.batch_index = static_cast<int>(i) - first;
-      auto png = encode_generated_png(f, images[i], ctx.now_ms(), key ? &*key : nullptr);
+      auto png =
+          provenance::encode_generated_png(f, images[i], ctx.now_ms(), key ? &*key : nullptr);
       auto& out =
           ctx.write_output("image_" + std::to_string(i) + ".png",
                            std::string_view(reinterpret_cast<const char*>(png.data()), png.size()),

@@ -4,7 +4,7 @@
 // states as they are at that moment and says it was generated while running.
 // Deterministic for a given store state; takes no params.
 #include "../job_kind.h"
-#include "orchestrator/run_report.h"
+#include "provenance/run_report.h"
 
 namespace atelier {
 namespace {
@@ -13,7 +13,8 @@ class ReportKind final : public JobKind {
  public:
   void run(JobContext& ctx) override {
     ctx.check_cancelled();
-    const std::string html = run_report_html(ctx.store(), ctx.assets(), ctx.lease().run_id);
+    const std::string html =
+        provenance::run_report_html(ctx.store(), ctx.assets(), ctx.lease().run_id);
     ctx.log().info("report of run {}: {} bytes", ctx.lease().run_id, html.size());
     ctx.check_cancelled();
     ctx.write_output("report.html", html, "text/html", "html").forward = true;

@@ -19,6 +19,7 @@
 #include "orchestrator/errors.h"
 #include "orchestrator/workspace.h"
 #include "provenance/signing.h"
+#include "provenance/workspace_key.h"
 
 namespace atelier {
 namespace {
@@ -66,8 +67,8 @@ void write_video_manifest(JobContext& ctx, const std::string& label, const std::
       {"created_at", ctx.now_ms()},
       {"signature", nullptr}};
   if (!ctx.config().dir.empty())
-    manifest =
-        provenance::sign_manifest(manifest, workspace_signing_key(ctx.config().dir, ctx.store()));
+    manifest = provenance::sign_manifest(
+        manifest, provenance::workspace_signing_key(ctx.config().dir, ctx.store()));
   auto& out = ctx.write_output("video-" + label + ".manifest.json", manifest.dump(2) + "\n",
                                "application/json", "json");
   out.forward = false;
