@@ -10,8 +10,6 @@ namespace atelier::checks {
 
 namespace {
 
-constexpr double kMaxCellGain = 1.15;
-
 void check_policy(const MatchPolicy& p) {
   if (p.pdq_radius < 0 || p.pdq_radius > 63)
     throw std::invalid_argument(
@@ -26,21 +24,6 @@ void check_policy(const MatchPolicy& p) {
 }
 
 }  // namespace
-
-double colour_gate_distance(const media::ColourLayout& a, const media::ColourLayout& b) {
-  double worst = 0;
-  for (size_t i = 0; i < 16; ++i) {
-    const double x[3] = {a[3 * i] + 16.0, a[3 * i + 1], a[3 * i + 2]};
-    const double y[3] = {b[3 * i] + 16.0, b[3 * i + 1], b[3 * i + 2]};
-    const double xx = x[0] * x[0] + x[1] * x[1] + x[2] * x[2];
-    double g = xx > 0 ? (x[0] * y[0] + x[1] * y[1] + x[2] * y[2]) / xx : 1.0;
-    g = std::clamp(g, 1 / kMaxCellGain, kMaxCellGain);
-    double d = 0;
-    for (int c = 0; c < 3; ++c) d += (g * x[c] - y[c]) * (g * x[c] - y[c]);
-    worst = std::max(worst, std::sqrt(d));
-  }
-  return worst;
-}
 
 CopyMatcher::CopyMatcher(std::vector<HashedWork> works, MatchPolicy policy) : policy_(policy) {
   check_policy(policy_);

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "media/hash/colour_layout.h"
 #include "media/hash/hash_index.h"
 #include "media/hash/image_hashes.h"
 
@@ -40,12 +41,9 @@ struct MatchPolicy {
   double max_combined = 45;
 };
 
-// The largest over the 16 cells of the CIE76 delta E between the layouts, where each
-// cell of `a` may first be scaled by a gain g in [1/1.15, 1.15] on (L + 16, a, b)
-// (the least-squares g, clamped). A gain on linear RGB scales XYZ, and so scales
-// (L + 16, a, b) by its cube root: 1.15 covers sRGB brightness changes of about 20%.
-// The largest cell, not the mean, so that a shirt of another colour counts in full.
-double colour_gate_distance(const media::ColourLayout& a, const media::ColourLayout& b);
+// The copy matcher's colour gate measure, kept beside the colour layout it compares
+// (media/hash/colour_layout.h) so that tracing a file reports the same distance.
+using media::colour_gate_distance;
 
 class CopyMatcher {
  public:

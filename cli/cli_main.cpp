@@ -23,8 +23,17 @@ bool atelier::cli::g_is_ml_binary = false;
 
 namespace atelier::cli {
 
+namespace {
+MlCommands g_ml;
+}  // namespace
+
+const MlCommands& ml_commands() {
+  return g_ml;
+}
+
 int cli_main(int argc, char** argv, const MlCommands& ml) {
   g_is_ml_binary = ml.generate != nullptr;
+  g_ml = ml;
   CLI::App app{"Atelier: batch orchestrator for AI-generated marketing content", "atelier"};
   app.require_subcommand(1);
   app.fallthrough();  // -w and --json may also follow the subcommand

@@ -1,9 +1,8 @@
 // `atelier export RUN DIR [--name TEMPLATE] [--include-quarantined]`: a run's
 // deliverables (every image and video it made, each once, quarantined ones left
 // out unless asked) copied into DIR under human names built from their job's
-// matrix variables, each with a signed sidecar manifest NAME.manifest.json (what
-// made it, from which models and inputs, its check verdicts, and the manifest
-// embedded in the file when there is one), plus index.json listing them all.
+// matrix variables, each with a signed sidecar manifest NAME.manifest.json
+// (provenance/export_manifest.h), plus index.json listing them all.
 // Names: TEMPLATE is text with {variable} fields: the job's matrix variables, and
 // stage, job, index (its place among the job's outputs), seed, aspect (a video's
 // WxH), name (the output's name without extension) and sha8. A field an asset does
@@ -18,11 +17,12 @@
 
 #include "cli_util.h"
 #include "commands.h"
-#include "media/png_meta.h"
 #include "common/errors.h"
+#include "media/png_meta.h"
 #include "orchestrator/ids.h"
 #include "orchestrator/run_outputs.h"
-#include "provenance/signing.h"
+#include "provenance/export_manifest.h"
+#include "provenance/workspace_key.h"
 
 namespace atelier::cli {
 namespace {
@@ -103,7 +103,7 @@ int cmd_export(const Globals& g, const ExportArgs& a) {
                        "} is not a matrix variable or a known field of any deliverable");
 
   fs::create_directories(a.dir);
-  const provenance::KeyPair key = workspace_signing_key(ws.dir(), *store);
+  const provenance::KeyPair key = provenance::workspace_signing_key(ws.dir(), *store);
   std::set<std::string> names;
   json index = json::array();
   for (const Item& it : items) {
@@ -123,64 +123,12 @@ int cmd_export(const Globals& g, const ExportArgs& a) {
     const fs::path dst = fs::path(a.dir) / (unique + "." + it.asset.ext);
     fs::copy_file(src, dst, fs::copy_options::overwrite_existing);
 
-    json inputs = json::array(), models = json::array();
-    for (const InputRef& in : store->job_inputs(it.job.id)) {
-      json e = {{"sha256", in.sha256}, {"role", in.role}};
-      if (auto m = store->find_model(in.sha256); m && m->sha256 == in.sha256) {
-        e["name"] = m->name;
-        models.push_back(e);
-      } else {
-        if (auto row = store->get_asset(in.sha256); row && row->source_path) {
-          e["source"] = *row->source_path;
-          if (row->licence) e["licence"] = *row->licence;
-        }
-        inputs.push_back(e);
-      }
-    }
-    json checks = json::array();
-    for (const CheckRow& c : store->asset_checks(it.asset.sha256)) {
-      json v = {{"check", c.check_kind},
-                {"verdict", c.verdict},
-                {"quarantined", c.quarantined},
-                {"job", c.job_id ? json(job_ref(*c.job_id)) : json(nullptr)}};
-      if (c.details.contains("label")) v["label"] = c.details["label"];
-      if (c.details.contains("reason")) v["reason"] = c.details["reason"];
-      checks.push_back(std::move(v));
-    }
-    json manifest = {{"format", "atelier-export-manifest/1"},
-                     {"software", "atelier 0.1.0"},
-                     {"file", dst.filename().string()},
-                     {"sha256", it.asset.sha256},
-                     {"media_type", it.asset.media_type},
-                     {"bytes", it.asset.bytes},
-                     {"run", run_ref(run_id)},
-                     {"run_name", run->name},
-                     {"job", job_ref(it.job.id)},
-                     {"stage", it.job.stage},
-                     {"kind", it.job.kind},
-                     {"matrix", it.job.matrix},
-                     {"params", it.job.params},
-                     {"models", models},
-                     {"inputs", inputs},
-                     {"checks", checks},
-                     {"quarantined", quarantined.count(it.asset.sha256) > 0},
-                     {"exported_at", format_time(static_cast<int64_t>(std::time(nullptr)) * 1000)}};
-    if (it.asset.media_type.rfind("image/", 0) == 0) {
-      manifest["digital_source_type"] =
-          it.job.kind == "generate"
-              ? "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
-              : "http://cv.iptc.org/newscodes/digitalsourcetype/compositeSynthetic";
-      if (it.asset.media_type == "image/png") try {
-          if (auto t = media::find_text(media::read_png_metadata_file(src), "atelier"))
-            manifest["embedded_manifest_sha256"] = sha256_hex(*t);
-        } catch (const std::exception&) {
-        }
-    }
-    if (it.asset.media_type.rfind("video/", 0) == 0)
-      for (const InputRef& made : store->assets_made_from(it.asset.sha256))
-        if (made.role == "video") manifest["video_manifest_sha256"] = made.sha256;
-    std::ofstream(fs::path(a.dir) / (unique + ".manifest.json"))
-        << provenance::sign_manifest(manifest, key).dump(2) << "\n";
+    const json manifest = provenance::export_manifest(
+        *store, files,
+        {*run, it.job, it.asset, dst.filename().string(), quarantined.count(it.asset.sha256) > 0,
+         format_time(static_cast<int64_t>(std::time(nullptr)) * 1000)},
+        key);
+    std::ofstream(fs::path(a.dir) / (unique + ".manifest.json")) << manifest.dump(2) << "\n";
     index.push_back({{"file", dst.filename().string()},
                      {"manifest", unique + ".manifest.json"},
                      {"sha256", it.asset.sha256},

@@ -21,8 +21,9 @@
 #include "common/errors.h"
 #include "orchestrator/model_files.h"
 #include "orchestrator/workspace.h"
+#include "provenance/generation_manifest.h"
+#include "provenance/workspace_key.h"
 #include "workers/generation/generate_request.h"
-#include "workers/generation/generation_record.h"
 #include "workers/generation/lora_syntax.h"
 #include "workers/generation/model_cache.h"
 
@@ -41,7 +42,7 @@ int cmd_generate(const Globals& g, const GenerateArgs& a) {
     const bool named = (g.workspace && !g.workspace->empty()) || (env && *env);
     if (named || fs::exists(dir / "atelier.yaml")) {
       Workspace ws = Workspace::open(dir);
-      key = workspace_signing_key(ws.dir(), *ws.open_store());
+      key = provenance::workspace_signing_key(ws.dir(), *ws.open_store());
     }
   }
   if (!p.model.is_string()) throw InputError("--model: expected a model name or file");
@@ -107,7 +108,7 @@ int cmd_generate(const Globals& g, const GenerateArgs& a) {
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   fs::create_directories(a.out);
-  GenerationFacts f;
+  provenance::GenerationFacts f;
   f.prompt = r.prompt;
   f.negative_prompt = r.negative_prompt;
   f.steps = r.steps;
@@ -129,7 +130,7 @@ int cmd_generate(const Globals& g, const GenerateArgs& a) {
     const int first = static_cast<int>(i) / r.batch * r.batch;
     f.batch = std::min(r.batch, r.count - first);
     f.batch_index = static_cast<int>(i) - first;
-    auto png = encode_generated_png(f, images[i], now, key ? &*key : nullptr);
+    auto png = provenance::encode_generated_png(f, images[i], now, key ? &*key : nullptr);
     auto path = fs::path(a.out) / (a.prefix + std::to_string(f.seed) + ".png");
     std::ofstream(path, std::ios::binary)
         .write(reinterpret_cast<const char*>(png.data()), static_cast<std::streamsize>(png.size()));

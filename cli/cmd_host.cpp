@@ -13,6 +13,7 @@
 #include "cli_util.h"
 #include "common/errors.h"
 #include "orchestrator/orchestrator_loop.h"
+#include "provenance/workspace_key.h"
 #include "store_commands.h"
 
 namespace atelier::cli {
@@ -26,7 +27,7 @@ void on_signal(int) {
 
 int cmd_host(const Globals& g, const HostArgs& a) {
   const auto dir = Workspace::resolve_dir(g.workspace);
-  Workspace ws = Workspace::init(dir, a.db, a.assets, /*create_store=*/false);
+  Workspace ws = provenance::init_workspace(dir, a.db, a.assets, /*create_store=*/false);
   if (!ws.shared_store())
     throw InputError("--db " + a.db +
                      ": a worker host needs a database other hosts reach "

@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "common/errors.h"
 #include "provenance/signing.h"
+#include "provenance/workspace_key.h"
 
 namespace atelier::cli {
 
@@ -32,7 +33,7 @@ json key_json(const SigningKeyRow& k) {
 int cmd_key_export(const Globals& g, const std::optional<std::string>& out) {
   Workspace ws = open_workspace(g);
   auto store = ws.open_store();
-  const auto key = workspace_signing_key(ws.dir(), *store);
+  const auto key = provenance::workspace_signing_key(ws.dir(), *store);
   const auto row = store->find_signing_key(key.key_id);
   if (!row) throw std::runtime_error("signing key " + key.key_id + " was not recorded");
   const std::string text = key_json(*row).dump(2) + "\n";
@@ -91,7 +92,7 @@ int cmd_key_import(const Globals& g, const std::string& file, const std::string&
 int cmd_key_list(const Globals& g) {
   Workspace ws = open_workspace(g);
   auto store = ws.open_store();
-  workspace_signing_key(ws.dir(), *store);
+  provenance::workspace_signing_key(ws.dir(), *store);
   json out = json::array();
   for (const SigningKeyRow& k : store->signing_keys()) {
     json j = key_json(k);

@@ -65,7 +65,7 @@ fs::path find_by_sha256(const std::string& sha, const std::string& name, const s
 
 }  // namespace
 
-Regenerated regenerate_from_manifest(const json& m, const Workspace& ws, Store& store) {
+provenance::Regenerated regenerate_from_manifest(const json& m, const Workspace& ws, Store& store) {
   const json& gen = field(m, "generation", "");
   const std::string g = "generation.";
   ml::GenerateRequest r;
@@ -136,11 +136,12 @@ Regenerated regenerate_from_manifest(const json& m, const Workspace& ws, Store& 
     }
     images = ml::generate(model->model, r);
   }
-  Regenerated out;
+  provenance::Regenerated out;
   out.image = std::move(images.at(static_cast<size_t>(index)));
   out.model_file = base->string();
   out.threads = threads;
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  out.libtorch = ml::torch_version();
   return out;
 }
 

@@ -1,5 +1,5 @@
 // `atelier report RUN [--out FILE]`: writes the run's self-contained HTML report
-// (orchestrator/run_report.h) to FILE, by default <workspace>/reports/r<ID>.html,
+// (provenance/run_report.h) to FILE, by default <workspace>/reports/r<ID>.html,
 // and prints the path (with --json: {"run", "report"}). Exit 2 for a run that does
 // not exist; nothing is written then. The page is written to a temporary file
 // beside FILE and renamed, so a reader never sees half a page.
@@ -11,7 +11,7 @@
 #include "commands.h"
 #include "common/errors.h"
 #include "orchestrator/ids.h"
-#include "orchestrator/run_report.h"
+#include "provenance/run_report.h"
 
 namespace atelier::cli {
 
@@ -21,7 +21,7 @@ int cmd_report(const Globals& g, const ReportArgs& a) {
   auto store = ws.open_store();
   const int64_t run_id = parse_run_id(a.run);
   if (!store->get_run(run_id)) throw NotFound("no such run: " + a.run);
-  const std::string html = run_report_html(*store, ws.asset_store(), run_id);
+  const std::string html = provenance::run_report_html(*store, ws.asset_store(), run_id);
   const fs::path out =
       a.out ? fs::path(*a.out) : ws.dir() / "reports" / (run_ref(run_id) + ".html");
   if (out.has_parent_path()) fs::create_directories(out.parent_path());

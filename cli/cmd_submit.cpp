@@ -4,6 +4,7 @@
 #include "cli_util.h"
 #include "orchestrator/ids.h"
 #include "pipelines/imports.h"
+#include "provenance/workspace_key.h"
 
 namespace atelier::cli {
 
@@ -11,7 +12,7 @@ int cmd_init(const Globals& g, const std::optional<std::string>& dir,
              const std::optional<std::string>& db, const std::optional<std::string>& assets) {
   std::filesystem::path d =
       dir ? std::filesystem::absolute(*dir) : Workspace::resolve_dir(g.workspace);
-  Workspace ws = Workspace::init(d, db, assets);
+  Workspace ws = provenance::init_workspace(d, db, assets);
   ws.open_store()->audit(current_actor(), "init", ws.dir().string(), json::object());
   if (g.json) {
     std::cout << json{{"workspace", ws.dir().string()}, {"db", ws.describe_store()}}.dump() << "\n";

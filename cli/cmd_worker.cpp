@@ -10,6 +10,7 @@
 #include "cli_util.h"
 #include "common/errors.h"
 #include "kinds/catalog.h"
+#include "provenance/workspace_key.h"
 #include "workers/worker_loop.h"
 
 namespace atelier::cli {
@@ -36,7 +37,7 @@ int cmd_worker(const Globals& g, const std::string& kinds, const std::optional<s
   // becomes this host's own (logs, config), joined to the existing store.
   const auto dir = Workspace::resolve_dir(g.workspace);
   Workspace ws = db && !std::filesystem::exists(dir / "atelier.yaml")
-                     ? Workspace::init(dir, db, assets, /*create_store=*/false)
+                     ? provenance::init_workspace(dir, db, assets, /*create_store=*/false)
                      : Workspace::open(dir);
   if (db) ws.set_store_url(*db);
   if (assets) ws.set_assets_path(*assets);

@@ -7,9 +7,16 @@
 #include <string>
 #include <vector>
 
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
 #include "kinds/generate.h"
 #include "kinds/train_base.h"
 #include "kinds/train_lora.h"
+#include "media/png_io.h"
+#include "orchestrator/store.h"
+#include "orchestrator/workspace.h"
+#include "provenance/verify_policy.h"
 
 namespace atelier::cli {
 
@@ -109,7 +116,14 @@ struct MlCommands {
   int (*check)(const Globals&, const CheckArgs&) = nullptr;
   int (*registry_add)(const Globals&, const std::string& dir, const std::string& label) = nullptr;
   int (*registry_list)(const Globals&) = nullptr;
+  // What verify and provenance borrow: the redraw of `verify --regenerate`
+  // (cmd_regenerate.cpp) and OpenCV's decoders for files other than PNG.
+  provenance::Regenerated (*regenerate)(const nlohmann::json& manifest, const Workspace& ws,
+                                        Store& store) = nullptr;
+  media::Image (*decode_image)(const std::filesystem::path& file) = nullptr;
 };
+// This process's ML commands (empty in `atelier`), as cli_main was given them.
+const MlCommands& ml_commands();
 // Both binaries' main: parses, runs the command, maps errors to exit codes.
 int cli_main(int argc, char** argv, const MlCommands& ml);
 

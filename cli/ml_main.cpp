@@ -1,7 +1,9 @@
 // `atelier-ml`: the same command line with the ML commands and every kind's
 // implementation, linked with libtorch, OpenCV and FFmpeg.
 #include "commands.h"
+#include "media/image_decode.h"
 #include "ml/allocator_tuning.h"
+#include "verify.h"
 #include "workers/kind_registry.h"
 
 int main(int argc, char** argv) {
@@ -18,5 +20,7 @@ int main(int argc, char** argv) {
   ml.check = cmd_check;
   ml.registry_add = cmd_registry_add;
   ml.registry_list = cmd_registry_list;
+  ml.regenerate = regenerate_from_manifest;
+  ml.decode_image = [](const std::filesystem::path& f) { return atelier::media::read_image(f); };
   return cli_main(argc, argv, ml);
 }

@@ -2,7 +2,7 @@
 #include "dashboard/page_layout.h"
 
 #include "dashboard/http_util.h"
-#include "orchestrator/run_report.h"
+#include "orchestrator/html_text.h"
 #include "orchestrator/time_text.h"
 
 namespace atelier::dashboard {

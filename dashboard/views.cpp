@@ -8,10 +8,10 @@
 #include "orchestrator/audit_chain.h"
 #include "common/errors.h"
 #include "orchestrator/ids.h"
-#include "orchestrator/lineage.h"
 #include "orchestrator/run_outputs.h"
 #include "orchestrator/run_status.h"
 #include "orchestrator/time_text.h"
+#include "provenance/lineage.h"
 
 namespace atelier::dashboard {
 
@@ -356,7 +356,7 @@ json asset_json(Ctx& c, const std::string& sha256) {
   json checks = json::array();
   for (const CheckRow& ch : c.store.asset_checks(sha256)) checks.push_back(check_json(ch));
   out["checks"] = checks;
-  out["lineage"] = lineage_json(trace_upstream(c.store, sha256));
+  out["lineage"] = provenance::lineage_json(provenance::trace_upstream(c.store, sha256));
   return out;
 }
 

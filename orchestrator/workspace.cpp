@@ -76,8 +76,7 @@ Workspace Workspace::init(const fs::path& dir, const std::optional<std::string>&
   fs::create_directories(ws.assets_dir());
   fs::create_directories(ws.logs_dir());
   fs::create_directories(ws.tmp_dir());
-  auto opened = ws.open_store(system_clock(), create_store);
-  workspace_signing_key(ws.dir(), *opened);
+  ws.open_store(system_clock(), create_store);
   return ws;
 }
 
@@ -121,18 +120,6 @@ std::unique_ptr<Store> Workspace::open_store(std::shared_ptr<Clock> clock, bool 
   auto signal = std::make_shared<WakeSignal>(wake_file());
   store->set_ready_hook([signal] { signal->notify(); });
   return store;
-}
-
-provenance::KeyPair workspace_signing_key(const fs::path& dir, Store& store) {
-  provenance::LoadedKey k;
-  try {
-    k = provenance::load_or_create_key_pair(dir / "keys");
-  } catch (const provenance::KeyError& e) {
-    throw InputError(std::string("signing key: ") + e.what());
-  }
-  if (k.created || !store.find_signing_key(k.key.key_id))
-    store.add_signing_key({k.key.key_id, k.key.public_hex(), "workspace", "", 0});
-  return std::move(k.key);
 }
 
 std::string current_actor() {

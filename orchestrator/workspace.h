@@ -1,6 +1,7 @@
 // A workspace is a folder holding atelier.yaml, the job database, the asset
-// store, attempt logs, the wake file and its Ed25519 signing key (keys/). Opening
-// one reads the config and opens (and migrates) its store.
+// store, attempt logs, the wake file and its Ed25519 signing key (keys/, made
+// and read by provenance/workspace_key.h, above this library). Opening one reads
+// the config and opens (and migrates) its store.
 #pragma once
 #include <filesystem>
 #include <memory>
@@ -10,7 +11,6 @@
 #include "asset_store.h"
 #include "clock.h"
 #include "config.h"
-#include "provenance/signing.h"
 #include "store.h"
 #include "wakeup.h"
 
@@ -20,7 +20,7 @@ class Workspace {
  public:
   // Throws InputError when `dir` is not a workspace (no atelier.yaml).
   static Workspace open(const std::filesystem::path& dir);
-  // Creates the folder, config, database and key folders; safe on an existing
+  // Creates the folder, config, database and asset folders; safe on an existing
   // one. `store` (a store URL) and `assets` go into a new atelier.yaml; an
   // existing one that names another store is an error (see migrate-store).
   // With create_store false the store must exist already (a worker host
@@ -65,11 +65,6 @@ class Workspace {
   std::filesystem::path dir_;
   WorkspaceConfig config_;
 };
-
-// The workspace's signing key, from <dir>/keys; made on first need (a workspace
-// from before signing has none) and recorded in the store's signing_keys when
-// missing there, so a workspace always trusts its own key.
-provenance::KeyPair workspace_signing_key(const std::filesystem::path& dir, Store& store);
 
 // Who runs this command (for the audit log and run submitter).
 std::string current_actor();

@@ -1,17 +1,17 @@
 #include "workers/kind_store.h"
 
-#include "orchestrator/run_report.h"
-#include "orchestrator/workspace.h"
+#include "provenance/run_report.h"
+#include "provenance/workspace_key.h"
 
 namespace atelier {
 
 std::optional<provenance::KeyPair> KindStore::signing_key() {
   if (config_.dir.empty()) return std::nullopt;
-  return workspace_signing_key(config_.dir, store_);
+  return provenance::workspace_signing_key(config_.dir, store_);
 }
 
 std::string KindStore::run_report_html() {
-  return atelier::run_report_html(store_, assets_, lease_.run_id);
+  return provenance::run_report_html(store_, assets_, lease_.run_id);
 }
 
 }  // namespace atelier

@@ -1,12 +1,17 @@
 // Colour layout; see colour_layout.h.
 #include "media/hash/colour_layout.h"
 
+#include <algorithm>
 #include <cmath>
 #include <opencv2/imgproc.hpp>
 #include <stdexcept>
 #include <string>
 
 namespace atelier::media {
+
+namespace {
+constexpr double kMaxCellGain = 1.15;  // colour_gate_distance's largest gain
+}  // namespace
 
 ColourLayout colour_layout(const uint8_t* px, int width, int height, int channels) {
   if (channels != 1 && channels != 3 && channels != 4)
@@ -35,6 +40,21 @@ ColourLayout colour_layout(const uint8_t* px, int width, int height, int channel
     for (int c = 0; c < 3; ++c) out[static_cast<size_t>(3 * i + c)] = v[c];
   }
   return out;
+}
+
+double colour_gate_distance(const ColourLayout& a, const ColourLayout& b) {
+  double worst = 0;
+  for (size_t i = 0; i < 16; ++i) {
+    const double x[3] = {a[3 * i] + 16.0, a[3 * i + 1], a[3 * i + 2]};
+    const double y[3] = {b[3 * i] + 16.0, b[3 * i + 1], b[3 * i + 2]};
+    const double xx = x[0] * x[0] + x[1] * x[1] + x[2] * x[2];
+    double g = xx > 0 ? (x[0] * y[0] + x[1] * y[1] + x[2] * y[2]) / xx : 1.0;
+    g = std::clamp(g, 1 / kMaxCellGain, kMaxCellGain);
+    double d = 0;
+    for (int c = 0; c < 3; ++c) d += (g * x[c] - y[c]) * (g * x[c] - y[c]);
+    worst = std::max(worst, std::sqrt(d));
+  }
+  return worst;
 }
 
 double colour_distance(const ColourLayout& a, const ColourLayout& b) {

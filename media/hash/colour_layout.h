@@ -22,4 +22,11 @@ ColourLayout colour_layout(const uint8_t* pixels, int width, int height, int cha
 // Mean delta E over the 16 cells.
 double colour_distance(const ColourLayout& a, const ColourLayout& b);
 
+// The largest over the 16 cells of the CIE76 delta E between the layouts, where each
+// cell of `a` may first be scaled by a gain g in [1/1.15, 1.15] on (L + 16, a, b)
+// (the least-squares g, clamped). A gain on linear RGB scales XYZ, and so scales
+// (L + 16, a, b) by its cube root: 1.15 covers sRGB brightness changes of about 20%.
+// The largest cell, not the mean, so that a shirt of another colour counts in full.
+double colour_gate_distance(const ColourLayout& a, const ColourLayout& b);
+
 }  // namespace atelier::media

@@ -47,6 +47,13 @@ std::vector<HashIndex::Match> HashIndex::scan(const Pdq256& query, int radius) c
   return out;
 }
 
+std::optional<HashIndex::Match> HashIndex::nearest(const Pdq256& query) const {
+  std::optional<Match> best;
+  for (uint32_t id = 0; id < hashes_.size(); ++id)
+    if (const int d = hamming(query, hashes_[id]); !best || d < best->distance) best = {id, d};
+  return best;
+}
+
 std::vector<HashIndex::Match> HashIndex::search(const Pdq256& query, int radius) const {
   if (radius < 0) return {};
   if (radius >= 4 * kChunks) return scan(query, radius);

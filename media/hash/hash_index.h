@@ -13,6 +13,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "media/hash/pdq.h"
@@ -35,6 +36,9 @@ class HashIndex {
   std::vector<Match> search(const Pdq256& query, int radius) const;
   // The same answer by comparing with every stored hash (tests, benchmarks).
   std::vector<Match> scan(const Pdq256& query, int radius) const;
+  // The closest stored hash (the lowest id among equals), at any distance: what a
+  // search that found nothing can still name. nullopt when the index is empty.
+  std::optional<Match> nearest(const Pdq256& query) const;
 
  private:
   static constexpr int kChunks = 16;

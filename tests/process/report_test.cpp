@@ -9,8 +9,8 @@
 #include <sstream>
 
 #include "orchestrator/asset_store.h"
-#include "orchestrator/run_report.h"
 #include "process_helpers.h"
+#include "provenance/run_report.h"
 #include "support/process.h"
 #include "support/test_workspace.h"
 #include "support/tiny_model.h"

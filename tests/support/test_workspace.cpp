@@ -9,6 +9,8 @@
 #include <random>
 #include <thread>
 
+#include "provenance/workspace_key.h"
+
 namespace atelier::test {
 namespace fs = std::filesystem;
 
@@ -87,7 +89,7 @@ PgSchema::~PgSchema() {
 }
 
 void TempWorkspace::init() {
-  ws_ = std::make_unique<Workspace>(Workspace::init(dir_));
+  ws_ = std::make_unique<Workspace>(provenance::init_workspace(dir_));
 }
 
 TempWorkspace::~TempWorkspace() {

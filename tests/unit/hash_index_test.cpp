@@ -52,3 +52,20 @@ TEST(HashIndex, ExactCopiesAndEdges) {
   EXPECT_TRUE(index.search(far, 255).empty());
   EXPECT_EQ(index.search(far, 256).size(), 2u);
 }
+
+TEST(HashIndex, NearestIsTheScansFirstAtAnyDistance) {
+  HashIndex index;
+  std::mt19937_64 rng(3);
+  EXPECT_FALSE(index.nearest(random_hash(rng)).has_value());
+  for (int k = 0; k < 500; ++k) index.add(random_hash(rng));
+  const Pdq256 twin = index.at(42);
+  index.add(twin);  // the same hash again: the lower id wins
+  for (int q = 0; q < 50; ++q) {
+    const Pdq256 query = q == 0 ? twin : random_hash(rng);
+    const auto all = index.scan(query, 256);
+    const auto got = index.nearest(query);
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(*got, all.front()) << "query " << q;
+  }
+  EXPECT_EQ(index.nearest(twin)->id, 42u);
+}

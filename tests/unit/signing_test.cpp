@@ -8,6 +8,7 @@
 
 #include "common/errors.h"
 #include "provenance/signing.h"
+#include "provenance/workspace_key.h"
 #include "support/test_workspace.h"
 
 using namespace atelier;

@@ -17,8 +17,8 @@
 #include "common/errors.h"
 #include "orchestrator/model_files.h"
 #include "orchestrator/workspace.h"
+#include "provenance/generation_manifest.h"
 #include "workers/generation/generate_request.h"
-#include "workers/generation/generation_record.h"
 #include "workers/generation/lora_syntax.h"
 #include "workers/generation/model_cache.h"
 
@@ -156,7 +156,7 @@ class GenerateKind final : public JobKind {
           [&] { ctx.check_cancelled(); });
     }
 
-    GenerationFacts f;
+    provenance::GenerationFacts f;
     f.prompt = req.prompt;
     f.negative_prompt = req.negative_prompt;
     f.steps = req.steps;
@@ -183,7 +183,8 @@ class GenerateKind final : public JobKind {
       const int first = static_cast<int>(i) / req.batch * req.batch;
       f.batch = std::min(req.batch, req.count - first);
       f.batch_index = static_cast<int>(i) - first;
-      auto png = encode_generated_png(f, images[i], ctx.now_ms(), key ? &*key : nullptr);
+      auto png =
+          provenance::encode_generated_png(f, images[i], ctx.now_ms(), key ? &*key : nullptr);
       auto& out =
           ctx.write_output("image_" + std::to_string(i) + ".png",
                            std::string_view(reinterpret_cast<const char*>(png.data()), png.size()),

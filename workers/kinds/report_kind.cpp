@@ -4,7 +4,7 @@
 // states as they are at that moment and says it was generated while running.
 // Deterministic for a given store state; takes no params.
 #include "../job_kind.h"
-#include "orchestrator/run_report.h"
+#include "provenance/run_report.h"
 
 namespace atelier {
 namespace {

@@ -20,6 +20,7 @@
 #include "common/errors.h"
 #include "orchestrator/workspace.h"
 #include "provenance/signing.h"
+#include "provenance/workspace_key.h"
 
 namespace atelier {
 namespace {

@@ -1,5 +1,5 @@
-// Lineage trees over the store; see lineage.h.
-#include "orchestrator/lineage.h"
+// Lineage trees over the store and one-level input descriptions; see lineage.h.
+#include "provenance/lineage.h"
 
 #include <functional>
 #include <map>
@@ -9,7 +9,7 @@
 #include "common/errors.h"
 #include "orchestrator/ids.h"
 
-namespace atelier {
+namespace atelier::provenance {
 namespace {
 
 json check_summary(Store& store, const std::string& sha) {
@@ -288,4 +288,25 @@ json prov_json(const LineageNode& root) {
   return doc;
 }
 
-}  // namespace atelier
+InputFact describe_input(Store& store, const InputRef& in) {
+  InputFact f{in.sha256, in.role, std::nullopt, std::nullopt};
+  // find_model also matches by name: only a model whose sha256 this is counts.
+  if (auto m = store.find_model(in.sha256); m && m->sha256 == in.sha256) {
+    f.model = std::move(m);
+  } else {
+    f.asset = store.get_asset(in.sha256);
+  }
+  return f;
+}
+
+std::vector<InputFact> direct_inputs(Store& store, const std::string& sha256, int64_t job_id) {
+  std::vector<InputRef> refs = store.job_inputs(job_id);
+  for (InputRef& r : store.asset_sources(sha256)) refs.push_back(std::move(r));
+  std::set<std::string> done;
+  std::vector<InputFact> out;
+  for (const InputRef& in : refs)
+    if (done.insert(in.sha256 + "/" + in.role).second) out.push_back(describe_input(store, in));
+  return out;
+}
+
+}  // namespace atelier::provenance

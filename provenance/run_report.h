@@ -5,6 +5,8 @@
 // a prompt, an error or a file name passes through html_escape; its size is
 // bounded (gallery capped at kReportMaxImages, thumbnails at kReportMaxThumbBytes
 // each and kReportThumbBudget in all). It only reads the store and the files.
+// Each image's inputs come from lineage.h's direct_inputs, as export manifests'
+// do, so the two documents describe a model or an imported file alike.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -12,20 +14,16 @@
 #include <string_view>
 
 #include "orchestrator/asset_store.h"
+#include "orchestrator/html_text.h"
 #include "orchestrator/store.h"
 
-namespace atelier {
+namespace atelier::provenance {
 
 inline constexpr size_t kReportMaxImages = 500;
 inline constexpr int64_t kReportMaxThumbBytes = 256 * 1024;
 inline constexpr int64_t kReportThumbBudget = 48LL * 1024 * 1024;
 
-// Escapes & < > " ' so that the text is safe in element content and in quoted
-// attribute values.
-std::string html_escape(std::string_view s);
-std::string base64_encode(std::string_view bytes);
-
 // Throws NotFound for a run the store does not have.
 std::string run_report_html(Store& store, const AssetStore& files, int64_t run_id);
 
-}  // namespace atelier
+}  // namespace atelier::provenance

@@ -4,7 +4,7 @@
 // through esc() (or is a number); thumbnails are the stored bytes, never decoded;
 // the page holds at most kReportMaxImages images and kReportThumbBudget bytes of
 // thumbnails; jobs are read in pages by after_id, as cmd_export reads them.
-#include "orchestrator/run_report.h"
+#include "provenance/run_report.h"
 
 #include <ctime>
 #include <filesystem>
@@ -18,65 +18,9 @@
 #include "orchestrator/ids.h"
 #include "orchestrator/run_outputs.h"
 #include "orchestrator/time_text.h"
+#include "provenance/lineage.h"
 
-namespace atelier {
-
-std::string html_escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + s.size() / 8);
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
-std::string base64_encode(std::string_view bytes) {
-  static const char* tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    const uint32_t v = (static_cast<uint8_t>(bytes[i]) << 16) |
-                       (static_cast<uint8_t>(bytes[i + 1]) << 8) |
-                       static_cast<uint8_t>(bytes[i + 2]);
-    out += tbl[(v >> 18) & 63];
-    out += tbl[(v >> 12) & 63];
-    out += tbl[(v >> 6) & 63];
-    out += tbl[v & 63];
-  }
-  if (i + 1 == bytes.size()) {
-    const uint32_t v = static_cast<uint8_t>(bytes[i]) << 16;
-    out += tbl[(v >> 18) & 63];
-    out += tbl[(v >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == bytes.size()) {
-    const uint32_t v =
-        (static_cast<uint8_t>(bytes[i]) << 16) | (static_cast<uint8_t>(bytes[i + 1]) << 8);
-    out += tbl[(v >> 18) & 63];
-    out += tbl[(v >> 12) & 63];
-    out += tbl[(v >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
+namespace atelier::provenance {
 
 namespace {
 
@@ -304,22 +248,19 @@ class Report {
 
   // Models and LoRAs (with sha256 prefixes) and imported inputs (source, licence).
   std::string lineage(const std::string& sha, int64_t job_id) {
-    std::vector<InputRef> refs = store_.job_inputs(job_id);
-    for (InputRef& r : store_.asset_sources(sha)) refs.push_back(std::move(r));
-    std::set<std::string> done;
     std::string out;
-    for (const InputRef& in : refs) {
-      if (!done.insert(in.sha256 + "/" + in.role).second) continue;
+    for (const InputFact& in : direct_inputs(store_, sha, job_id)) {
       out += "<li>" + esc(in.role) + ": ";
-      if (auto m = store_.find_model(in.sha256); m && m->sha256 == in.sha256) {
-        out += "model <b>" + esc(m->name) + "</b> (" + esc(m->kind) + ") <code>" +
+      if (in.model) {
+        out += "model <b>" + esc(in.model->name) + "</b> (" + esc(in.model->kind) + ") <code>" +
                esc(sha8(in.sha256)) + "</code>";
-      } else if (auto a = store_.get_asset(in.sha256); a && a->source_path) {
-        out += "imported <code>" + esc(*a->source_path) + "</code> <code>" + esc(sha8(in.sha256)) +
-               "</code>, licence: " + (a->licence ? esc(*a->licence) : std::string("not declared"));
+      } else if (in.asset && in.asset->source_path) {
+        out += "imported <code>" + esc(*in.asset->source_path) + "</code> <code>" +
+               esc(sha8(in.sha256)) + "</code>, licence: " +
+               (in.asset->licence ? esc(*in.asset->licence) : std::string("not declared"));
       } else {
         out += "<code>" + esc(sha8(in.sha256)) + "</code>";
-        if (a && a->job_id) out += " from " + esc(job_ref(*a->job_id));
+        if (in.asset && in.asset->job_id) out += " from " + esc(job_ref(*in.asset->job_id));
       }
       out += "</li>";
     }
@@ -443,4 +384,4 @@ std::string run_report_html(Store& store, const AssetStore& files, int64_t run_i
   return Report(store, files, *run).build();
 }
 
-}  // namespace atelier
+}  // namespace atelier::provenance

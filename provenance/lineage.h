@@ -5,14 +5,17 @@
 // check verdicts. The graph is a DAG that shares nodes (a LoRA's training image is
 // also its caption's source): a node is expanded where it first appears and marked
 // `repeated` elsewhere, so the tree stays finite and each fact is shown once.
+// Also the one-level view of an asset's inputs that the run report and export
+// manifests show, so that both describe a model or an imported file the same way.
 #pragma once
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "orchestrator/store.h"
 
-namespace atelier {
+namespace atelier::provenance {
 
 struct LineageNode {
   std::string type;  // asset, model, job
@@ -39,4 +42,18 @@ std::vector<const LineageNode*> lineage_assets(const LineageNode& n);
 // wasAssociatedWith.
 json prov_json(const LineageNode& root);
 
-}  // namespace atelier
+// One recorded input: a model when its sha256 is a model's (then `asset` is not
+// looked up), else the asset row when there is one (an imported file has a
+// source_path; an output of another job has a job_id), else neither (an input
+// whose row the retention cleaner removed).
+struct InputFact {
+  std::string sha256, role;
+  std::optional<ModelRow> model;
+  std::optional<AssetRow> asset;
+};
+InputFact describe_input(Store& store, const InputRef& in);
+// An asset's inputs one level up: its job's inputs, then what it was made from
+// (asset_sources), each (sha256, role) once, in that order.
+std::vector<InputFact> direct_inputs(Store& store, const std::string& sha256, int64_t job_id);
+
+}  // namespace atelier::provenance

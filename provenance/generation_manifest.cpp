@@ -1,5 +1,5 @@
-// Infotext and manifest for generated images; see generation_record.h.
-#include "workers/generation/generation_record.h"
+// Infotext and manifest for generated images; see generation_manifest.h.
+#include "provenance/generation_manifest.h"
 
 #include <sodium.h>
 
@@ -8,7 +8,7 @@
 
 #include "media/infotext.h"
 
-namespace atelier {
+namespace atelier::provenance {
 
 std::string format_cfg(double cfg) {
   char buf[32];
@@ -102,16 +102,15 @@ nlohmann::json manifest_json(const GenerationFacts& f, const media::Image& img,
 }
 
 std::vector<std::uint8_t> encode_generated_png(const GenerationFacts& f, const media::Image& img,
-                                               int64_t created_at_ms,
-                                               const provenance::KeyPair* key) {
+                                               int64_t created_at_ms, const KeyPair* key) {
   std::vector<media::PngText> texts;
   auto params = parameters_text(f);
   const bool intl = !fits_latin1(params);
   texts.push_back({"parameters", std::move(params), intl});
   auto manifest = manifest_json(f, img, created_at_ms);
-  if (key) manifest = provenance::sign_manifest(std::move(manifest), *key);
+  if (key) manifest = sign_manifest(std::move(manifest), *key);
   texts.push_back({kManifestKeyword, manifest.dump(), true});
   return media::encode_png(img, texts);
 }
 
-}  // namespace atelier
+}  // namespace atelier::provenance

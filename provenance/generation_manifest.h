@@ -4,6 +4,9 @@
 // generation gives byte-identical `parameters` chunks; the manifest holds the
 // rest (run, job, times, pixels_sha256, the batch the image was drawn in) and,
 // given a key, is signed over its canonical form (provenance/signing.h).
+// Both writers of generated PNGs (the generate kind, `atelier generate`) call
+// encode_generated_png, and verify_policy.h and trace.h read what it writes, so
+// the chunk names and manifest fields are defined here once.
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>
@@ -12,7 +15,7 @@
 #include "media/png_io.h"
 #include "provenance/signing.h"
 
-namespace atelier {
+namespace atelier::provenance {
 
 struct GenerationFacts {
   std::string prompt, negative_prompt;
@@ -49,8 +52,7 @@ nlohmann::json manifest_json(const GenerationFacts& f, const media::Image& img,
 // Encodes the image with both chunks; the manifest is signed with `key` when
 // given, else its "signature" is null.
 std::vector<std::uint8_t> encode_generated_png(const GenerationFacts& f, const media::Image& img,
-                                               int64_t created_at_ms,
-                                               const provenance::KeyPair* key = nullptr);
+                                               int64_t created_at_ms, const KeyPair* key = nullptr);
 std::string format_cfg(double cfg);  // "7", "7.5"
 
-}  // namespace atelier
+}  // namespace atelier::provenance
