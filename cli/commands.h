@@ -1,4 +1,4 @@
-// The `atelier` subcommands: each parses nothing itself (main.cpp does) and
+// The `atelier` subcommands: each parses nothing itself (cli_main.cpp does) and
 // holds no business logic; they call the orchestrator, pipelines and workers
 // libraries and format results. Each returns the process exit code.
 #pragma once

@@ -1,6 +1,6 @@
 // The commands of the serving side: `serve` (supervisor, scheduler and
 // dashboard), schedules, API tokens and the audit log. Registered on the CLI app by
-// add_daemon_commands; main.cpp asks dispatch() whether one was given.
+// add_daemon_commands; cli_main.cpp asks dispatch() whether one was given.
 #pragma once
 #include <CLI/CLI.hpp>
 

@@ -1,7 +1,7 @@
 // The commands for a job database beyond one machine (DESIGN.md s.9,
 // docs/hosts.md): `host` runs one worker host's supervisor against a shared
 // store, `migrate-store` moves a workspace's database to another store.
-// Registered on the CLI app by add_to; main.cpp asks dispatch() whether one was
+// Registered on the CLI app by add_to; cli_main.cpp asks dispatch() whether one was
 // given.
 #pragma once
 #include <CLI/CLI.hpp>

@@ -1,5 +1,5 @@
 // Exception types that carry the CLI exit code of DESIGN.md section 7. Code
-// inside a process throws; only the process edge (cli/main.cpp, the worker loop)
+// inside a process throws; only the process edge (cli/cli_main.cpp, the worker loop)
 // turns them into messages and exit codes.
 #pragma once
 #include <stdexcept>

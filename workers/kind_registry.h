@@ -1,5 +1,5 @@
 // Which implementation runs each declared kind in this process. Each binary
-// registers its own at start (cli/main.cpp: register_light_kinds; the ML
+// registers its own at start (cli/light_main.cpp: register_light_kinds; the ML
 // entry point also register_ml_kinds), so the light `atelier` never links a
 // kind that needs libtorch, OpenCV or FFmpeg. The kinds themselves are declared
 // in kinds/ (name, binary, params); a test holds every declared kind to exactly

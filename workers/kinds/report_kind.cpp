@@ -1,10 +1,10 @@
-// The `report` kind: writes the HTML report of its own run (orchestrator/
-// run_report.h) as the output asset `report.html` (text/html, forwarded). It runs
-// as one of the run's jobs, so the run is still running then: the page shows the
-// states as they are at that moment and says it was generated while running.
+// The `report` kind: writes the HTML report of its own run (provenance/
+// run_report.h, through KindStore) as the output asset `report.html`
+// (text/html, forwarded). It runs as one of the run's jobs, so the run is still
+// running then: the page shows the states as they are at that moment and says
+// it was generated while running.
 // Deterministic for a given store state; takes no params.
 #include "../job_kind.h"
-#include "provenance/run_report.h"
 
 namespace atelier {
 namespace {
