@@ -10,14 +10,14 @@
 #include <iostream>
 
 #include "commands.h"
-#include "daemon_commands.h"
-#include "store_commands.h"
 #include "common/errors.h"
+#include "daemon_commands.h"
 #include "kind_flags.h"
 #include "kinds/catalog.h"
 #include "kinds/generate.h"
 #include "kinds/train_base.h"
 #include "kinds/train_lora.h"
+#include "store_commands.h"
 
 bool atelier::cli::g_is_ml_binary = false;
 
@@ -108,7 +108,8 @@ int cli_main(int argc, char** argv, const MlCommands& ml) {
   auto* train_base = app.add_subcommand(
       "train-base", "train the base text-to-image model on the Twemoji set (resumable)");
   KindFlags train_base_flags(train_base, train_base_kind().spec());
-  train_base->add_option("--out", ta.output, "model file to write (default models/NAME.safetensors)");
+  train_base->add_option("--out", ta.output,
+                         "model file to write (default models/NAME.safetensors)");
   train_base->add_option("--checkpoints", ta.checkpoints, "checkpoint folder (default: OUT.ckpt)");
   train_base->add_option("--threads", ta.threads, "intra-op threads (default: all cores)");
   train_base->add_flag("--fresh", ta.fresh, "ignore an existing checkpoint");

@@ -16,9 +16,9 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "common/errors.h"
 #include "ml/generator.h"
 #include "ml/lora.h"
-#include "common/errors.h"
 #include "orchestrator/model_files.h"
 #include "orchestrator/workspace.h"
 #include "provenance/generation_manifest.h"

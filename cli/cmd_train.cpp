@@ -10,6 +10,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "common/errors.h"
 #include "media/image_decode.h"
 #include "ml/base_trainer.h"
 #include "ml/captioner_trainer.h"
@@ -17,7 +18,6 @@
 #include "ml/lora_trainer.h"
 #include "orchestrator/asset_store.h"
 #include "orchestrator/config.h"
-#include "common/errors.h"
 #include "orchestrator/model_files.h"
 #include "workers/generation/model_cache.h"
 #include "workers/training/train_options.h"
@@ -42,9 +42,8 @@ template <class Options>
 void output_options(Options& o, const std::string& output, const std::string& checkpoints,
                     bool fresh, const std::string& command_line) {
   o.output = output;
-  o.checkpoint_dir = checkpoints.empty()
-                         ? std::filesystem::path(output).replace_extension(".ckpt")
-                         : std::filesystem::path(checkpoints);
+  o.checkpoint_dir = checkpoints.empty() ? std::filesystem::path(output).replace_extension(".ckpt")
+                                         : std::filesystem::path(checkpoints);
   o.model_name = std::filesystem::path(output).stem().string();
   o.fresh = fresh;
   o.command = command_line;

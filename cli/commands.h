@@ -37,7 +37,7 @@ struct SubmitArgs {
 // the flags its declaration makes, and what only the command has.
 struct TrainBaseArgs {
   TrainBaseParams params;
-  bool named = false;  // --name given: else the model is named after --out
+  bool named = false;       // --name given: else the model is named after --out
   std::string output;       // default: models/NAME.safetensors
   std::string checkpoints;  // default: OUTPUT with .ckpt
   int threads = 0;

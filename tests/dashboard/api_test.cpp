@@ -8,9 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "kinds/catalog.h"
 #include "dashboard/server.h"
 #include "http_client.h"
+#include "kinds/catalog.h"
 #include "orchestrator/tokens.h"
 #include "pipelines/prepare_run.h"
 #include "support/process.h"

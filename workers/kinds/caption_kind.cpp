@@ -14,12 +14,12 @@
 #include <thread>
 
 #include "../job_kind.h"
+#include "common/errors.h"
+#include "kinds/caption.h"
 #include "media/image_decode.h"
 #include "ml/captioner.h"
 #include "ml/image_tensor.h"
-#include "common/errors.h"
 #include "orchestrator/model_files.h"
-#include "kinds/caption.h"
 #include "workers/generation/model_cache.h"
 
 namespace atelier {

@@ -11,8 +11,8 @@
 #include <set>
 
 #include "../job_kind.h"
-#include "kinds/check.h"
 #include "common/errors.h"
+#include "kinds/check.h"
 #include "workers/check/check_config.h"
 #include "workers/check/run_checks.h"
 #include "workers/check/subject_context.h"

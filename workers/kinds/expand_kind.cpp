@@ -4,8 +4,8 @@
 // that now exist, and hands the new jobs to its completion, which inserts them
 // and makes every job that waited for this stage wait for them too.
 #include "../job_kind.h"
-#include "kinds/report.h"
 #include "common/errors.h"
+#include "kinds/report.h"
 #include "pipelines/spec.h"
 
 namespace atelier {

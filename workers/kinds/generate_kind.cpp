@@ -11,10 +11,10 @@
 #include <thread>
 
 #include "../job_kind.h"
+#include "common/errors.h"
 #include "kinds/generate.h"
 #include "ml/generator.h"
 #include "ml/lora.h"
-#include "common/errors.h"
 #include "orchestrator/model_files.h"
 #include "orchestrator/workspace.h"
 #include "provenance/generation_manifest.h"
@@ -122,9 +122,9 @@ class GenerateKind final : public JobKind {
       } catch (const std::exception& e) {
         throw InputError("generate: LoRA " + lr.label + ": " + e.what());
       }
-      ctx.register_model(
-          {lora->sha256, "lora", lora->name, json{{"format", "kohya"}}, std::nullopt,
-           row && row->path ? row->path : std::optional<std::string>(file.string()), 0});
+      ctx.register_model({lora->sha256, "lora", lora->name, json{{"format", "kohya"}}, std::nullopt,
+                          row && row->path ? row->path : std::optional<std::string>(file.string()),
+                          0});
       ctx.add_input(lora->sha256, "lora");
       uses.push_back({&lora->lora, lr.scale, lr.label + " (" + file.string() + ")"});
       loras.push_back(std::move(lora));

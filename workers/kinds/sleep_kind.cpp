@@ -10,8 +10,8 @@
 #include <thread>
 
 #include "../job_kind.h"
-#include "kinds/sleep.h"
 #include "common/errors.h"
+#include "kinds/sleep.h"
 #include "orchestrator/ids.h"
 
 namespace atelier {

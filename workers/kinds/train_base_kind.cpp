@@ -8,9 +8,9 @@
 #include <thread>
 
 #include "../job_kind.h"
-#include "ml/base_trainer.h"
 #include "common/errors.h"
 #include "kinds/train_base.h"
+#include "ml/base_trainer.h"
 #include "workers/training/train_options.h"
 
 namespace atelier {
@@ -60,8 +60,8 @@ class TrainBaseKind final : public JobKind {
     list.replace_extension(".training.json");
     ctx.write_output_file(o.model_name + ".training.json", list, "application/json", "json");
     ctx.register_model({sha, "diffusion", o.model_name,
-                                json{{"steps", o.steps}, {"images", r.images}, {"style", o.style}},
-                                ctx.job_id(), std::nullopt, 0});
+                        json{{"steps", o.steps}, {"images", r.images}, {"style", o.style}},
+                        ctx.job_id(), std::nullopt, 0});
     ctx.log().info("model {} ({}) trained on {} images", o.model_name, sha.substr(0, 10), r.images);
   }
 };

@@ -15,15 +15,15 @@
 #include <thread>
 
 #include "../job_kind.h"
+#include "common/errors.h"
+#include "kinds/train_lora.h"
 #include "media/image_decode.h"
 #include "ml/base_trainer.h"
 #include "ml/image_tensor.h"
 #include "ml/lora_trainer.h"
-#include "common/errors.h"
 #include "orchestrator/model_files.h"
-#include "kinds/train_lora.h"
-#include "workers/training/train_options.h"
 #include "workers/generation/model_cache.h"
+#include "workers/training/train_options.h"
 
 namespace atelier {
 namespace {
@@ -163,13 +163,13 @@ class TrainLoraKind final : public JobKind {
                    {"tag_frequency", freq}};
     ctx.write_output("report.json", report.dump(1) + "\n", "application/json", "json");
     ctx.register_model({sha, "lora", name,
-                                json{{"rank", o.rank},
-                                     {"alpha", o.alpha},
-                                     {"steps", o.steps},
-                                     {"trigger", o.trigger},
-                                     {"base_model", base_sha},
-                                     {"images", data.size()}},
-                                ctx.job_id(), std::nullopt, 0});
+                        json{{"rank", o.rank},
+                             {"alpha", o.alpha},
+                             {"steps", o.steps},
+                             {"trigger", o.trigger},
+                             {"base_model", base_sha},
+                             {"images", data.size()}},
+                        ctx.job_id(), std::nullopt, 0});
     ctx.log().info("LoRA {} ({}) trained on {} images{}", name, sha.substr(0, 10), data.size(),
                    r.resumed_from > 0
                        ? " (resumed from step " + std::to_string(r.resumed_from) + ")"

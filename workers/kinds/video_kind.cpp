@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "../job_kind.h"
+#include "common/errors.h"
 #include "kinds/video.h"
 #include "media/image_decode.h"
 #include "media/png_io.h"
@@ -17,7 +18,6 @@
 #include "media/video/text_font.h"
 #include "media/video/video_assembler.h"
 #include "media/video/video_plan.h"
-#include "common/errors.h"
 #include "orchestrator/workspace.h"
 #include "provenance/signing.h"
 #include "provenance/workspace_key.h"
