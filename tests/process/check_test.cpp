@@ -437,3 +437,29 @@ stages:
   // What waited for the skipped job still ran.
   EXPECT_EQ(job["wrapup"].state, "succeeded");
 }
+
+// What validate accepts the kind accepts: `images` on a check stage names the
+// files to check (it was validated, then refused by the job).
+TEST(Checks, AnImagesParamOnACheckStageChecksThoseFiles) {
+  TempWorkspace tw(fast_config());
+  std::filesystem::create_directories(tw.dir() / "imgs");
+  media::write_png(tw.dir() / "imgs" / "one.png", rings(48, 3));
+  auto spec = tw.write_file("images.yaml", R"(version: 1
+name: images
+stages:
+  - id: vet
+    kind: check
+    with: {images: imgs/, terms: [forbidden]}
+)");
+  const ProcResult v = run_atelier({"-w", tw.dir().string(), "validate", spec.string()});
+  ASSERT_EQ(v.exit_code, 0) << v.err;
+  const ProcResult r =
+      run_atelier({"-w", tw.dir().string(), "run", spec.string(), "--workers", "check=1"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto store = tw.store();
+  const auto jobs = store->list_jobs({.run_id = 1});
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0].state, "succeeded") << jobs[0].error.value_or("");
+  EXPECT_FALSE(store->run_checks(1).empty());
+}
+

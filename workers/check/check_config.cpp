@@ -86,9 +86,13 @@ CheckConfig parse_check_config(const nlohmann::json& with) {
       c.gate = check_kind().parse(nlohmann::json{{"gate", v}}).gate;  // its declared values
     } else if (!k.empty() && k[0] == '_') {
       continue;  // set by Atelier (_inputs of a for_each job)
+    } else if (check_kind().spec().param(k)) {
+      continue;  // declared and used elsewhere (images: the job's inputs, resolved before)
     } else {
-      throw InputError("check: unknown parameter '" + k +
-                       "' (known: copyright, terms, licence, bias, gate)");
+      std::string known;
+      for (const ParamSpec& p : check_kind().spec().params)
+        known += (known.empty() ? "" : ", ") + p.name;
+      throw InputError("check: unknown parameter '" + k + "' (known: " + known + ")");
     }
   }
   if (!c.any())
