@@ -100,9 +100,15 @@ bool is_sha256_hex(std::string_view s) {
 }
 
 bool is_local_path(std::string_view s) {
-  return !s.empty() && s[0] == '/' && (s.size() == 1 || (s[1] != '/' && s[1] != '\\')) &&
-         s.find("://") == std::string_view::npos &&
-         s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+  if (s.empty() || s[0] != '/' || (s.size() > 1 && s[1] == '/')) return false;
+  // Browsers drop tabs and newlines from a URL and read '\\' as '/', so
+  // "/\t/evil.example" or "/\\evil.example" would leave the origin: refuse every
+  // control character and backslash anywhere, not only after the first slash.
+  for (const char ch : s) {
+    const auto u = static_cast<unsigned char>(ch);
+    if (u < 0x20 || u == 0x7f || ch == '\\') return false;
+  }
+  return s.find("://") == std::string_view::npos;
 }
 
 std::optional<std::string> cookie_value(std::string_view header, std::string_view name) {

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "dashboard/http_util.h"
 #include "dashboard/server.h"
 #include "http_client.h"
 #include "kinds/catalog.h"
@@ -370,6 +371,16 @@ TEST_P(DashboardApi, TraversalScriptsSqlAndHugeBodiesAreHarmless) {
   r = http_raw(p, chunked);
   EXPECT_EQ(r.status, 413);
   EXPECT_EQ(post(p, "/api/v1/runs", "{not json").status, 400);
+}
+
+TEST(DashboardSecurity, RedirectsGoOnlyToPathsOfThisOrigin) {
+  EXPECT_TRUE(dashboard::is_local_path("/"));
+  EXPECT_TRUE(dashboard::is_local_path("/runs/r1?state=dead"));
+  for (const std::string& bad : std::vector<std::string>{
+           "", "runs", "//evil.example", "/\\evil.example", "/\t/evil.example", "/\n/evil.example",
+           "/\r\nSet-Cookie: x=1", std::string("/\0/evil", 7), "/x\x7f", "/a\\b",
+           "/https://evil.example"})
+    EXPECT_FALSE(dashboard::is_local_path(bad)) << bad;
 }
 
 TEST(DashboardSecurity, RequestFloodsGetTooManyRequests) {
