@@ -99,6 +99,16 @@ bool is_sha256_hex(std::string_view s) {
   return true;
 }
 
+std::string attachment_disposition(std::string_view file_name) {
+  std::string ascii(file_name);
+  for (char& ch : ascii) {
+    const bool safe = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
+    if (!safe) ch = '_';
+  }
+  return "attachment; filename=\"" + ascii + "\"; filename*=UTF-8''" + percent_encode(file_name);
+}
+
 bool is_local_path(std::string_view s) {
   if (s.empty() || s[0] != '/' || (s.size() > 1 && s[1] == '/')) return false;
   // Browsers drop tabs and newlines from a URL and read '\\' as '/', so

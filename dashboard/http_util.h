@@ -19,6 +19,10 @@ namespace atelier::dashboard {
 // an encoded NUL.
 std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space = false);
 std::string percent_encode(std::string_view s);
+// `attachment` with the file name in both RFC 6266 forms: an ASCII fallback with
+// every byte outside [A-Za-z0-9._-] as '_', and filename* percent-encoded, so no
+// byte of it can end the header or start another.
+std::string attachment_disposition(std::string_view file_name);
 
 // "a=1&b=x%20y" -> {a: 1, b: "x y"}; a repeated key keeps its first value;
 // malformed pairs are dropped.

@@ -6,6 +6,7 @@
 // stream app.js listens to; the elements it updates carry data-* hooks.
 #include <fstream>
 
+#include "common/errors.h"
 #include "dashboard/auth.h"
 #include "dashboard/dashboard.h"
 #include "dashboard/http_util.h"
@@ -13,7 +14,6 @@
 #include "dashboard/static_files.h"
 #include "dashboard/views.h"
 #include "orchestrator/asset_store.h"
-#include "common/errors.h"
 #include "orchestrator/ids.h"
 
 namespace atelier::dashboard {
@@ -461,7 +461,7 @@ Reply asset_file(Ctx& c) {
   if (a->media_type.rfind("image/", 0) != 0 && a->media_type.rfind("video/", 0) != 0 &&
       a->media_type.rfind("audio/", 0) != 0)
     r.headers.emplace_back("Content-Disposition",
-                           "attachment; filename=\"" + sha.substr(0, 12) + "." + a->ext + "\"");
+                           attachment_disposition(sha.substr(0, 12) + "." + a->ext));
   return r;
 }
 

@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <fstream>
 
-#include "media/hash/stored_hashes.h"
-#include "orchestrator/asset_hashes.h"
 #include "common/errors.h"
 #include "kinds/catalog.h"
+#include "media/hash/stored_hashes.h"
+#include "orchestrator/asset_hashes.h"
 
 namespace atelier {
 namespace fs = std::filesystem;
@@ -68,6 +68,18 @@ std::string media_type_for(const fs::path& p) {
   return "application/octet-stream";
 }
 
+std::string stored_ext(const fs::path& p) {
+  std::string ext = p.extension().string();
+  if (!ext.empty()) ext = ext.substr(1);
+  const bool plain =
+      !ext.empty() && ext.size() <= 10 && std::all_of(ext.begin(), ext.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+      });
+  if (!plain) return "bin";
+  std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
+  return ext;
+}
+
 std::vector<ResolvedFile> resolve_files(const json& value, const fs::path& base) {
   std::vector<ResolvedFile> out;
   auto add = [&](const json& e) {
@@ -110,8 +122,7 @@ void import_spec_files(PipelineSpec& spec, AssetStore* files, Store* store) {
       if (!store || !files) continue;
       json imported = json::array();
       for (const ResolvedFile& f : found) {
-        std::string ext = f.path.extension().string();
-        if (!ext.empty()) ext = ext.substr(1);
+        const std::string ext = stored_ext(f.path);
         StoredFile stored = files->put_file(f.path, ext);
         ImportedAsset asset{stored.sha256,   media_type_for(f.path), ext,
                             f.path.string(), stored.bytes,           f.licence};

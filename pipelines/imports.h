@@ -27,5 +27,9 @@ void import_spec_files(PipelineSpec& spec, AssetStore* files, Store* store);
 
 std::vector<ResolvedFile> resolve_files(const json& value, const std::filesystem::path& base);
 std::string media_type_for(const std::filesystem::path& p);
+// The extension an imported file is stored and served under: its own, lower
+// case, when it is 1 to 10 letters and digits; else "bin". A name is user data
+// and the extension reaches file names and response headers.
+std::string stored_ext(const std::filesystem::path& p);
 
 }  // namespace atelier

@@ -13,6 +13,7 @@
 #include "http_client.h"
 #include "kinds/catalog.h"
 #include "orchestrator/tokens.h"
+#include "pipelines/imports.h"
 #include "pipelines/prepare_run.h"
 #include "support/process.h"
 #include "support/test_workspace.h"
@@ -381,6 +382,21 @@ TEST(DashboardSecurity, RedirectsGoOnlyToPathsOfThisOrigin) {
            "/\r\nSet-Cookie: x=1", std::string("/\0/evil", 7), "/x\x7f", "/a\\b",
            "/https://evil.example"})
     EXPECT_FALSE(dashboard::is_local_path(bad)) << bad;
+}
+
+TEST(DashboardSecurity, NoByteOfAFileNameCanReachAResponseHeaderRaw) {
+  EXPECT_EQ(stored_ext("a/photo.PNG"), "png");
+  EXPECT_EQ(stored_ext("notes.txt"), "txt");
+  EXPECT_EQ(stored_ext("README"), "bin");
+  EXPECT_EQ(stored_ext("x.png\r\nSet-Cookie: atelier_session=evil"), "bin");
+  EXPECT_EQ(stored_ext("x.tar;gz"), "bin");
+  const std::string d =
+      dashboard::attachment_disposition("abc.png\r\nSet-Cookie: s=1\"; x=\xc3\xa9");
+  EXPECT_EQ(d.find_first_of("\r\n"), std::string::npos) << d;
+  EXPECT_EQ(
+      d.rfind("attachment; filename=\"abc.png__Set-Cookie__s_1___x___\"; filename*=UTF-8''", 0), 0u)
+      << d;
+  EXPECT_NE(d.find("%0D%0ASet-Cookie%3A%20s%3D1%22%3B%20x%3D%C3%A9"), std::string::npos) << d;
 }
 
 TEST(DashboardSecurity, RequestFloodsGetTooManyRequests) {
