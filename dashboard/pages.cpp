@@ -5,6 +5,8 @@
 // esc() (page_layout.h). Pages that change while open carry data-live with the
 // stream app.js listens to; the elements it updates carry data-* hooks.
 #include <fstream>
+#include <map>
+#include <mutex>
 
 #include "common/errors.h"
 #include "dashboard/auth.h"
@@ -443,6 +445,36 @@ Reply login_page(Ctx& c) {
   return r;
 }
 
+// Only a regular file (not a link planted in the store) whose bytes still hash
+// to its name is served. A file checked once is trusted while its size and
+// modification time stay the same, so a video is hashed once, not per request.
+bool served_file_is_intact(const std::filesystem::path& file, const std::string& sha) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status st = fs::symlink_status(file, ec);
+  if (ec || !fs::is_regular_file(st)) return false;
+  const auto size = fs::file_size(file, ec);
+  if (ec) return false;
+  const auto mtime = fs::last_write_time(file, ec);
+  if (ec) return false;
+  struct Seen {
+    std::uintmax_t size;
+    fs::file_time_type mtime;
+  };
+  static std::mutex mu;
+  static std::map<std::string, Seen> verified;
+  {
+    std::lock_guard lk(mu);
+    auto it = verified.find(file.string());
+    if (it != verified.end() && it->second.size == size && it->second.mtime == mtime) return true;
+  }
+  if (sha256_file(file) != sha) return false;
+  std::lock_guard lk(mu);
+  if (verified.size() > 100000) verified.clear();  // bounded; a re-check is cheap enough
+  verified[file.string()] = {size, mtime};
+  return true;
+}
+
 Reply asset_file(Ctx& c) {
   const std::string sha = c.param("sha");
   if (!is_sha256_hex(sha)) throw NotFound("not found");
@@ -451,8 +483,8 @@ Reply asset_file(Ctx& c) {
   Reply r;
   r.content_type = a->media_type;
   r.file = c.env.ws.asset_store().path_for(a->sha256, a->ext);
-  if (!std::filesystem::exists(r.file))
-    throw NotFound("the asset's file is missing from the store");
+  if (!served_file_is_intact(r.file, sha))
+    throw NotFound("the asset's file is missing from the store or does not match its hash");
   // Content-addressed: the bytes at this URL never change.
   r.headers.emplace_back("Cache-Control", "public, max-age=31536000, immutable");
   // An SVG or HTML asset must not run as a page of this site.

@@ -6,6 +6,10 @@
 // injected clock.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "dashboard/http_util.h"
@@ -179,6 +183,37 @@ TEST_P(DashboardApi, KindsListsEveryDeclaredKindWithItsParameters) {
     EXPECT_EQ(kinds[i]["name"], kind_catalog()[i].name);
     EXPECT_EQ(kinds[i]["params"].size(), kind_catalog()[i].params.size());
   }
+}
+
+TEST_P(DashboardApi, AnAssetFileIsServedOnlyWhileItIsARegularFileWithItsHash) {
+  Served s(GetParam());
+  run_pipeline(s.tw);
+  const int p = s.port();
+  auto store = s.tw.store();
+  std::vector<std::string> shas;
+  std::map<std::string, std::string> ext;
+  for (const AssetRow& a : store->list_assets(1)) {
+    shas.push_back(a.sha256);
+    ext[a.sha256] = a.ext;
+  }
+  ASSERT_GE(shas.size(), 3u);
+  const AssetStore files = Workspace::open(s.tw.dir()).asset_store();
+  auto file_of = [&](const std::string& sha) { return files.path_for(sha, ext[sha]); };
+  for (const auto& sha : shas) ASSERT_EQ(http_get(p, "/assets/" + sha).status, 200) << sha;
+  // Bytes changed in place (a later time, so the check cannot be skipped).
+  {
+    std::ofstream(file_of(shas[0]), std::ios::app) << "tampered";
+    std::filesystem::last_write_time(
+        file_of(shas[0]), std::filesystem::file_time_type::clock::now() + std::chrono::seconds(5));
+  }
+  EXPECT_EQ(http_get(p, "/assets/" + shas[0]).status, 404);
+  // A link planted where an asset's file was, even to the right bytes.
+  const auto copy = s.tw.dir() / "copy.txt";
+  std::filesystem::copy_file(file_of(shas[1]), copy);
+  std::filesystem::remove(file_of(shas[1]));
+  std::filesystem::create_symlink(copy, file_of(shas[1]));
+  EXPECT_EQ(http_get(p, "/assets/" + shas[1]).status, 404);
+  EXPECT_EQ(http_get(p, "/assets/" + shas[2]).status, 200);
 }
 
 TEST_P(DashboardApi, ActionsNeedAnAdminTokenAndAreAudited) {
