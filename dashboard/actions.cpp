@@ -5,17 +5,17 @@
 // `back` page (a local path only); anything else gets JSON.
 #include <fstream>
 
+#include "common/errors.h"
 #include "dashboard/auth.h"
 #include "dashboard/dashboard.h"
 #include "dashboard/http_util.h"
 #include "dashboard/page_layout.h"
 #include "dashboard/views.h"
+#include "kinds/catalog.h"
 #include "orchestrator/asset_store.h"
-#include "common/errors.h"
 #include "orchestrator/ids.h"
 #include "orchestrator/tokens.h"
 #include "pipelines/prepare_run.h"
-#include "kinds/catalog.h"
 
 namespace atelier::dashboard {
 
@@ -165,7 +165,7 @@ Reply login(Ctx& c) {
   const std::string next = field(c, "next");
   Reply r = Reply::redirect(is_local_path(next) ? next : "/");
   r.headers.emplace_back("Set-Cookie", session_cookie(s.id, c.env.options.session_ms));
-  r.headers.emplace_back("Set-Cookie", expired_cookie(kLoginCookie));
+  r.headers.emplace_back("Set-Cookie", expired_cookie(kLoginCookie, "/login"));
   return r;
 }
 

@@ -35,8 +35,9 @@ std::string session_cookie(const std::string& id, int64_t lifetime_ms) {
          "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" + std::to_string(lifetime_ms / 1000);
 }
 
-std::string expired_cookie(const char* name) {
-  return std::string(name) + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0";
+std::string expired_cookie(const char* name, const char* path) {
+  // A cookie is cleared only under the Path it was set with.
+  return std::string(name) + "=; Path=" + path + "; HttpOnly; SameSite=Strict; Max-Age=0";
 }
 
 std::string login_cookie(const std::string& nonce) {

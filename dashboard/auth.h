@@ -40,7 +40,7 @@ NewSession open_session(Store& store, const TokenRow& token, int64_t now_ms, int
 // Set-Cookie values. Secure is left off: the dashboard serves plain HTTP on
 // loopback; behind a TLS proxy the proxy adds it.
 std::string session_cookie(const std::string& id, int64_t lifetime_ms);
-std::string expired_cookie(const char* name);
+std::string expired_cookie(const char* name, const char* path = "/");
 std::string login_cookie(const std::string& nonce);
 
 }  // namespace atelier::dashboard

@@ -3,10 +3,10 @@
 
 #include <fstream>
 
+#include "common/errors.h"
 #include "media/hash/colour_layout.h"
 #include "media/png_meta.h"
 #include "orchestrator/asset_hashes.h"
-#include "common/errors.h"
 #include "orchestrator/ids.h"
 #include "orchestrator/model_files.h"
 #include "provenance/generation_manifest.h"
@@ -24,10 +24,14 @@ std::string signature_note(Store& store, const std::string& text, const json& m)
   if (json_nesting_depth(text) > kMaxManifestDepth) return "not checked: nested too deeply";
   const SignatureCheck sc = check_manifest_signature(m);
   switch (sc.status) {
-    case SignatureCheck::valid:
-      return store.find_signing_key(sc.key_id)
-                 ? "valid, by this workspace's key " + sc.key_id
-                 : "valid, by key " + sc.key_id + ", which this workspace does not trust";
+    case SignatureCheck::valid: {
+      // An imported partner key is trusted but is not this workspace's own.
+      const auto key = store.find_signing_key(sc.key_id);
+      if (!key) return "valid, by key " + sc.key_id + ", which this workspace does not trust";
+      if (key->origin == "workspace") return "valid, by this workspace's key " + sc.key_id;
+      return "valid, by imported key " + sc.key_id +
+             (key->label.empty() ? "" : " (" + key->label + ")");
+    }
     case SignatureCheck::unsigned_manifest:
       return "unsigned";
     case SignatureCheck::mismatch:

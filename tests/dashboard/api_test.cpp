@@ -310,6 +310,12 @@ TEST_P(DashboardApi, BrowserSessionsNeedTheLoginNonceAndCsrfOnEveryForm) {
            {{"Cookie", "atelier_login=" + nonce}}, "application/x-www-form-urlencoded");
   ASSERT_EQ(r.status, 303) << r.body;
   EXPECT_EQ(r.header("Location"), "/runs");
+  bool login_cookie_cleared = false;  // under the Path it was set with
+  for (const auto& [k, v] : r.headers)
+    login_cookie_cleared =
+        login_cookie_cleared || (k == "Set-Cookie" && v.rfind("atelier_login=;", 0) == 0 &&
+                                 v.find("Path=/login;") != std::string::npos);
+  EXPECT_TRUE(login_cookie_cleared);
   std::string session;
   for (const auto& [k, v] : r.headers)
     if (k == "Set-Cookie" && v.rfind("atelier_session=", 0) == 0)

@@ -289,6 +289,19 @@ TEST_F(ProvenanceTrace, ACopyWithOtherBytesIsFoundByItsEmbeddedManifest) {
   EXPECT_EQ(l.detail["signature"], "valid, by this workspace's key " + key.key_id);
 }
 
+TEST_F(ProvenanceTrace, AManifestSignedByAnImportedKeyIsNotCalledThisWorkspaces) {
+  const media::PngInfo info = media::read_png_metadata_file(files.path_for(sha, "png"));
+  json m = json::parse(*media::find_text(info, kManifestKeyword));
+  const KeyPair partner = generate_key_pair();
+  m = sign_manifest(m, partner);
+  ASSERT_TRUE(
+      store->add_signing_key({partner.key_id, partner.public_hex(), "imported", "agency", 0}));
+  const auto copy = media::encode_png(img, {{kManifestKeyword, m.dump(), true}});
+  const Located l = find(write_bytes(tw.dir() / "partner.png", copy));
+  EXPECT_EQ(l.how, "manifest");
+  EXPECT_EQ(l.detail["signature"], "valid, by imported key " + partner.key_id + " (agency)");
+}
+
 TEST_F(ProvenanceTrace, AStrippedEditedCopyIsFoundByTheNearestHash) {
   media::Image edited = img;
   for (auto& p : edited.pixels) p = static_cast<uint8_t>(std::min(255, p + 6));
