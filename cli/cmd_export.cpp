@@ -106,6 +106,7 @@ int cmd_export(const Globals& g, const ExportArgs& a) {
   const provenance::KeyPair key = provenance::workspace_signing_key(ws.dir(), *store);
   std::set<std::string> names;
   json index = json::array();
+  json missing = json::array();  // assets whose file is gone from the store: named, not fatal
   for (const Item& it : items) {
     std::string stem;
     std::string::const_iterator pos = a.name.begin();
@@ -121,7 +122,15 @@ int cmd_export(const Globals& g, const ExportArgs& a) {
     for (int n = 2; !names.insert(unique).second; ++n) unique = stem + "_" + std::to_string(n);
     const fs::path src = files.path_for(it.asset.sha256, it.asset.ext);
     const fs::path dst = fs::path(a.dir) / (unique + "." + it.asset.ext);
-    fs::copy_file(src, dst, fs::copy_options::overwrite_existing);
+    std::error_code ec;
+    if (!fs::is_regular_file(fs::symlink_status(src, ec)) ||
+        !fs::copy_file(src, dst, fs::copy_options::overwrite_existing, ec) || ec) {
+      missing.push_back({{"sha256", it.asset.sha256},
+                         {"expected", src.string()},
+                         {"stage", it.job.stage},
+                         {"error", ec ? ec.message() : "not in the asset store"}});
+      continue;
+    }
 
     const json manifest = provenance::export_manifest(
         *store, files,
@@ -135,12 +144,18 @@ int cmd_export(const Globals& g, const ExportArgs& a) {
                      {"stage", it.job.stage},
                      {"matrix", it.job.matrix}});
   }
-  std::ofstream(fs::path(a.dir) / "index.json")
-      << json{{"run", run_ref(run_id)}, {"files", index}, {"left_out", skipped}}.dump(2) << "\n";
+  std::ofstream(fs::path(a.dir) / "index.json") << json{{"run", run_ref(run_id)},
+                                                        {"files", index},
+                                                        {"left_out", skipped},
+                                                        {"missing", missing}}
+                                                       .dump(2)
+                                                << "\n";
   store->audit("cli", "export", run_ref(run_id),
                {{"dir", a.dir}, {"files", index.size()}, {"left_out", skipped.size()}});
   if (g.json) {
-    std::cout << json{{"dir", a.dir}, {"files", index}, {"left_out", skipped}}.dump(2) << "\n";
+    std::cout << json{{"dir", a.dir}, {"files", index}, {"left_out", skipped}, {"missing", missing}}
+                     .dump(2)
+              << "\n";
   } else {
     std::cout << "exported " << index.size() << " file(s) of " << run_ref(run_id) << " to " << a.dir
               << " (each with NAME.manifest.json; index.json lists them)\n";
@@ -148,7 +163,12 @@ int cmd_export(const Globals& g, const ExportArgs& a) {
       std::cout << skipped.size()
                 << " quarantined asset(s) left out (--include-quarantined to add them)\n";
   }
-  return 0;
+  // Everything that could be delivered was; what could not is named, and the
+  // export as a whole did not do what was asked (exit 1).
+  for (const json& m : missing)
+    std::cerr << "atelier: export: " << m["expected"].get<std::string>() << " ("
+              << m["stage"].get<std::string>() << "): " << m["error"].get<std::string>() << "\n";
+  return missing.empty() ? 0 : 1;
 }
 
 }  // namespace atelier::cli

@@ -5,6 +5,7 @@
 // and a generated image appears as an inline data: PNG thumbnail.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -129,5 +130,20 @@ stages:
   r = run_atelier({"-w", w, "--json", "export", "r2", (tw.dir() / "again").string(), "--name",
                    "{stage}_{index}"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(parse_out(r)["files"].size(), 2u);
+  const json delivered = parse_out(r);
+  EXPECT_EQ(delivered["files"].size(), 2u);
+
+  // One asset's file gone from the store: the other is exported, the missing one
+  // named, and the export exits 1.
+  const std::string gone = delivered["files"][0]["sha256"];
+  const fs::path gone_file = tw.ws().asset_store().path_for(gone, "png");
+  ASSERT_TRUE(fs::remove(gone_file)) << gone_file;
+  r = run_atelier({"-w", w, "--json", "export", "r2", (tw.dir() / "partial").string(), "--name",
+                   "{stage}_{index}"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  const json partial = parse_out(r);
+  EXPECT_EQ(partial["files"].size(), 1u);
+  ASSERT_EQ(partial["missing"].size(), 1u);
+  EXPECT_EQ(partial["missing"][0]["sha256"], gone);
+  EXPECT_NE(r.err.find(gone_file.string()), std::string::npos) << r.err;
 }
