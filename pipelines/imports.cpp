@@ -25,7 +25,7 @@ std::optional<std::string> licence_beside(const fs::path& file) {
   return std::nullopt;
 }
 
-std::vector<fs::path> expand_one(const std::string& text, const fs::path& base) {
+std::vector<fs::path> expand_one_unchecked(const std::string& text, const fs::path& base) {
   fs::path p = fs::path(text).is_absolute() ? fs::path(text) : base / text;
   std::vector<fs::path> out;
   if (text.find_first_of("*?[") != std::string::npos) {
@@ -50,6 +50,16 @@ std::vector<fs::path> expand_one(const std::string& text, const fs::path& base) 
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+// A symlink loop, a folder that cannot be read: an input error naming the path,
+// which the caller places at the parameter's file:line:col.
+std::vector<fs::path> expand_one(const std::string& text, const fs::path& base) {
+  try {
+    return expand_one_unchecked(text, base);
+  } catch (const fs::filesystem_error& e) {
+    throw InputError("'" + text + "': " + e.path1().string() + ": " + e.code().message());
+  }
 }
 
 }  // namespace

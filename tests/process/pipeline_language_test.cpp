@@ -3,6 +3,7 @@
 // dynamic stage, and ${stage.assets} references, all recorded as lineage.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <set>
 
 #include "process_helpers.h"
@@ -120,6 +121,25 @@ TEST(PipelineLanguage, AMissingImportIsAnErrorAtItsLineAndNothingIsEnqueued) {
     EXPECT_NE(r.err.find(spec.string() + ":6:19: stage 'a': files: no files match 'brand/*.png'"),
               std::string::npos)
         << r.err;
+  }
+  EXPECT_FALSE(tw.store()->latest_run().has_value());
+}
+
+TEST(PipelineLanguage, ASymlinkLoopInAnImportFolderIsAnErrorAtItsLine) {
+  TempWorkspace tw;
+  std::filesystem::create_directories(tw.dir() / "brand");
+  std::filesystem::create_symlink("self", tw.dir() / "brand" / "self");
+  std::filesystem::create_symlink("loop", tw.dir() / "loop");
+  auto spec = tw.write_file("s.yaml",
+                            "version: 1\nname: x\nstages:\n  - id: a\n    kind: sleep\n"
+                            "    with: {files: brand/}\n  - id: b\n    kind: sleep\n"
+                            "    with: {files: loop}\n");
+  for (const char* cmd : {"validate", "submit"}) {
+    ProcResult r = run_atelier({"-w", tw.dir().string(), cmd, spec.string()});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find(spec.string() + ":6:19: stage 'a': files: 'brand/': "), std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("Too many levels of symbolic links"), std::string::npos) << r.err;
   }
   EXPECT_FALSE(tw.store()->latest_run().has_value());
 }
