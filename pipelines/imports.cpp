@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "common/errors.h"
+#include "common/utf8.h"
 #include "kinds/catalog.h"
 #include "media/hash/stored_hashes.h"
 #include "orchestrator/asset_hashes.h"
@@ -54,12 +55,37 @@ std::vector<fs::path> expand_one_unchecked(const std::string& text, const fs::pa
 
 // A symlink loop, a folder that cannot be read: an input error naming the path,
 // which the caller places at the parameter's file:line:col.
+// A name shown with every byte outside printable ASCII as \xNN.
+std::string escaped_name(const std::string& name) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (const char c : name) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u < 0x7f && c != '\\') {
+      out += c;
+    } else {
+      out += "\\x";
+      out += hex[u >> 4];
+      out += hex[u & 15];
+    }
+  }
+  return out;
+}
+
 std::vector<fs::path> expand_one(const std::string& text, const fs::path& base) {
+  std::vector<fs::path> out;
   try {
-    return expand_one_unchecked(text, base);
+    out = expand_one_unchecked(text, base);
   } catch (const fs::filesystem_error& e) {
     throw InputError("'" + text + "': " + e.path1().string() + ": " + e.code().message());
   }
+  // Names travel in manifests, JSON and the dashboard, which hold text: refuse
+  // one that is not UTF-8 here, naming it, rather than fail later half-imported.
+  for (const fs::path& f : out)
+    if (!valid_utf8(f.string()))
+      throw InputError("'" + text + "': the file name " + escaped_name(f.string()) +
+                       " is not valid UTF-8 (rename it)");
+  return out;
 }
 
 }  // namespace
@@ -114,6 +140,9 @@ std::vector<ResolvedFile> resolve_files(const json& value, const fs::path& base)
 
 void import_spec_files(PipelineSpec& spec, AssetStore* files, Store* store) {
   const fs::path base = fs::absolute(spec.path).parent_path();
+  // Every stage's files are found and checked before any is imported, so a spec
+  // refused for one bad path leaves no asset rows behind.
+  std::vector<std::pair<json*, std::vector<ResolvedFile>>> pending;
   for (StageSpec& s : spec.stages) {
     const KindSpec* kind = find_kind(s.kind);
     if (!kind) continue;
@@ -129,26 +158,29 @@ void import_spec_files(PipelineSpec& spec, AssetStore* files, Store* store) {
         throw InputError(at_pos(spec.path, pos) + "stage '" + s.id + "': " + p.name + ": " +
                          e.what());
       }
-      if (!store || !files) continue;
-      json imported = json::array();
-      for (const ResolvedFile& f : found) {
-        const std::string ext = stored_ext(f.path);
-        StoredFile stored = files->put_file(f.path, ext);
-        ImportedAsset asset{stored.sha256,   media_type_for(f.path), ext,
-                            f.path.string(), stored.bytes,           f.licence};
-        if (asset.media_type == "image/png")
-          if (auto h = media::hash_png_file(files->path_for(stored.sha256, ext))) {
-            asset.hashes = to_asset_hashes(h->hashes);
-            asset.width = h->width;
-            asset.height = h->height;
-          }
-        store->import_asset(asset);
-        json entry = {{"sha256", stored.sha256}, {"source", f.path.string()}};
-        if (f.licence) entry["licence"] = *f.licence;
-        imported.push_back(std::move(entry));
-      }
-      value = std::move(imported);
+      pending.emplace_back(&value, std::move(found));
     }
+  }
+  if (!store || !files) return;
+  for (auto& [value, found] : pending) {
+    json imported = json::array();
+    for (const ResolvedFile& f : found) {
+      const std::string ext = stored_ext(f.path);
+      StoredFile stored = files->put_file(f.path, ext);
+      ImportedAsset asset{stored.sha256,   media_type_for(f.path), ext,
+                          f.path.string(), stored.bytes,           f.licence};
+      if (asset.media_type == "image/png")
+        if (auto h = media::hash_png_file(files->path_for(stored.sha256, ext))) {
+          asset.hashes = to_asset_hashes(h->hashes);
+          asset.width = h->width;
+          asset.height = h->height;
+        }
+      store->import_asset(asset);
+      json entry = {{"sha256", stored.sha256}, {"source", f.path.string()}};
+      if (f.licence) entry["licence"] = *f.licence;
+      imported.push_back(std::move(entry));
+    }
+    *value = std::move(imported);
   }
 }
 

@@ -144,6 +144,28 @@ TEST(PipelineLanguage, ASymlinkLoopInAnImportFolderIsAnErrorAtItsLine) {
   EXPECT_FALSE(tw.store()->latest_run().has_value());
 }
 
+TEST(PipelineLanguage, AFileNameThatIsNotUtf8IsRefusedByNameAndLeavesNoRows) {
+  TempWorkspace tw;
+  std::filesystem::create_directories(tw.dir() / "good");
+  std::filesystem::create_directories(tw.dir() / "odd");
+  tw.write_file("good/a.txt", "a");
+  tw.write_file(std::string("odd/caf\xe9.txt"), "latin-1 name");
+  auto spec = tw.write_file("s.yaml",
+                            "version: 1\nname: x\nstages:\n  - id: a\n    kind: sleep\n"
+                            "    with: {files: good/}\n  - id: b\n    kind: sleep\n"
+                            "    with: {files: odd/}\n");
+  for (const char* cmd : {"validate", "submit"}) {
+    ProcResult r = run_atelier({"-w", tw.dir().string(), cmd, spec.string()});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find(spec.string() + ":9:19: stage 'b': files: 'odd/': the file name "),
+              std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("caf\\xe9.txt is not valid UTF-8"), std::string::npos) << r.err;
+  }
+  EXPECT_FALSE(tw.store()->latest_run().has_value());
+  EXPECT_TRUE(tw.store()->asset_shas().empty()) << "stage a's file was not imported";
+}
+
 TEST(PipelineLanguage, EveryExampleSpecRunsAsItIs) {
   int ran = 0;
   for (const auto& e : std::filesystem::directory_iterator(ATELIER_EXAMPLES)) {
