@@ -16,6 +16,7 @@
 
 #include "../job_kind.h"
 #include "common/errors.h"
+#include "common/text.h"
 #include "kinds/train_lora.h"
 #include "media/image_decode.h"
 #include "ml/base_trainer.h"
@@ -33,12 +34,6 @@ namespace fs = std::filesystem;
 std::string read_file(const fs::path& f) {
   std::ifstream in(f, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-
-std::string trim(std::string s) {
-  const auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
 }
 
 bool is_image(const JobInput& in) {
@@ -79,7 +74,7 @@ class TrainLoraKind final : public JobKind {
     for (const auto& in : ctx.inputs()) {
       if (!is_text(in)) continue;
       for (const auto& src : ctx.store().asset_sources(in.sha256)) {
-        caption_of[src.sha256] = trim(read_file(in.path));
+        caption_of[src.sha256] = trim_whitespace(read_file(in.path));
         caption_sha_of[src.sha256] = in.sha256;
       }
     }

@@ -4,16 +4,9 @@
 #include <string>
 
 #include "common/errors.h"
+#include "common/text.h"
 
 namespace atelier {
-
-namespace {
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
-}
-}  // namespace
 
 ml::TrainBaseOptions train_base_options(const TrainBaseParams& p) {
   ml::TrainBaseOptions o;
@@ -55,7 +48,7 @@ ml::TrainLoraOptions train_lora_options(const TrainLoraParams& p) {
   o.seed = static_cast<uint64_t>(p.seed);
   o.shuffle_tags = p.shuffle_tags;
   o.convs = p.conv;
-  o.trigger = trim(p.trigger);
+  o.trigger = trim_whitespace(p.trigger);
   if (o.trigger.find(',') != std::string::npos)
     throw InputError("train_lora: param 'trigger' must not contain a comma");
   return o;
