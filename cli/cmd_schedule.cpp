@@ -5,9 +5,9 @@
 #include <iostream>
 
 #include "cli_util.h"
+#include "common/errors.h"
 #include "daemon_commands.h"
 #include "orchestrator/cron.h"
-#include "common/errors.h"
 #include "orchestrator/ids.h"
 #include "orchestrator/scheduler.h"
 #include "pipelines/prepare_run.h"
@@ -43,7 +43,8 @@ std::string when(const std::optional<int64_t>& ms, const std::string& tz) {
 
 ScheduledSubmit submit_scheduled(const Workspace& ws, Store& store, const ScheduleRow& s,
                                  const std::string& key) {
-  const RunRequest req{s.spec_path, params_to_sets(s.params), key, "schedule:" + s.name};
+  const RunRequest req{s.spec_path, params_to_sets(s.params), key, "schedule:" + s.name,
+                       s.confined};
   NewRun run = prepare_run(ws, req, nullptr, &store);
   const SubmitResult r = store.submit_run(run);
   return {r.run_id, r.existing};

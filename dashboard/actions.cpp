@@ -13,6 +13,7 @@
 #include "dashboard/views.h"
 #include "kinds/catalog.h"
 #include "orchestrator/asset_store.h"
+#include "orchestrator/file_scope.h"
 #include "orchestrator/ids.h"
 #include "orchestrator/tokens.h"
 #include "pipelines/prepare_run.h"
@@ -94,7 +95,8 @@ Reply submit(Ctx& c) {
   }
   std::optional<std::string> key;
   if (!field(c, "key").empty()) key = field(c, "key");
-  NewRun run = prepare_run(c.env.ws, {file, sets_field(c), key, c.who.actor()}, nullptr, &c.store);
+  NewRun run =
+      prepare_run(c.env.ws, {file, sets_field(c), key, c.who.actor(), true}, nullptr, &c.store);
   const SubmitResult r = c.store.submit_run(run);
   if (!r.existing)
     c.store.audit(c.who.actor(), "submit", run_ref(r.run_id),
@@ -115,7 +117,9 @@ Reply schedule_add(Ctx& c) {
   s.missed = field(c, "missed").empty() ? "skip" : field(c, "missed");
   s.spec_path = field(c, "spec_path");
   if (s.spec_path.empty()) throw InputError("spec_path: the spec file on the server is required");
-  s.spec_path = std::filesystem::absolute(s.spec_path).string();
+  // The spec file is read on the server: only where an API submission may read.
+  s.spec_path = FileScope(c.env.ws.config(), true).check_read(s.spec_path, "spec_path").string();
+  s.confined = true;
   const auto sets = sets_field(c);
   for (const std::string& kv : sets) {
     const auto eq = kv.find('=');
@@ -125,7 +129,7 @@ Reply schedule_add(Ctx& c) {
   }
   s.created_by = c.who.actor();
   const int64_t first = validate_schedule(s, c.env.clock->now_ms());
-  prepare_run(c.env.ws, {s.spec_path, sets, std::nullopt, s.created_by});
+  prepare_run(c.env.ws, {s.spec_path, sets, std::nullopt, s.created_by, true});
   c.store.add_schedule(s);
   c.store.audit(
       c.who.actor(), "schedule.add", s.name,

@@ -354,9 +354,10 @@ Reply asset_page(Ctx& c) {
   if (!a["job"].is_null())
     body += "<tr><th>Made by</th><td><a href=\"/jobs/" + esc(s(a["job"])) + "\">" +
             esc(s(a["job"])) + "</a></td></tr>";
-  if (!a["source"].is_null())
-    body += "<tr><th>Imported from</th><td><code>" + esc(s(a["source"])) + "</code> (" +
-            esc(a["licence"].is_null() ? "no licence declared" : s(a["licence"])) + ")</td></tr>";
+  // One row per import: the same bytes imported under two licences show both.
+  for (const json& i : a["imports"])
+    body += "<tr><th>Imported from</th><td><code>" + esc(s(i["source"])) + "</code> (" +
+            esc(i["licence"].is_null() ? "no licence declared" : s(i["licence"])) + ")</td></tr>";
   body +=
       "</table><p><a href=\"/assets/" + esc(sha) + "\" download>Download</a></p><h2>Checks</h2>";
   if (a["checks"].empty())

@@ -3,10 +3,10 @@
 
 #include <fstream>
 
+#include "common/errors.h"
 #include "common/json_quote.h"
 #include "dashboard/dashboard.h"
 #include "orchestrator/audit_chain.h"
-#include "common/errors.h"
 #include "orchestrator/ids.h"
 #include "orchestrator/run_outputs.h"
 #include "orchestrator/run_status.h"
@@ -132,6 +132,14 @@ json asset_row_json(const AssetRow& a) {
   j["height"] = a.height ? json(*a.height) : json(nullptr);
   j["source"] = opt(a.source_path);
   j["licence"] = opt(a.licence);
+  // Every import, so the same bytes brought in under two licences show both.
+  json imports = json::array();
+  for (const AssetImport& i : a.imports)
+    imports.push_back({{"source", i.source_path},
+                       {"licence", opt(i.licence)},
+                       {"imported_by", i.imported_by},
+                       {"imported_at", i.imported_at}});
+  j["imports"] = std::move(imports);
   return j;
 }
 

@@ -26,10 +26,10 @@ const KindDecl<CaptionParams>& caption_kind() {
           .param(&C::use_sidecars, {.name = "use_sidecars",
                                     .type = T::boolean,
                                     .doc = "use an existing <stem>.txt caption"})
-          .param(&C::export_dir,
-                 {.name = "export_dir",
-                  .type = T::string,
-                  .doc = "also write image + <stem>.txt pairs here (kohya layout)"});
+          .param(&C::export_dir, {.name = "export_dir",
+                                  .type = T::string,
+                                  .doc = "also write image + <stem>.txt pairs here (kohya layout)",
+                                  .output_folder = true});
   return decl;
 }
 

@@ -34,6 +34,8 @@ struct ParamSpec {
   double min = -1e300, max = 1e300;      // numbers: the accepted range
   CliForm cli = CliForm::flag;
   std::string cli_note = {};  // why a parameter has no flag
+  // A folder the job writes into (confined for specs submitted over the API).
+  bool output_folder = false;
   // Filled from the typed struct's default member value; null where the kind
   // works the default out itself (the doc says how).
   nlohmann::json default_value = nullptr;

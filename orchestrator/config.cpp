@@ -51,6 +51,36 @@ std::map<std::string, int> int_map(const std::filesystem::path& file, const YAML
   return out;
 }
 
+// licences: {accept: CLASS, classes: [{name: N, patterns: [GLOB...]}, ...]}
+// (most restrictive first; a `classes` list replaces the default one whole).
+LicenceRanking load_licence_ranking(const std::filesystem::path& path, const YAML::Node& n) {
+  check_keys(path, n, {"accept", "classes"}, "licences");
+  LicenceRanking r;
+  if (const YAML::Node cs = n["classes"]) {
+    if (!cs.IsSequence() || cs.size() == 0)
+      throw InputError(where(path, cs) +
+                       ": 'licences.classes' must be a non-empty list, most restrictive first");
+    r.classes.clear();
+    for (const auto& c : cs) {
+      check_keys(path, c, {"name", "patterns"}, "licences.classes[]");
+      LicenceClass lc;
+      lc.name = as<std::string>(path, c["name"], "licences.classes[].name", "a string");
+      if (!c["patterns"].IsSequence())
+        throw InputError(where(path, c) + ": 'licences.classes[].patterns' must be a list");
+      for (const auto& p : c["patterns"])
+        lc.patterns.push_back(as<std::string>(path, p, "licences.classes[].patterns", "a string"));
+      r.classes.push_back(std::move(lc));
+    }
+  }
+  if (n["accept"]) r.accept = as<std::string>(path, n["accept"], "licences.accept", "a string");
+  try {
+    r.accept_rank();
+  } catch (const std::invalid_argument& e) {
+    throw InputError(where(path, n["accept"] ? n["accept"] : n) + ": " + e.what());
+  }
+  return r;
+}
+
 }  // namespace
 
 int WorkspaceConfig::effective_cpu_slots() const {
@@ -73,12 +103,29 @@ WorkspaceConfig load_config(const std::filesystem::path& path) {
                      std::to_string(e.mark.column + 1) + ": invalid YAML: " + e.msg);
   }
   if (root.IsNull()) return c;
-  check_keys(
-      path, root,
-      {"store", "store_retry_ms", "assets", "models", "lease_ms", "heartbeat_ms", "cancel_grace_ms",
-       "drain_grace_ms", "max_attempts", "retry", "cpu_slots", "claim_batch", "supervisor_tick_ms",
-       "restart_backoff", "pools", "limits", "retention", "max_jobs_per_run"},
-      "");
+  check_keys(path, root,
+             {"store",
+              "store_retry_ms",
+              "assets",
+              "models",
+              "lease_ms",
+              "heartbeat_ms",
+              "cancel_grace_ms",
+              "drain_grace_ms",
+              "max_attempts",
+              "retry",
+              "cpu_slots",
+              "claim_batch",
+              "supervisor_tick_ms",
+              "restart_backoff",
+              "pools",
+              "limits",
+              "retention",
+              "max_jobs_per_run",
+              "import_roots",
+              "export_roots",
+              "licences"},
+             "");
   auto num = [&](const char* key, auto& field) {
     if (root[key]) field = as<std::decay_t<decltype(field)>>(path, root[key], key, "a number");
   };
@@ -89,6 +136,16 @@ WorkspaceConfig load_config(const std::filesystem::path& path) {
     c.models.clear();
     for (const auto& e : m) c.models.push_back(as<std::string>(path, e, "models", "a folder path"));
   }
+  auto folders = [&](const char* key, std::vector<std::string>& out) {
+    const YAML::Node n = root[key];
+    if (!n) return;
+    if (!n.IsSequence())
+      throw InputError(where(path, n) + ": '" + key + "' must be a list of folders");
+    for (const auto& e : n) out.push_back(as<std::string>(path, e, key, "a folder path"));
+  };
+  folders("import_roots", c.import_roots);
+  folders("export_roots", c.export_roots);
+  if (auto l = root["licences"]) c.licences = load_licence_ranking(path, l);
   num("store_retry_ms", c.store_retry_ms);
   num("lease_ms", c.lease_ms);
   num("heartbeat_ms", c.heartbeat_ms);
@@ -148,6 +205,9 @@ pools: {}                     # worker processes per kind, e.g. {sleep: 2}
 limits: {}                    # most jobs of a kind running at once, e.g. {train_lora: 1}
 retention: {days: 30, orphan_grace_ms: 3600000}
 max_jobs_per_run: 100000      # a spec expanding to more is refused before anything is enqueued
+import_roots: []              # folders outside this one that specs submitted over the API may read
+export_roots: []              # ... and write exports and caption sidecars into
+# licences: {accept: share-alike}   # the licence check's bar; see docs/checks.md for the classes
 )";
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "job_state.h"
+#include "licence_rank.h"
 
 namespace atelier {
 
@@ -39,6 +40,12 @@ struct WorkspaceConfig {
   int retention_days = 30;             // finished runs older than this are removed
   int64_t max_jobs_per_run = 100'000;  // fan-out limit, checked before anything is enqueued
   int64_t orphan_grace_ms = 3'600'000;
+  // Folders outside the workspace that a spec submitted over the API may read
+  // (import_roots) and write exports and sidecars into (export_roots); none by
+  // default. Relative: under the workspace. See file_scope.h.
+  std::vector<std::string> import_roots, export_roots;
+  // How the licence check ranks licences (licence_rank.h).
+  LicenceRanking licences;
 
   int64_t effective_heartbeat_ms() const { return heartbeat_ms > 0 ? heartbeat_ms : lease_ms / 3; }
   int effective_cpu_slots() const;

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "common/errors.h"
+#include "orchestrator/file_scope.h"
 
 namespace atelier {
 
@@ -32,7 +33,7 @@ std::vector<fs::path> model_search_dirs(const WorkspaceConfig& c) {
 }
 
 ModelLocation locate_model(const std::string& ref, const WorkspaceConfig& c, Store& store,
-                           const AssetStore& assets) {
+                           const AssetStore& assets, const FileScope* scope) {
   if (ref.empty()) throw InputError("model: empty reference");
   if (auto row = store.find_model(ref)) {
     if (row->path && fs::exists(*row->path)) return {*row->path, row};
@@ -44,6 +45,7 @@ ModelLocation locate_model(const std::string& ref, const WorkspaceConfig& c, Sto
   }
   const bool looks_like_path = ref.find('/') != std::string::npos || fs::path(ref).has_extension();
   if (looks_like_path) {
+    if (scope) scope->check_read(ref, "model '" + ref + "'");
     if (fs::exists(ref)) return {fs::absolute(ref), std::nullopt};
     throw InputError("model '" + ref + "': no such file");
   }

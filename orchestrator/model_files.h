@@ -14,6 +14,8 @@
 
 namespace atelier {
 
+class FileScope;
+
 std::vector<std::filesystem::path> model_search_dirs(const WorkspaceConfig& c);
 
 struct ModelLocation {
@@ -21,9 +23,10 @@ struct ModelLocation {
   std::optional<ModelRow> row;  // when the store already knows it
 };
 
-// Throws InputError naming the reference and where it looked.
+// Throws InputError naming the reference and where it looked. A reference
+// that is a path is judged by `scope` (file_scope.h) when one is given.
 ModelLocation locate_model(const std::string& ref, const WorkspaceConfig& c, Store& store,
-                           const AssetStore& assets);
+                           const AssetStore& assets, const FileScope* scope = nullptr);
 
 bool is_sha256_hex(const std::string& s);
 

@@ -53,6 +53,8 @@ struct NewRun {
   json params = json::object();
   std::optional<std::string> idem_key;
   std::string submitter;
+  // Submitted over the API: its files and outputs are confined (file_scope.h).
+  bool confined = false;
   std::vector<NewJob> jobs;
   std::vector<RunNotify> notify;
 };
@@ -168,7 +170,8 @@ struct Completion {
   // Set when the job did not run because a check gate upstream quarantined every
   // input it would have had: the job ends `skipped` with this reason, and its
   // dependents go on as after a success (with nothing from it).
-  std::optional<std::string> skipped;  // Models the job used or made (registered as by register_model, in the same
+  std::optional<std::string>
+      skipped;  // Models the job used or made (registered as by register_model, in the same
   // transaction, so a fenced-out attempt registers nothing).
   std::vector<ModelRow> models;
 };
@@ -191,6 +194,7 @@ struct RunRow {
   json params;
   int64_t created_at = 0;
   std::optional<int64_t> finished_at;
+  bool confined = false;  // see NewRun
 };
 
 struct JobRow {
@@ -217,14 +221,25 @@ struct AttemptRow {
   std::optional<std::string> error;
 };
 
+// One import of an asset's bytes: where they came from and under which licence.
+// The same bytes imported twice keep both records (asset_imports table).
+struct AssetImport {
+  std::string source_path;
+  std::optional<std::string> licence;  // none declared
+  std::string imported_by;
+  int64_t imported_at = 0;
+};
+
 struct AssetRow {
   std::string sha256, media_type, ext, name;
   int64_t bytes = 0;
   std::optional<int64_t> job_id;
   int64_t created_at = 0;
-  std::optional<std::string> source_path, licence;
+  std::optional<std::string> source_path, licence;  // the first import's
   std::optional<int> width, height;
   std::optional<AssetHashes> hashes;
+  // Every import of these bytes (filled by get_asset only; empty for outputs).
+  std::vector<AssetImport> imports;
 };
 
 // A file brought in from outside (a spec's `images:` folder, an `audio:` file).
@@ -232,6 +247,7 @@ struct ImportedAsset {
   std::string sha256, media_type, ext, source_path;
   int64_t bytes = 0;
   std::optional<std::string> licence;
+  std::string imported_by;  // the submitter
   std::optional<int> width, height;
   std::optional<AssetHashes> hashes;  // images the importing binary can decode
 };
@@ -277,6 +293,7 @@ struct ScheduleRow {
   std::optional<int64_t> next_fire_at, last_fire_at;
   int64_t created_at = 0;
   std::string created_by;
+  bool confined = false;  // added over the API: its runs are confined (see NewRun)
 };
 
 // What a scheduler did at one scheduled instant (schedule_fires table).
@@ -428,8 +445,11 @@ class Store {
   virtual std::vector<AttemptRow> all_attempts(std::optional<int64_t> run_id) = 0;
   virtual std::vector<AssetRow> list_assets(std::optional<int64_t> run_id) = 0;
   virtual std::optional<AssetRow> get_asset(const std::string& sha256) = 0;
-  // Records an imported file (idempotent: the first source and licence stay).
+  // Records an imported file: the asset row (its first source and licence stay
+  // there) and one import record per distinct source and licence.
   virtual void import_asset(const ImportedAsset& a) = 0;
+  // Every import of the bytes, oldest first (empty for job outputs).
+  virtual std::vector<AssetImport> asset_imports(const std::string& sha256) = 0;
   // Fills in the hashes (and size) of an image asset that has none yet.
   virtual void set_asset_hashes(const std::string& sha256, const AssetHashes& h, int width,
                                 int height) = 0;

@@ -41,8 +41,9 @@ Workspace Workspace::open(const fs::path& dir) {
   ws.dir_ = fs::canonical(dir);
   ws.config_ = load_config(ws.dir_ / "atelier.yaml");
   ws.config_.dir = ws.dir_.string();
-  for (auto& m : ws.config_.models)
-    if (fs::path(m).is_relative()) m = (ws.dir_ / m).string();
+  for (auto* list : {&ws.config_.models, &ws.config_.import_roots, &ws.config_.export_roots})
+    for (auto& m : *list)
+      if (fs::path(m).is_relative()) m = (ws.dir_ / m).string();
   return ws;
 }
 

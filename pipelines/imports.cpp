@@ -16,8 +16,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::optional<std::string> licence_beside(const fs::path& file) {
-  std::ifstream in(file.parent_path() / "licence.txt");
+std::optional<std::string> licence_beside(const fs::path& file, const FileScope* scope) {
+  const fs::path licence = file.parent_path() / "licence.txt";
+  if (std::error_code ec; !fs::exists(licence, ec)) return std::nullopt;
+  if (scope) scope->check_read(licence, "licence.txt");
+  std::ifstream in(licence);
   std::string line;
   while (std::getline(in, line)) {
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
@@ -116,7 +119,8 @@ std::string stored_ext(const fs::path& p) {
   return ext;
 }
 
-std::vector<ResolvedFile> resolve_files(const json& value, const fs::path& base) {
+std::vector<ResolvedFile> resolve_files(const json& value, const fs::path& base,
+                                        const FileScope* scope) {
   std::vector<ResolvedFile> out;
   auto add = [&](const json& e) {
     std::optional<std::string> licence;
@@ -127,8 +131,10 @@ std::vector<ResolvedFile> resolve_files(const json& value, const fs::path& base)
       path = e["path"].get<std::string>();
       if (e.contains("licence")) licence = e["licence"].get<std::string>();
     }
-    for (const fs::path& p : expand_one(path, base))
-      out.push_back({p, licence ? licence : licence_beside(p)});
+    for (const fs::path& p : expand_one(path, base)) {
+      if (scope) scope->check_read(p, "'" + path + "'");
+      out.push_back({p, licence ? licence : licence_beside(p, scope)});
+    }
   };
   if (value.is_array()) {
     for (const json& e : value) add(e);
@@ -138,7 +144,8 @@ std::vector<ResolvedFile> resolve_files(const json& value, const fs::path& base)
   return out;
 }
 
-void import_spec_files(PipelineSpec& spec, AssetStore* files, Store* store) {
+void import_spec_files(PipelineSpec& spec, AssetStore* files, Store* store, const FileScope* scope,
+                       const std::string& imported_by) {
   const fs::path base = fs::absolute(spec.path).parent_path();
   // Every stage's files are found and checked before any is imported, so a spec
   // refused for one bad path leaves no asset rows behind.
@@ -147,12 +154,24 @@ void import_spec_files(PipelineSpec& spec, AssetStore* files, Store* store) {
     const KindSpec* kind = find_kind(s.kind);
     if (!kind) continue;
     for (const ParamSpec& p : kind->params) {
+      if (p.output_folder && scope && s.with.contains(p.name) && s.with[p.name].is_string()) {
+        // Judged here too so a refused folder refuses the submission, not its
+        // job; the job judges it again when it writes (links may change).
+        fs::path dir = s.with[p.name].get<std::string>();
+        if (dir.is_relative()) dir = scope->workspace() / dir;
+        try {
+          scope->check_write(dir, p.name);
+        } catch (const InputError& e) {
+          throw InputError(at_pos(spec.path, s.with_pos[p.name]) + "stage '" + s.id +
+                           "': " + e.what());
+        }
+      }
       if (p.type != ParamType::files || !s.with.contains(p.name)) continue;
       json& value = s.with[p.name];
       if (value.is_object() && value.contains("$ref")) continue;  // resolved when the job runs
       std::vector<ResolvedFile> found;
       try {
-        found = resolve_files(value, base);
+        found = resolve_files(value, base, scope);
       } catch (const InputError& e) {
         const SourcePos pos = s.with_pos[p.name];
         throw InputError(at_pos(spec.path, pos) + "stage '" + s.id + "': " + p.name + ": " +
@@ -169,6 +188,7 @@ void import_spec_files(PipelineSpec& spec, AssetStore* files, Store* store) {
       StoredFile stored = files->put_file(f.path, ext);
       ImportedAsset asset{stored.sha256,   media_type_for(f.path), ext,
                           f.path.string(), stored.bytes,           f.licence};
+      asset.imported_by = imported_by;
       if (asset.media_type == "image/png")
         if (auto h = media::hash_png_file(files->path_for(stored.sha256, ext))) {
           asset.hashes = to_asset_hashes(h->hashes);

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "orchestrator/asset_store.h"
+#include "orchestrator/file_scope.h"
 #include "orchestrator/store.h"
 #include "spec.h"
 
@@ -20,12 +21,15 @@ struct ResolvedFile {
 
 // Resolves every files param of every stage (paths relative to the spec's
 // folder: a file, a folder, a glob, or a list of them). Throws InputError with
-// the spec's file:line:col when something matches nothing. With `store` null
-// nothing is written (validate, dry run); otherwise files are imported and the
-// params rewritten.
-void import_spec_files(PipelineSpec& spec, AssetStore* files, Store* store);
+// the spec's file:line:col when something matches nothing, or when `scope`
+// (file_scope.h) refuses a file, a licence.txt or an output folder param. With
+// `store` null nothing is written (validate, dry run); otherwise files are
+// imported (recorded as imported by `imported_by`) and the params rewritten.
+void import_spec_files(PipelineSpec& spec, AssetStore* files, Store* store,
+                       const FileScope* scope = nullptr, const std::string& imported_by = {});
 
-std::vector<ResolvedFile> resolve_files(const json& value, const std::filesystem::path& base);
+std::vector<ResolvedFile> resolve_files(const json& value, const std::filesystem::path& base,
+                                        const FileScope* scope = nullptr);
 std::string media_type_for(const std::filesystem::path& p);
 // The extension an imported file is stored and served under: its own, lower
 // case, when it is 1 to 10 letters and digits; else "bin". A name is user data

@@ -20,6 +20,9 @@ struct RunRequest {
   std::vector<std::string> sets;   // "key=value", as --set gives them
   std::optional<std::string> key;  // idempotency key
   std::string submitter;
+  // Came over the API (or from a schedule added over it): the spec's files and
+  // outputs are confined to the workspace and the configured roots (file_scope.h).
+  bool confined = false;
 };
 
 NewRun prepare_run(const Workspace& ws, const RunRequest& r, PipelineSpec* spec_out = nullptr,

@@ -23,6 +23,7 @@ json export_manifest(Store& store, const AssetStore& files, const ExportedFile& 
       if (in.asset && in.asset->source_path) {
         e["source"] = *in.asset->source_path;
         if (in.asset->licence) e["licence"] = *in.asset->licence;
+        if (in.asset->imports.size() > 1) e["imports"] = imports_json(in.asset->imports);
       }
       inputs.push_back(e);
     }

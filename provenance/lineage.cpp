@@ -28,6 +28,7 @@ json asset_info(const AssetRow& a) {
   json i = {{"media_type", a.media_type}, {"bytes", a.bytes}, {"created_at", a.created_at}};
   if (a.source_path) i["source_path"] = *a.source_path;
   if (a.licence) i["licence"] = *a.licence;
+  if (a.imports.size() > 1) i["imports"] = imports_json(a.imports);
   if (a.width) i["width"] = *a.width;
   if (a.height) i["height"] = *a.height;
   if (!a.name.empty()) i["name"] = a.name;
@@ -177,6 +178,13 @@ void print_lineage(std::ostream& out, const LineageNode& n, int depth) {
     if (n.info.contains("media_type")) out << " " << n.info["media_type"].get<std::string>();
     if (n.info.contains("source_path")) out << " from " << n.info["source_path"].get<std::string>();
     if (n.info.contains("licence")) out << " [" << n.info["licence"].get<std::string>() << "]";
+    if (n.info.contains("imports"))
+      for (size_t k = 1; k < n.info["imports"].size(); ++k) {
+        const json& i = n.info["imports"][k];
+        out << "; also imported from " << i["source"].get<std::string>() << " ["
+            << (i["licence"].is_null() ? "no licence declared" : i["licence"].get<std::string>())
+            << "]";
+      }
     if (n.info.contains("path")) out << " at " << n.info["path"].get<std::string>();
     for (const json& c : n.checks) {
       out << " " << c["check"].get<std::string>() << "=" << c["verdict"].get<std::string>();
@@ -306,6 +314,14 @@ std::vector<InputFact> direct_inputs(Store& store, const std::string& sha256, in
   std::vector<InputFact> out;
   for (const InputRef& in : refs)
     if (done.insert(in.sha256 + "/" + in.role).second) out.push_back(describe_input(store, in));
+  return out;
+}
+
+json imports_json(const std::vector<AssetImport>& imports) {
+  json out = json::array();
+  for (const AssetImport& i : imports)
+    out.push_back(
+        {{"source", i.source_path}, {"licence", i.licence ? json(*i.licence) : json(nullptr)}});
   return out;
 }
 

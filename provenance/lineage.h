@@ -52,6 +52,9 @@ struct InputFact {
   std::optional<AssetRow> asset;
 };
 InputFact describe_input(Store& store, const InputRef& in);
+// [{source, licence}] for every import of an asset's bytes (shown where there
+// is more than one: the same bytes brought in under two licences).
+json imports_json(const std::vector<AssetImport>& imports);
 // An asset's inputs one level up: its job's inputs, then what it was made from
 // (asset_sources), each (sha256, role) once, in that order.
 std::vector<InputFact> direct_inputs(Store& store, const std::string& sha256, int64_t job_id);

@@ -258,6 +258,12 @@ class Report {
         out += "imported <code>" + esc(*in.asset->source_path) + "</code> <code>" +
                esc(sha8(in.sha256)) + "</code>, licence: " +
                (in.asset->licence ? esc(*in.asset->licence) : std::string("not declared"));
+        // The same bytes imported again from elsewhere or under another licence.
+        for (size_t k = 1; k < in.asset->imports.size(); ++k) {
+          const AssetImport& other = in.asset->imports[k];
+          out += "; also imported as <code>" + esc(other.source_path) + "</code>, licence: " +
+                 (other.licence ? esc(*other.licence) : std::string("not declared"));
+        }
       } else {
         out += "<code>" + esc(sha8(in.sha256)) + "</code>";
         if (in.asset && in.asset->job_id) out += " from " + esc(job_ref(*in.asset->job_id));

@@ -13,6 +13,10 @@ class JobKind {
  public:
   virtual ~JobKind() = default;
   virtual void run(JobContext& ctx) = 0;
+  // Parses `params` exactly as run() does before it touches anything, throwing
+  // InputError on what run() would refuse; `atelier validate` must accept no
+  // less and no more (kind_registry_tests holds them to it).
+  virtual void check_params(const nlohmann::json& params) const = 0;
 };
 
 // The implementation of a declared kind in this process (workers/kind_registry.h),

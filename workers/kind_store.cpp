@@ -10,6 +10,11 @@ std::optional<provenance::KeyPair> KindStore::signing_key() {
   return provenance::workspace_signing_key(config_.dir, store_);
 }
 
+FileScope KindStore::file_scope() {
+  const std::optional<RunRow> r = run();
+  return FileScope(config_, r && r->confined);
+}
+
 std::string KindStore::run_report_html() {
   return provenance::run_report_html(store_, assets_, lease_.run_id);
 }

@@ -17,6 +17,7 @@
 
 #include "orchestrator/asset_store.h"
 #include "orchestrator/config.h"
+#include "orchestrator/file_scope.h"
 #include "orchestrator/model_files.h"
 #include "orchestrator/store.h"
 #include "provenance/signing.h"
@@ -47,8 +48,11 @@ class KindStore {
   }
   // A model by name, path or sha256 (InputError naming where it looked).
   ModelLocation locate_model(const std::string& ref) {
-    return atelier::locate_model(ref, config_, store_, assets_);
+    const FileScope scope = file_scope();
+    return atelier::locate_model(ref, config_, store_, assets_, &scope);
   }
+  // What this job's spec may read and write (confined when its run came over the API).
+  FileScope file_scope();
 
   // The workspace's key, made on first use; nullopt without a workspace folder
   // (a bare test harness). Idempotent: adding the workspace's own public key to

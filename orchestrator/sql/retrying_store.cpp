@@ -172,6 +172,10 @@ void RetryingStore::set_asset_hashes(const std::string& sha256, const AssetHashe
                [&] { return inner_->set_asset_hashes(sha256, h, width, height); });
 }
 
+std::vector<AssetImport> RetryingStore::asset_imports(const std::string& sha256) {
+  return retry("asset_imports", [&] { return inner_->asset_imports(sha256); });
+}
+
 std::vector<InputRef> RetryingStore::assets_made_from(const std::string& source_sha256) {
   return retry("assets_made_from", [&] { return inner_->assets_made_from(source_sha256); });
 }

@@ -74,6 +74,7 @@ class SqlStore final : public Store {
   std::vector<AssetRow> list_assets(std::optional<int64_t> run_id) override;
   std::optional<AssetRow> get_asset(const std::string& sha256) override;
   void import_asset(const ImportedAsset& a) override;
+  std::vector<AssetImport> asset_imports(const std::string& sha256) override;
   void set_asset_hashes(const std::string& sha256, const AssetHashes& h, int width,
                         int height) override;
   std::vector<InputRef> assets_made_from(const std::string& source_sha256) override;

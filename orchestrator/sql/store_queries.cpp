@@ -63,13 +63,14 @@ RunRow read_run(Statement& q) {
   r.created_at = q.getColumn(8).getInt64();
   r.finished_at = opt_i64(q.getColumn(9));
   r.spec_text = q.getColumn(10).getString();
+  r.confined = q.getColumn(11).getInt() != 0;
   return r;
 }
 
 #define RUN_COLUMNS                                                                    \
   "id, name, spec_path, spec_sha256, submitter, state, idem_key, params, created_at, " \
   "finished_at, "                                                                      \
-  "spec_text"
+  "spec_text, confined"
 
 AttemptRow read_attempt(Statement& q) {
   AttemptRow a;
@@ -310,10 +311,12 @@ std::optional<AssetRow> SqlStore::get_asset(const std::string& sha256) {
   std::optional<AssetRow> r;
   if (q.executeStep()) r = read_asset(q);
   q.reset();
+  if (r && r->source_path) r->imports = asset_imports(sha256);
   return r;
 }
 
 void SqlStore::import_asset(const ImportedAsset& a) {
+  WriteTxn txn(db_);
   auto& ins = db_.stmt(
       "INSERT INTO assets (sha256, media_type, ext, bytes, source_path, licence, created_at, "
       "width, height, phash, phash_quality, colour) "
@@ -336,6 +339,34 @@ void SqlStore::import_asset(const ImportedAsset& a) {
   bind_opt(ins, 9, a.height);
   bind_hashes(ins, 10, a.hashes);
   ins.exec();
+  auto& rec = db_.stmt(
+      "INSERT INTO asset_imports (sha256, source_path, licence, imported_by, imported_at) "
+      "VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING");
+  rec.bind(1, a.sha256);
+  rec.bind(2, a.source_path);
+  rec.bind(3, a.licence.value_or(""));
+  rec.bind(4, a.imported_by);
+  rec.bind(5, now());
+  rec.exec();
+  txn.commit();
+}
+
+std::vector<AssetImport> SqlStore::asset_imports(const std::string& sha256) {
+  auto& q = db_.stmt(
+      "SELECT source_path, licence, imported_by, imported_at FROM asset_imports "
+      "WHERE sha256 = ? ORDER BY imported_at, source_path, licence");
+  q.bind(1, sha256);
+  std::vector<AssetImport> out;
+  while (q.executeStep()) {
+    AssetImport i;
+    i.source_path = q.getColumn(0).getString();
+    if (std::string l = q.getColumn(1).getString(); !l.empty()) i.licence = std::move(l);
+    i.imported_by = q.getColumn(2).getString();
+    i.imported_at = q.getColumn(3).getInt64();
+    out.push_back(std::move(i));
+  }
+  q.reset();
+  return out;
 }
 
 void SqlStore::set_asset_hashes(const std::string& sha256, const AssetHashes& h, int width,

@@ -11,7 +11,7 @@ namespace {
 
 #define SCHEDULE_COLUMNS                                                                   \
   "name, cron, timezone, spec_path, params, missed, enabled, next_fire_at, last_fire_at, " \
-  "created_at, created_by"
+  "created_at, created_by, confined"
 
 std::optional<int64_t> opt_int(Statement& q, int col) {
   if (q.getColumn(col).isNull()) return std::nullopt;
@@ -32,6 +32,7 @@ ScheduleRow read_schedule(Statement& q) {
   s.last_fire_at = opt_int(q, 8);
   s.created_at = q.getColumn(9).getInt64();
   s.created_by = q.getColumn(10).getString();
+  s.confined = q.getColumn(11).getInt() != 0;
   return s;
 }
 
@@ -54,7 +55,7 @@ void SqlStore::add_schedule(const ScheduleRow& s) {
     throw InputError("schedule '" + s.name +
                      "' exists already (remove it first: atelier schedule rm " + s.name + ")");
   auto& ins =
-      db_.stmt("INSERT INTO schedules (" SCHEDULE_COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+      db_.stmt("INSERT INTO schedules (" SCHEDULE_COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
   ins.bind(1, s.name);
   ins.bind(2, s.cron);
   ins.bind(3, s.timezone);
@@ -66,6 +67,7 @@ void SqlStore::add_schedule(const ScheduleRow& s) {
   if (s.last_fire_at) ins.bind(9, *s.last_fire_at);
   ins.bind(10, s.created_at ? s.created_at : now());
   ins.bind(11, s.created_by);
+  ins.bind(12, s.confined ? 1 : 0);
   ins.exec();
   ins.reset();
   txn.commit();

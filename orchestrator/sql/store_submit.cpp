@@ -2,8 +2,8 @@
 // deduplicated by idempotency key.
 #include <algorithm>
 
-#include "common/errors.h"
 #include "../ids.h"
+#include "common/errors.h"
 #include "sql_store.h"
 
 namespace atelier::sql {
@@ -35,7 +35,8 @@ SubmitResult SqlStore::submit_run(const NewRun& run) {
   const int64_t t = now();
   auto& ins_run = db_.stmt(
       "INSERT INTO runs (name, spec_path, spec_text, spec_sha256, params, idem_key, submitter, "
-      "state, created_at, unfinished) VALUES (?,?,?,?,?,?,?, 'running', ?, ?) RETURNING id");
+      "state, created_at, unfinished, confined) VALUES (?,?,?,?,?,?,?, 'running', ?, ?, ?) "
+      "RETURNING id");
   ins_run.bind(1, run.name);
   ins_run.bind(2, run.spec_path);
   ins_run.bind(3, run.spec_text);
@@ -45,6 +46,7 @@ SubmitResult SqlStore::submit_run(const NewRun& run) {
   ins_run.bind(7, run.submitter);
   ins_run.bind(8, t);
   ins_run.bind(9, int64_t{0});  // insert_jobs counts them in
+  ins_run.bind(10, run.confined ? 1 : 0);
   ins_run.executeStep();
   const int64_t run_id = ins_run.getColumn(0).getInt64();
   ins_run.reset();

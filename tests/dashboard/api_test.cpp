@@ -473,3 +473,55 @@ TEST(DashboardSecurity, OffLoopbackOrClosedReadingNeedsAToken) {
 }
 
 INSTANTIATE_STORE_SUITE(DashboardApi);
+
+// A spec submitted over the API reads only the workspace (and import_roots) and
+// writes only there (and export_roots): the workspace's key, a system file, a
+// link out of the workspace and an outside export folder are each refused with
+// 400 naming them, and nothing is imported.
+TEST(DashboardSecurity, ASpecSubmittedOverTheApiIsConfinedToTheWorkspace) {
+  Served s;
+  auto store = s.tw.store();
+  const std::string admin = create_token(*store, "admin", "ci", "tester").secret;
+  namespace fs = std::filesystem;
+  fs::create_directories(s.tw.dir() / "keys");
+  std::ofstream(s.tw.dir() / "keys" / "workspace.ed25519") << "secret";
+  const fs::path outside = s.tw.dir().string() + "-outside";
+  fs::create_directories(outside);
+  std::ofstream(outside / "brief.txt") << "brief";
+  fs::create_directories(s.tw.dir() / "brand");
+  fs::create_symlink(outside / "brief.txt", s.tw.dir() / "brand" / "brief.txt");
+  std::ofstream(s.tw.dir() / "brand" / "ok.txt") << "ok";
+
+  auto submit = [&](const std::string& with) {
+    const std::string spec =
+        "version: 1\nname: leak\nstages:\n  - id: s\n    kind: sleep\n    with: " + with + "\n";
+    return post(s.port(), "/api/v1/runs", json{{"spec", spec}}.dump(), bearer(admin));
+  };
+  const std::pair<std::string, std::string> refused[] = {
+      {R"({ms: 1, files: ["../keys/workspace.ed25519"]})", "signing key folder"},
+      {R"({ms: 1, files: ["/etc/passwd"]})", "/etc/passwd is outside the folders"},
+      {R"({ms: 1, files: ["../brand/"]})", "brief.txt"},
+  };
+  for (const auto& [with, why] : refused) {
+    const HttpResult r = submit(with);
+    EXPECT_EQ(r.status, 400) << with << r.body;
+    EXPECT_NE(r.body.find(why), std::string::npos) << r.body;
+  }
+  const std::string caption =
+      "version: 1\nname: out\nstages:\n  - id: c\n    kind: caption\n    with: {images: "
+      "../brand/ok.txt, export_dir: " +
+      (outside / "exports").string() + "}\n";
+  HttpResult r = post(s.port(), "/api/v1/runs", json{{"spec", caption}}.dump(), bearer(admin));
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("export_roots"), std::string::npos) << r.body;
+  EXPECT_FALSE(fs::exists(outside / "exports"));
+  EXPECT_FALSE(store->get_asset(sha256_hex("secret"))) << "the key was not imported";
+  EXPECT_FALSE(store->get_asset(sha256_hex("brief"))) << "nor the linked file";
+
+  // Inside the workspace it goes through, and the run is marked confined.
+  std::filesystem::remove(s.tw.dir() / "brand" / "brief.txt");
+  r = submit(R"({ms: 1, files: ["../brand/"]})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_TRUE(store->get_run(1)->confined);
+  fs::remove_all(outside);
+}

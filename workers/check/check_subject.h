@@ -37,9 +37,12 @@ struct CheckSubject {
   std::optional<std::string> prompt;         // the prompt it was generated from
   std::vector<std::string> captions;         // caption texts made from it
   std::vector<std::shared_ptr<const TrainingSet>> training;
-  // Imported inputs upstream of it, with and without a licence declaration.
-  std::vector<std::string> licensed, unlicensed;  // "source (sha256 prefix): licence"
-  bool lineage_known = false;                     // from the job database (not a bare file)
+  // Imported inputs upstream of it, with and without a licence declaration
+  // ("source (sha256 prefix): licence"; bytes imported more than once under
+  // different licences list every import). `restricted`: those whose most
+  // restrictive licence ranks below the workspace's bar (licence_rank.h).
+  std::vector<std::string> licensed, unlicensed, restricted;
+  bool lineage_known = false;  // from the job database (not a bare file)
 };
 
 bool is_image_type(const std::string& media_type);

@@ -5,9 +5,9 @@
 #include <sstream>
 
 #include "checks/bias_chart.h"
+#include "common/errors.h"
 #include "media/image_decode.h"
 #include "orchestrator/asset_hashes.h"
-#include "common/errors.h"
 
 namespace atelier {
 namespace {
@@ -145,16 +145,28 @@ CheckVerdict terms_verdict(const CheckSubject& s, const std::vector<checks::Term
 }
 
 CheckVerdict licence_verdict(const CheckSubject& s, const std::string& policy) {
-  nlohmann::json details = {{"licensed", s.licensed}, {"unlicensed", s.unlicensed}};
-  if (s.unlicensed.empty()) {
-    details["reason"] = s.licensed.empty() ? "no imported inputs upstream"
-                                           : "every imported input upstream declares a licence";
+  nlohmann::json details = {
+      {"licensed", s.licensed}, {"unlicensed", s.unlicensed}, {"restricted", s.restricted}};
+  if (s.unlicensed.empty() && s.restricted.empty()) {
+    details["reason"] = s.licensed.empty()
+                            ? "no imported inputs upstream"
+                            : "every imported input upstream declares a licence the workspace "
+                              "accepts";
     return verdict("licence", "pass", std::move(details));
   }
-  details["reason"] = std::to_string(s.unlicensed.size()) +
-                      " input(s) upstream declare no licence (give images: {path, licence} "
-                      "or a licence.txt beside them)";
-  return verdict("licence", policy, std::move(details), static_cast<double>(s.unlicensed.size()));
+  std::string reason;
+  if (!s.unlicensed.empty())
+    reason = std::to_string(s.unlicensed.size()) +
+             " import(s) upstream declare no licence (give images: {path, licence} or a "
+             "licence.txt beside them)";
+  if (!s.restricted.empty())
+    reason += (reason.empty() ? "" : "; ") + std::to_string(s.restricted.size()) +
+              " input(s) upstream are licensed more restrictively than the workspace accepts "
+              "(atelier.yaml licences.accept): " +
+              s.restricted.front() + (s.restricted.size() > 1 ? ", ..." : "");
+  details["reason"] = reason;
+  return verdict("licence", policy, std::move(details),
+                 static_cast<double>(s.unlicensed.size() + s.restricted.size()));
 }
 
 }  // namespace

@@ -5,12 +5,12 @@
 #include <functional>
 #include <set>
 
+#include "common/errors.h"
 #include "media/image_decode.h"
 #include "media/infotext.h"
 #include "media/png_meta.h"
 #include "ml/emoji_dataset.h"
 #include "orchestrator/asset_hashes.h"
-#include "common/errors.h"
 
 namespace atelier {
 namespace {
@@ -65,6 +65,31 @@ std::optional<std::string> embedded_prompt(const std::filesystem::path& file) {
 SubjectContext::SubjectContext(Store& store, const AssetStore& files, const WorkspaceConfig& config)
     : store_(store), files_(files), config_(config) {}
 
+// An imported input's licences: every import of its bytes counts, and the most
+// restrictive declaration judges it (no declaration at all is the worst).
+void SubjectContext::add_licences(CheckSubject& s, const AssetRow& a) {
+  std::vector<AssetImport> imports = a.imports;
+  if (imports.empty()) imports.push_back({*a.source_path, a.licence, "", a.created_at});
+  std::vector<std::string> declared;
+  bool undeclared = false;
+  for (const AssetImport& i : imports) {
+    const std::string who = i.source_path + " (" + short_sha(a.sha256) + ")";
+    if (i.licence && !i.licence->empty()) {
+      s.licensed.push_back(who + ": " + *i.licence);
+      declared.push_back(*i.licence);
+    } else {
+      s.unlicensed.push_back(who);
+      undeclared = true;
+    }
+  }
+  if (undeclared || declared.empty()) return;
+  const LicenceRanking& r = config_.licences;
+  const std::string worst = most_restrictive(r, declared);
+  if (!r.accepted(worst))
+    s.restricted.push_back(imports.front().source_path + " (" + short_sha(a.sha256) +
+                           "): " + worst + " (" + r.class_name(worst) + ")");
+}
+
 void SubjectContext::fill(CheckSubject& s, bool want_training, bool want_licence) {
   s.lineage_known = true;
   const std::optional<AssetRow> self = store_.get_asset(s.sha256);
@@ -95,14 +120,7 @@ void SubjectContext::fill(CheckSubject& s, bool want_training, bool want_licence
       }
       return;
     }
-    if (a->source_path && want_licence && sha != s.sha256) {
-      const std::string who = *a->source_path + " (" + short_sha(sha) + ")";
-      if (a->licence && !a->licence->empty()) {
-        s.licensed.push_back(who + ": " + *a->licence);
-      } else {
-        s.unlicensed.push_back(who);
-      }
-    }
+    if (a->source_path && want_licence && sha != s.sha256) add_licences(s, *a);
     std::vector<InputRef> upstream = store_.asset_sources(sha);
     if (a->job_id)
       for (const InputRef& in : store_.job_inputs(*a->job_id)) upstream.push_back(in);

@@ -27,6 +27,7 @@ class SubjectContext {
  private:
   std::shared_ptr<const TrainingSet> training_set_of(const std::string& model_sha);
   std::shared_ptr<const TrainingSet> shipped_training_set(const ModelRow& m);
+  void add_licences(CheckSubject& s, const AssetRow& a);
   Store& store_;
   const AssetStore& files_;
   const WorkspaceConfig& config_;

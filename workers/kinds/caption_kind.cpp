@@ -57,6 +57,7 @@ struct Item {
 
 class CaptionKind final : public JobKind {
  public:
+  void check_params(const json& params) const override { caption_kind().parse(params); }
   void run(JobContext& ctx) override {
     const CaptionParams p = caption_kind().parse(ctx.params());
     const std::string trigger = trim(p.trigger);
@@ -85,6 +86,7 @@ class CaptionKind final : public JobKind {
     }
     if (items.empty()) throw InputError("caption: the job has no image inputs");
 
+    const FileScope scope = ctx.store().file_scope();
     // Existing captions first.
     for (auto& it : items) {
       if (!use_sidecars || !it.details.contains("source_path")) continue;
@@ -94,7 +96,7 @@ class CaptionKind final : public JobKind {
       if (auto t = imported_text.find(base); t != imported_text.end())
         text_file = t->second;
       else if (std::error_code ec; fs::is_regular_file(base + ".txt", ec))
-        text_file = base + ".txt";
+        text_file = scope.check_read(base + ".txt", "caption sidecar").string();
       if (text_file.empty()) continue;
       it.caption = with_trigger(trim(read_file(text_file)), trigger);
       it.origin = "sidecar";
@@ -179,6 +181,7 @@ class CaptionKind final : public JobKind {
       if (export_dir.is_relative())
         export_dir = (ctx.config().dir.empty() ? fs::current_path() : fs::path(ctx.config().dir)) /
                      export_dir;
+      export_dir = scope.check_write(export_dir, "export_dir");
       fs::create_directories(export_dir);
     }
     json listing = json::array();
@@ -196,10 +199,15 @@ class CaptionKind final : public JobKind {
       entry.update(it.details);
       listing.push_back(std::move(entry));
       if (!export_dir.empty()) {
+        // Each file is judged too: a link left in the folder must not carry a
+        // write elsewhere.
         const auto ext = fs::path(it.input.path).extension();
-        fs::copy_file(it.input.path, export_dir / (stem + ext.string()),
+        fs::copy_file(it.input.path,
+                      scope.check_write(export_dir / (stem + ext.string()), "export_dir"),
                       fs::copy_options::overwrite_existing);
-        std::ofstream(export_dir / (stem + ".txt"), std::ios::binary) << it.caption << "\n";
+        std::ofstream(scope.check_write(export_dir / (stem + ".txt"), "export_dir"),
+                      std::ios::binary)
+            << it.caption << "\n";
       }
     }
     ctx.write_output(

@@ -22,6 +22,7 @@ namespace {
 
 class CheckKind final : public JobKind {
  public:
+  void check_params(const json& params) const override { parse_check_config(params); }
   void run(JobContext& ctx) override {
     const CheckConfig cfg = parse_check_config(ctx.params());
     std::unique_ptr<RegistryIndex> registry;

@@ -13,6 +13,7 @@ namespace {
 
 class ExpandKind final : public JobKind {
  public:
+  void check_params(const json& params) const override { expand_kind().parse(params); }
   void run(JobContext& ctx) override {
     const std::string stage = expand_kind().parse(ctx.params()).stage;
     KindStore& store = ctx.store();

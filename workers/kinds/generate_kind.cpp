@@ -67,18 +67,32 @@ std::vector<LoraRequest> lora_requests(const json& loras, const ParsedPrompt& pa
 
 class GenerateKind final : public JobKind {
  public:
-  void run(JobContext& ctx) override {
-    const json& p = ctx.params();
-    const GenerateParams gp = generate_kind().parse(p);
-    auto req = generate_request(gp);
-    ParsedPrompt parsed;
+  void check_params(const json& params) const override { parsed(params); }
+  struct Parsed {
+    GenerateParams gp;
+    ml::GenerateRequest req;
+    std::vector<LoraRequest> loras;
+  };
+  static Parsed parsed(const json& p) {
+    Parsed out{generate_kind().parse(p), {}, {}};
+    out.req = generate_request(out.gp);
+    ParsedPrompt prompt;
     try {
-      parsed = parse_prompt_loras(req.prompt);
+      prompt = parse_prompt_loras(out.req.prompt);
     } catch (const std::invalid_argument& e) {
       throw InputError(std::string("generate: param ") + e.what());
     }
-    req.prompt = parsed.prompt;
-    const auto lora_reqs = lora_requests(gp.loras, parsed);
+    out.req.prompt = prompt.prompt;
+    out.loras = lora_requests(out.gp.loras, prompt);
+    return out;
+  }
+
+  void run(JobContext& ctx) override {
+    const json& p = ctx.params();
+    Parsed all = parsed(p);
+    const GenerateParams& gp = all.gp;
+    auto& req = all.req;
+    const auto& lora_reqs = all.loras;
     ModelLocation loc;
     if (gp.model.is_object() && gp.model.contains("path")) {
       loc.file = gp.model["path"].get<std::string>();  // a resolved ${stage.model}

@@ -5,12 +5,14 @@
 // it was generated while running.
 // Deterministic for a given store state; takes no params.
 #include "../job_kind.h"
+#include "kinds/report.h"
 
 namespace atelier {
 namespace {
 
 class ReportKind final : public JobKind {
  public:
+  void check_params(const json& params) const override { report_kind().parse(params); }
   void run(JobContext& ctx) override {
     ctx.check_cancelled();
     const std::string html = ctx.store().run_report_html();

@@ -19,6 +19,7 @@ namespace {
 
 class SleepKind final : public JobKind {
  public:
+  void check_params(const json& params) const override { sleep_kind().parse(params); }
   void run(JobContext& ctx) override {
     const SleepParams p = sleep_kind().parse(ctx.params());
     const int64_t ms = p.ms, fail_times = p.fail_times, crash_times = p.crash_times;

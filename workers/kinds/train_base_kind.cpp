@@ -20,6 +20,9 @@ namespace fs = std::filesystem;
 
 class TrainBaseKind final : public JobKind {
  public:
+  void check_params(const json& params) const override {
+    train_base_options(train_base_kind().parse(params));
+  }
   void run(JobContext& ctx) override {
     const TrainBaseParams p = train_base_kind().parse(ctx.params());
     ml::TrainBaseOptions o = train_base_options(p);

@@ -45,6 +45,9 @@ bool is_text(const JobInput& in) {
 
 class TrainLoraKind final : public JobKind {
  public:
+  void check_params(const json& params) const override {
+    train_lora_options(train_lora_kind().parse(params));
+  }
   void run(JobContext& ctx) override {
     const TrainLoraParams p = train_lora_kind().parse(ctx.params());
     ml::TrainLoraOptions o = train_lora_options(p);

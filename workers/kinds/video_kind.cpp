@@ -76,6 +76,22 @@ void write_video_manifest(JobContext& ctx, const std::string& label, const std::
 
 class VideoKind final : public JobKind {
  public:
+  // The image count is known only when the job runs: as many as the captions
+  // (at least one) stand in for it, so only the params themselves are judged.
+  void check_params(const json& params) const override {
+    const auto captions = params.find("captions");
+    parsed(params, std::max<size_t>(
+                       1, captions != params.end() && captions->is_array() ? captions->size() : 0));
+  }
+  static media::VideoParams parsed(const json& params, size_t images) {
+    video_kind().parse(params);  // the declared types and bounds, as validation checks them
+    try {
+      return media::parse_video_params(params, images);
+    } catch (const std::invalid_argument& e) {
+      throw InputError(std::string("video: ") + e.what());
+    }
+  }
+
   void run(JobContext& ctx) override {
     std::vector<const JobInput*> image_inputs;
     const JobInput* audio_input = nullptr;
@@ -87,13 +103,7 @@ class VideoKind final : public JobKind {
         image_inputs.push_back(&in);
       }
     }
-    video_kind().parse(ctx.params());  // the declared types and bounds, as validation checks them
-    media::VideoParams vp;
-    try {
-      vp = media::parse_video_params(ctx.params(), image_inputs.size());
-    } catch (const std::invalid_argument& e) {
-      throw InputError(std::string("video: ") + e.what());
-    }
+    const media::VideoParams vp = parsed(ctx.params(), image_inputs.size());
 
     std::vector<media::Image> images;
     for (const JobInput* in : image_inputs) {
