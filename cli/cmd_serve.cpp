@@ -11,10 +11,10 @@
 #include <thread>
 
 #include "cli_util.h"
+#include "common/errors.h"
 #include "daemon_commands.h"
 #include "dashboard/server.h"
 #include "dashboard/webhook_post.h"
-#include "common/errors.h"
 #include "orchestrator/notifier.h"
 #include "orchestrator/orchestrator_loop.h"
 
@@ -29,6 +29,26 @@ void on_signal(int) {
 
 int cmd_serve(const Globals& g, const ServeArgs& a) {
   Workspace ws = open_workspace(g);
+  dashboard::ServerOptions sopts;
+  sopts.bind = a.bind;
+  sopts.port = a.port;
+  if (a.rate_limit > 0) {
+    sopts.rate_per_second = a.rate_limit;
+    sopts.rate_burst = 4 * a.rate_limit;
+  } else {
+    sopts.rate_per_second = sopts.rate_burst = 1e12;  // no limit
+  }
+  sopts.max_threads = a.max_threads;
+  sopts.max_connections = a.max_connections;
+  sopts.max_connections_per_client = a.max_connections_per_client;
+  sopts.max_streams = a.max_streams;
+  sopts.max_streams_per_client = a.max_streams_per_client;
+  sopts.header_timeout_ms = static_cast<int64_t>(a.header_timeout_s * 1000);
+  sopts.body_timeout_ms = static_cast<int64_t>(a.body_timeout_s * 1000);
+  // Refused before anything starts, naming the flags.
+  if (const std::string problem = dashboard::server_options_problem(sopts); !problem.empty())
+    throw InputError("serve: " + problem);
+
   OrchestratorOptions opts = orchestrator_options(a.workers);
   auto clock = system_clock();
   OrchestratorLoop loop(ws, clock, opts);
@@ -56,15 +76,6 @@ int cmd_serve(const Globals& g, const ServeArgs& a) {
                               auto s = ws.open_store();
                               return submit_scheduled(ws, *s, row, key);
                             });
-  dashboard::ServerOptions sopts;
-  sopts.bind = a.bind;
-  sopts.port = a.port;
-  if (a.rate_limit > 0) {
-    sopts.rate_per_second = a.rate_limit;
-    sopts.rate_burst = 4 * a.rate_limit;
-  } else {
-    sopts.rate_per_second = sopts.rate_burst = 1e12;  // no limit
-  }
   dashboard::DashboardServer server(dash, clock, sopts);
   server.start();
   store.audit(current_actor(), "serve.start", server.url(), {{"pid", ::getpid()}});
