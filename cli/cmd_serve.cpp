@@ -70,6 +70,8 @@ int cmd_serve(const Globals& g, const ServeArgs& a) {
   dashboard::DashboardOptions dopts;
   dopts.loopback = dashboard::is_loopback(a.bind);
   dopts.open_read = !a.no_open_read;
+  dopts.logins.max_failures = a.max_failed_logins;
+  dopts.logins.window_ms = static_cast<int64_t>(a.login_window_s * 1000);
   // Run-now from the dashboard submits on the request's own connection.
   dashboard::Dashboard dash(ws, clock, dopts,
                             [&ws](const ScheduleRow& row, const std::string& key) {

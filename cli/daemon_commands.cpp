@@ -46,6 +46,14 @@ void DaemonCommands::add_to(CLI::App& app) {
       ->add_option("--body-timeout", serve_args_.body_timeout_s,
                    "seconds for a request's body to arrive after its headers (default 20)")
       ->check(CLI::Range(0.001, 3600.0));
+  serve_
+      ->add_option("--max-failed-logins", serve_args_.max_failed_logins,
+                   "failed logins per client address and window before it gets 429 (default 10)")
+      ->check(CLI::Range(1, 1'000'000));
+  serve_
+      ->add_option("--login-window", serve_args_.login_window_s,
+                   "seconds of the failed-login window (default 60)")
+      ->check(CLI::Range(1.0, 86400.0));
   auto* schedule = app.add_subcommand("schedule", "cron schedules that `atelier serve` fires");
   schedule->require_subcommand(1);
   schedule_add_ = schedule->add_subcommand("add", "submit SPEC at every time CRON names");

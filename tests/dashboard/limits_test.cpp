@@ -1,7 +1,9 @@
-// The dashboard's limits against held connections, on a real server in this
-// process: request heads and bodies that do not arrive in time cut off (short
-// configured deadlines), and live streams and connections counted per client
-// address and in all, loopback addresses included (127.0.0.2 is not 127.0.0.1).
+// The dashboard's limits against held connections and guessed tokens, on a
+// real server in this process: failed logins refused past their limit and
+// audited once per window (an injected clock moves the window), request heads
+// and bodies that do not arrive in time cut off (short configured deadlines),
+// and live streams and connections counted per client address and in all,
+// loopback addresses included (127.0.0.2 is not 127.0.0.1).
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -9,9 +11,11 @@
 
 #include <cerrno>
 #include <chrono>
+#include <map>
 
 #include "dashboard/server.h"
 #include "http_client.h"
+#include "orchestrator/tokens.h"
 #include "support/held_connections.h"
 #include "support/test_workspace.h"
 
@@ -102,7 +106,70 @@ Stream open_stream(const std::string& from, int port) {
   return s;
 }
 
+std::vector<EventRow> failed_login_rows(Store& store) {
+  std::vector<EventRow> rows;
+  for (EventRow& e : store.recent_events(1000))
+    if (e.action == "login.failed") rows.push_back(std::move(e));
+  return rows;
+}
+
 }  // namespace
+
+TEST(DashboardLimits, FailedLoginsAreRefusedPastTheLimitAndAuditedOncePerWindow) {
+  dashboard::DashboardOptions d;
+  d.logins.max_failures = 5;
+  d.logins.window_ms = 60'000;
+  LimitedServer s({}, d);
+  auto store = s.tw.store();
+  const std::string admin = create_token(*store, "admin", "ops", "tester").secret;
+  const int p = s.port();
+  const std::string set = http_get(p, "/login").header("Set-Cookie");
+  const std::string nonce = set.substr(14, set.find(';') - 14);
+  auto login = [&](const std::string& token) {
+    return http(p, {"POST",
+                    "/login",
+                    "token=" + token + "&login_nonce=" + nonce,
+                    "application/x-www-form-urlencoded",
+                    {{"Cookie", "atelier_login=" + nonce}}});
+  };
+
+  std::map<int, int> statuses;
+  for (int i = 0; i < 50; ++i) {
+    const HttpResult r = login("atl_guess" + std::to_string(i));
+    ++statuses[r.status];
+    if (r.status == 429) {
+      EXPECT_EQ(r.header("Retry-After"), "60");
+    }
+  }
+  EXPECT_EQ(statuses[401], 5);
+  EXPECT_EQ(statuses[429], 45);
+  EXPECT_EQ(login(admin).status, 429) << "while refused, a right token is refused too";
+  // One row for the window so far: its first failure, written at once.
+  auto rows = failed_login_rows(*store);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].target, "127.0.0.1");
+  EXPECT_EQ(rows[0].details["failures"], 1);
+
+  s.clock().advance(60'000);
+  EXPECT_EQ(login(admin).status, 303) << "the window is over";
+  // The window's closing row: the rest of its failures and its refused tries.
+  rows = failed_login_rows(*store);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].details["failures"], 4);
+  EXPECT_EQ(rows[0].details["refused"], 46);
+  EXPECT_EQ(rows[0].details["failures"].get<int>() + rows[1].details["failures"].get<int>(), 5);
+
+  // A bearer token that is not valid is a failed login as well.
+  statuses.clear();
+  for (int i = 0; i < 8; ++i)
+    ++statuses[http_get(p, "/api/v1/whoami",
+                        {{"Authorization", "Bearer atl_nope" + std::to_string(i)}})
+                   .status];
+  EXPECT_EQ(statuses[401], 5);
+  EXPECT_EQ(statuses[429], 3);
+  EXPECT_EQ(failed_login_rows(*store).size(), 3u);
+  EXPECT_EQ(http_get(p, "/api/v1/whoami").status, 200) << "reading without a token is not refused";
+}
 
 TEST(DashboardLimits, AHeadOrBodyThatDoesNotArriveInTimeIsCutOff) {
   dashboard::ServerOptions so;
