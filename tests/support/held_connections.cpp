@@ -170,7 +170,9 @@ TimedGet timed_get(int port, const std::string& path, int timeout_ms) {
     }
     ::close(fd);
     if (r.error.empty()) r.status = status_of(got);
-    if (r.error.empty() && r.status == 0) r.error = "not an HTTP answer: " + got.substr(0, 80);
+    if (r.error.empty() && r.status == 0)
+      r.error =
+          got.empty() ? "closed without an answer" : "not an HTTP answer: " + got.substr(0, 80);
   }
   r.ms = std::chrono::duration<double, std::milli>(clock::now() - start).count();
   return r;
