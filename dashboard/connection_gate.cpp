@@ -119,6 +119,7 @@ void ConnectionGate::stop() {
     std::lock_guard lock(mu_);
     closing.swap(waiting_);
     for (GatedConnection* c : held_) {
+      c->cut = true;
       try {
         c->socket.shutdown();
       } catch (const std::exception&) {
@@ -145,6 +146,7 @@ void ConnectionGate::hold(GatedConnection* c) {
   std::lock_guard lock(mu_);
   held_.insert(c);
   if (stopping_) {
+    c->cut = true;
     try {
       c->socket.shutdown();
     } catch (const std::exception&) {
@@ -234,6 +236,7 @@ void ConnectionGate::run() {
         const int64_t d = c->deadline_ms.load();
         if (d == 0 || now < d) continue;
         c->deadline_ms = 0;
+        c->cut = true;
         try {
           c->socket.shutdown();  // its worker's read fails now
         } catch (const std::exception&) {

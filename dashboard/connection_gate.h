@@ -66,6 +66,9 @@ struct GatedConnection {
   // connects again finds its place free.
   ClientSlot slot;
   std::atomic<int64_t> deadline_ms{0};  // steady ms while a worker holds it; 0: none
+  // Set when the gate cut it under its worker (a deadline passed, or the server
+  // stops): what the worker read may be cut short.
+  std::atomic<bool> cut{false};
 };
 
 int64_t steady_ms();

@@ -114,10 +114,15 @@ class RequestHandler {
               "request body larger than " + std::to_string(options_.max_body_bytes) + " bytes");
         }
       }
-      // A body cut short (its deadline passed, or the client went) is not a request.
-      if (in.hasContentLength() && static_cast<int64_t>(body.size()) < in.getContentLength64()) {
+      // A body cut short (its deadline passed, or the client went) is not a
+      // request; a chunked one cut short reads as if complete, hence `cut`.
+      if ((t_connection && t_connection->cut) ||
+          (in.hasContentLength() && static_cast<int64_t>(body.size()) < in.getContentLength64())) {
         res.setKeepAlive(false);
-        return send_plain(res, 400, "the request body ended before its Content-Length");
+        return send_plain(res, 400,
+                          "the request body was cut short (the client closed, or it did not "
+                          "arrive within " +
+                              std::to_string(options_.body_timeout_ms) + " ms)");
       }
       req.body = std::move(body);
     }
