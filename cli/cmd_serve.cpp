@@ -7,6 +7,7 @@
 // schedule fires once per instant.
 #include <signal.h>
 
+#include <algorithm>
 #include <iostream>
 #include <thread>
 
@@ -41,7 +42,7 @@ int cmd_serve(const Globals& g, const ServeArgs& a) {
   sopts.max_threads = a.max_threads;
   sopts.max_connections = a.max_connections;
   sopts.max_connections_per_client = a.max_connections_per_client;
-  sopts.max_streams = a.max_streams;
+  sopts.max_streams = a.max_streams > 0 ? a.max_streams : std::min(32, a.max_threads / 2);
   sopts.max_streams_per_client = a.max_streams_per_client;
   sopts.header_timeout_ms = static_cast<int64_t>(a.header_timeout_s * 1000);
   sopts.body_timeout_ms = static_cast<int64_t>(a.body_timeout_s * 1000);

@@ -31,7 +31,8 @@ void DaemonCommands::add_to(CLI::App& app) {
       ->check(CLI::Range(1, 1'000'000));
   serve_
       ->add_option("--max-streams", serve_args_.max_streams,
-                   "live update streams in all, below --max-threads; beyond, 503 (default 32)")
+                   "live update streams in all, below --max-threads; beyond, 503 (default 32, "
+                   "or half of a smaller --max-threads)")
       ->check(CLI::Range(1, 4096));
   serve_
       ->add_option("--max-streams-per-client", serve_args_.max_streams_per_client,
