@@ -7,14 +7,15 @@
 // schedule fires once per instant.
 #include <signal.h>
 
+#include <algorithm>
 #include <iostream>
 #include <thread>
 
 #include "cli_util.h"
+#include "common/errors.h"
 #include "daemon_commands.h"
 #include "dashboard/server.h"
 #include "dashboard/webhook_post.h"
-#include "common/errors.h"
 #include "orchestrator/notifier.h"
 #include "orchestrator/orchestrator_loop.h"
 
@@ -29,6 +30,26 @@ void on_signal(int) {
 
 int cmd_serve(const Globals& g, const ServeArgs& a) {
   Workspace ws = open_workspace(g);
+  dashboard::ServerOptions sopts;
+  sopts.bind = a.bind;
+  sopts.port = a.port;
+  if (a.rate_limit > 0) {
+    sopts.rate_per_second = a.rate_limit;
+    sopts.rate_burst = 4 * a.rate_limit;
+  } else {
+    sopts.rate_per_second = sopts.rate_burst = 1e12;  // no limit
+  }
+  sopts.max_threads = a.max_threads;
+  sopts.max_connections = a.max_connections;
+  sopts.max_connections_per_client = a.max_connections_per_client;
+  sopts.max_streams = a.max_streams > 0 ? a.max_streams : std::min(32, a.max_threads / 2);
+  sopts.max_streams_per_client = a.max_streams_per_client;
+  sopts.header_timeout_ms = static_cast<int64_t>(a.header_timeout_s * 1000);
+  sopts.body_timeout_ms = static_cast<int64_t>(a.body_timeout_s * 1000);
+  // Refused before anything starts, naming the flags.
+  if (const std::string problem = dashboard::server_options_problem(sopts); !problem.empty())
+    throw InputError("serve: " + problem);
+
   OrchestratorOptions opts = orchestrator_options(a.workers);
   auto clock = system_clock();
   OrchestratorLoop loop(ws, clock, opts);
@@ -50,21 +71,14 @@ int cmd_serve(const Globals& g, const ServeArgs& a) {
   dashboard::DashboardOptions dopts;
   dopts.loopback = dashboard::is_loopback(a.bind);
   dopts.open_read = !a.no_open_read;
+  dopts.logins.max_failures = a.max_failed_logins;
+  dopts.logins.window_ms = static_cast<int64_t>(a.login_window_s * 1000);
   // Run-now from the dashboard submits on the request's own connection.
   dashboard::Dashboard dash(ws, clock, dopts,
                             [&ws](const ScheduleRow& row, const std::string& key) {
                               auto s = ws.open_store();
                               return submit_scheduled(ws, *s, row, key);
                             });
-  dashboard::ServerOptions sopts;
-  sopts.bind = a.bind;
-  sopts.port = a.port;
-  if (a.rate_limit > 0) {
-    sopts.rate_per_second = a.rate_limit;
-    sopts.rate_burst = 4 * a.rate_limit;
-  } else {
-    sopts.rate_per_second = sopts.rate_burst = 1e12;  // no limit
-  }
   dashboard::DashboardServer server(dash, clock, sopts);
   server.start();
   store.audit(current_actor(), "serve.start", server.url(), {{"pid", ::getpid()}});

@@ -16,6 +16,45 @@ void DaemonCommands::add_to(CLI::App& app) {
       ->check(CLI::Range(0.0, 1e9));
   serve_->add_flag("--no-open-read", serve_args_.no_open_read,
                    "reading needs a token even on loopback");
+  // Limits per client count every address alike, loopback included.
+  serve_
+      ->add_option("--max-threads", serve_args_.max_threads,
+                   "threads serving requests and live streams (default 64)")
+      ->check(CLI::Range(2, 4096));
+  serve_
+      ->add_option("--max-connections", serve_args_.max_connections,
+                   "open connections in all; beyond, 503 (default 512)")
+      ->check(CLI::Range(1, 1'000'000));
+  serve_
+      ->add_option("--max-connections-per-client", serve_args_.max_connections_per_client,
+                   "open connections per client address; beyond, 429 (default 16)")
+      ->check(CLI::Range(1, 1'000'000));
+  serve_
+      ->add_option("--max-streams", serve_args_.max_streams,
+                   "live update streams in all, below --max-threads; beyond, 503 (default 32, "
+                   "or half of a smaller --max-threads)")
+      ->check(CLI::Range(1, 4096));
+  serve_
+      ->add_option("--max-streams-per-client", serve_args_.max_streams_per_client,
+                   "live update streams per client address; beyond, 429 (default 8)")
+      ->check(CLI::Range(1, 4096));
+  serve_
+      ->add_option("--header-timeout", serve_args_.header_timeout_s,
+                   "seconds for a request's headers to arrive, and a keep-alive "
+                   "connection's idle time (default 10)")
+      ->check(CLI::Range(0.001, 3600.0));
+  serve_
+      ->add_option("--body-timeout", serve_args_.body_timeout_s,
+                   "seconds for a request's body to arrive after its headers (default 20)")
+      ->check(CLI::Range(0.001, 3600.0));
+  serve_
+      ->add_option("--max-failed-logins", serve_args_.max_failed_logins,
+                   "failed logins per client address and window before it gets 429 (default 10)")
+      ->check(CLI::Range(1, 1'000'000));
+  serve_
+      ->add_option("--login-window", serve_args_.login_window_s,
+                   "seconds of the failed-login window (default 60)")
+      ->check(CLI::Range(1.0, 86400.0));
   auto* schedule = app.add_subcommand("schedule", "cron schedules that `atelier serve` fires");
   schedule->require_subcommand(1);
   schedule_add_ = schedule->add_subcommand("add", "submit SPEC at every time CRON names");

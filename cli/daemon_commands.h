@@ -20,6 +20,14 @@ struct ServeArgs {
   std::string workers;  // "kind=N,..."
   bool no_open_read = false;
   double rate_limit = 100;  // requests per second per client; 0: no limit
+  // Connection and login limits (dashboard/server.h, login_throttle.h).
+  int max_threads = 64;
+  int max_connections = 512, max_connections_per_client = 16;
+  int max_streams = 0;  // 0: 32, or fewer than half of max_threads when that is less
+  int max_streams_per_client = 8;
+  double header_timeout_s = 10, body_timeout_s = 20;
+  int max_failed_logins = 10;
+  double login_window_s = 60;
 };
 int cmd_serve(const Globals& g, const ServeArgs& a);
 

@@ -159,7 +159,7 @@ Reply login(Ctx& c) {
     throw Forbidden("the login form expired; open /login again");
   auto token = authenticate_token(c.store, field(c, "token"));
   if (!token) {
-    c.store.audit("anonymous", "login.failed", c.req.client, json::object());
+    c.env.logins.failed(c.store, c.req.client);  // audited per window, not per try
     throw Unauthorized("that token is not valid here");
   }
   const NewSession s =

@@ -4,11 +4,11 @@
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
+#include "common/errors.h"
 #include "dashboard/auth.h"
 #include "dashboard/http_util.h"
 #include "dashboard/page_layout.h"
 #include "orchestrator/asset_store.h"
-#include "common/errors.h"
 #include "orchestrator/tokens.h"
 
 namespace atelier::dashboard {
@@ -33,7 +33,8 @@ void StorePool::give_back(std::unique_ptr<Store> s) {
 
 Dashboard::Dashboard(const Workspace& ws, std::shared_ptr<Clock> clock, DashboardOptions options,
                      SubmitSchedule submit_schedule)
-    : env_{ws, clock, options, std::move(submit_schedule)},
+    : env_{ws, clock, options, std::move(submit_schedule),           {},
+           {}, {},    {},      LoginThrottle(*clock, options.logins)},
       pool_([&ws, clock] { return ws.open_store(clock); }) {
   add_read_api(router_);
   add_actions(router_);
@@ -54,6 +55,12 @@ void Dashboard::stop() {
   }
   stop_cv_.notify_all();
   if (refresher_.joinable()) refresher_.join();
+  try {
+    auto store = pool_.acquire();
+    env_.logins.flush(*store, true);  // the windows still open: their counts so far
+  } catch (const std::exception& e) {
+    spdlog::warn("dashboard: writing the failed logins at stop: {}", e.what());
+  }
 }
 
 // Keeps the overview's and /metrics' figures fresh off the request path, so no
@@ -66,6 +73,7 @@ void Dashboard::refresh_summaries() {
     try {
       env_.overview_cache.put(overview_summary(*store, env_));
       env_.metrics_cache.put(metrics_text(*store));
+      env_.logins.flush(*store);
     } catch (const std::exception& e) {
       spdlog::warn("dashboard: refreshing the overview: {}", e.what());
     }
@@ -89,6 +97,12 @@ Reply failure(const Request& req, int status, const std::string& message) {
   return r;
 }
 
+// A request that offers a secret to be checked: a bearer token, or the login form.
+bool presents_secret(const Request& req) {
+  return req.authorization.rfind("Bearer ", 0) == 0 ||
+         (req.method == "POST" && req.segments.size() == 1 && req.segments[0] == "login");
+}
+
 bool same_secret(const std::string& a, const std::string& b) {
   return a.size() == b.size() && !a.empty() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
 }
@@ -103,6 +117,7 @@ Principal Dashboard::identify(Request& req, Store& store) {
       p.role = t->role;
       p.token_id = t->id;
     } else {
+      env_.logins.failed(store, req.client);
       throw Unauthorized(
           "the bearer token is not valid (revoked, or not a token of this workspace)");
     }
@@ -131,6 +146,17 @@ Reply Dashboard::handle(Request& req) {
   if (!route) return failure(req, known ? 405 : 404, known ? "method not allowed" : "not found");
   try {
     auto store = pool_.acquire();
+    env_.logins.flush(*store);
+    if (presents_secret(req)) {
+      if (const int64_t wait_ms = env_.logins.refused_for(req.client); wait_ms > 0) {
+        const int64_t secs = (wait_ms + 999) / 1000;
+        Reply r = failure(req, 429,
+                          "too many failed logins from this address; try again in " +
+                              std::to_string(secs) + " s");
+        r.headers.emplace_back("Retry-After", std::to_string(secs));
+        return r;
+      }
+    }
     const Principal who = identify(req, *store);
     const bool anonymous = who.role.empty();
     if (route->need == Need::read && anonymous &&

@@ -7,7 +7,8 @@
 // session. Every action needs an admin token, and an action made with a
 // browser session cookie must also carry that session's CSRF token (a form
 // field `csrf` or the X-CSRF-Token header). Every action is audited with who
-// did it.
+// did it. Failed logins (a wrong token in the form, a bearer token that is not
+// valid) are limited per client and audited per window (login_throttle.h).
 #pragma once
 #include <atomic>
 #include <condition_variable>
@@ -19,6 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "dashboard/login_throttle.h"
 #include "dashboard/router.h"
 #include "orchestrator/clock.h"
 #include "orchestrator/scheduler.h"
@@ -40,6 +42,7 @@ struct DashboardOptions {
   int64_t summary_ttl_ms = 2000;
   // A running run's job counts in lists of runs are reused for this long.
   int64_t running_counts_ttl_ms = 1000;
+  LoginLimits logins;  // failed logins per client before it is refused for a while
 };
 
 // The last computed value of a summary. With a refresher (Dashboard keeps one
@@ -143,6 +146,7 @@ struct DashboardEnv {
   std::atomic<bool> stopping{false};
   SummaryCache overview_cache, metrics_cache;
   RunCountsCache run_counts;
+  LoginThrottle logins;
 };
 
 class Dashboard {

@@ -22,7 +22,7 @@ struct Request {
   nlohmann::json json = nullptr;             // an application/json body (null if none)
   std::string body, content_type;
   std::string authorization, cookie, csrf_header, accept;
-  std::string client;  // peer address, the rate limiter's key
+  std::string client;  // peer address; limits count by client_key(client)
 };
 
 // Who is asking. role is empty for an anonymous reader.
