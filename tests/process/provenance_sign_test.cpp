@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "media/png_io.h"
@@ -463,6 +464,69 @@ TEST(ProvenanceSign, AmbiguousOrUnsignedContentIsInvalidAndChecksReadTheSignedPr
   EXPECT_EQ(terms["details"]["prompt_source"], "signed manifest (key " + own->key_id + ")");
 }
 
+// `verify r1` and `verify EXPORT_DIR`: every file checked, a missing one named
+// with where it was expected, the rest still verified (exit 1). Before, verify
+// took only a PNG: "r1: no such file", "deliver: not a regular file" (exit 2).
+TEST(ProvenanceSign, VerifyingARunOrAnExportNamesMissingFilesAndVerifiesTheRest) {
+  Generated g;
+  ASSERT_FALSE(g.png.empty());
+  // How verify names the two files: stage/output name (job).
+  std::string gone, kept;
+  for (const AssetRow& a : g.tw.store()->list_assets(1)) {
+    const std::string name = "art/" + a.name + " (j" + std::to_string(a.job_id.value_or(0)) + ")";
+    (sha256_file(g.png) == a.sha256 ? gone : kept) = name;
+  }
+  ASSERT_FALSE(gone.empty());
+  ASSERT_FALSE(kept.empty());
+  ProcResult r = run_atelier({"-w", g.w(), "verify", "r1"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE(has(r.out, "r1: valid (2 of 2 file(s) valid)")) << r.out;
+  EXPECT_TRUE(has(r.out, gone + ": valid")) << r.out;
+
+  const fs::path out = g.tw.dir() / "deliver";
+  r = run_atelier({"-w", g.w(), "export", "r1", out.string(), "--name", "art_{index}"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  r = run_atelier({"-w", g.w(), "--json", "verify", out.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto v = nlohmann::json::parse(r.out);
+  EXPECT_EQ(v["valid"], true);
+  ASSERT_EQ(v["files"].size(), 2u) << r.out;
+  std::set<std::string> checks;
+  for (const auto& c : v["files"][0]["checks"]) checks.insert(c["check"].get<std::string>());
+  for (const char* c : {"manifest", "fields", "signature", "key", "file", "embedded_signature",
+                        "embedded_parameters", "embedded_pixels"})
+    EXPECT_TRUE(checks.count(c)) << c << " in " << r.out;
+
+  // An exported file gone, and a sidecar given an unsigned extra field.
+  fs::remove(out / "art_0.png");
+  auto sidecar = nlohmann::json::parse(std::ifstream(out / "art_1.manifest.json"));
+  sidecar["note"] = "added later";
+  std::ofstream(out / "art_1.manifest.json") << sidecar.dump(2);
+  r = run_atelier({"-w", g.w(), "verify", out.string()});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_TRUE(has(r.out, "FAIL file: missing: expected at " + (out / "art_0.png").string()))
+      << r.out;
+  EXPECT_TRUE(has(r.err, (out / "art_0.png").string())) << r.err;
+  EXPECT_TRUE(has(r.out,
+                  "FAIL fields: not what atelier-export-manifest/2 defines: unknown field "
+                  "note"))
+      << r.out;
+  EXPECT_TRUE(has(r.out, "FAIL signature: does not match the manifest")) << r.out;
+  EXPECT_TRUE(has(r.out, "INVALID (0 of 2 file(s) valid, 1 missing)")) << r.out;
+
+  // One of the run's asset files deleted from the store: named, the other verified.
+  fs::remove(g.png);
+  r = run_atelier({"-w", g.w(), "verify", "r1"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_TRUE(has(r.out, "FAIL file: missing: expected at " + g.png.string())) << r.out;
+  EXPECT_TRUE(has(r.out, kept + ": valid")) << r.out;
+  EXPECT_TRUE(has(r.out, gone + ": INVALID")) << r.out;
+  EXPECT_TRUE(has(r.out, "r1: INVALID (1 of 2 file(s) valid, 1 missing)")) << r.out;
+  r = run_atelier({"-w", g.w(), "verify", "r9"});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_TRUE(has(r.err, "no such run: r9")) << r.err;
+}
+
 // Records signed before format 2 (tests/fixtures/format1: a PNG and an export
 // made by the atelier of before, with that workspace's public key) still verify,
 // under their own rules: the parameters text is compared with the signed prompt
@@ -484,6 +548,9 @@ TEST(ProvenanceSign, RecordsSignedBeforeFormatTwoStillVerify) {
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_TRUE(has(r.out, "ok   manifest: present (atelier-manifest/1)")) << r.out;
   EXPECT_TRUE(has(r.out, "ok   parameters: match the manifest's prompt and settings")) << r.out;
+  r = run_atelier({"-w", w, "verify", copy.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE(has(r.out, "present (art_0.manifest.json, atelier-export-manifest/1)")) << r.out;
 
   // The same rules as ever catch an edit of the old record's parameters text.
   Parts p = parts_of(copy / "art_0.png");
