@@ -202,8 +202,11 @@ int cli_main(int argc, char** argv, const MlCommands& ml) {
   train_lora->add_flag("--fresh", tl.fresh, "ignore an existing checkpoint");
   VerifyArgs va;
   auto* verify = app.add_subcommand(
-      "verify", "check a PNG's signed manifest: signature, pixels, signing key (exit 1 if not)");
-  verify->add_option("FILE", va.file, "a PNG written by Atelier")->required();
+      "verify",
+      "check signed manifests: a PNG's (signature, parameters, pixels, signing key), every file "
+      "of a run (r12) or of an export folder; exit 1 if any check fails or a file is missing");
+  verify->add_option("TARGET", va.file, "a PNG written by Atelier, a run (r12) or an export folder")
+      ->required();
   verify->add_flag("--regenerate", va.regenerate,
                    "also re-run the recorded generation and compare the pixels");
   auto* key = app.add_subcommand("key", "the workspace's signing key and the keys it trusts");

@@ -11,9 +11,9 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "common/errors.h"
 #include "media/image_decode.h"
 #include "orchestrator/asset_hashes.h"
-#include "common/errors.h"
 #include "workers/check/run_checks.h"
 #include "workers/check/subject_context.h"
 
@@ -88,7 +88,7 @@ int cmd_check(const Globals& g, const CheckArgs& a) {
       s.stored_hashes = row->hashes;
       gather.fill(s, cfg.copyright && cfg.copyright->training_verdict != "off", false);
     } else if (is_image_file(f)) {
-      s.prompt = embedded_prompt(f);
+      read_embedded_prompt(*store, s);
     }
     subjects.push_back(std::move(s));
   }

@@ -359,4 +359,11 @@ std::optional<std::string> find_text(const PngInfo& info, std::string_view keywo
   return std::nullopt;
 }
 
+std::vector<std::string> find_texts(const PngInfo& info, std::string_view keyword) {
+  std::vector<std::string> out;
+  for (const PngText& t : info.texts)
+    if (t.keyword == keyword) out.push_back(t.text);
+  return out;
+}
+
 }  // namespace atelier::media

@@ -46,5 +46,8 @@ PngInfo read_png_metadata_file(const std::filesystem::path& path);
 
 // The text of the first chunk whose keyword equals `keyword` (e.g. "parameters").
 std::optional<std::string> find_text(const PngInfo& info, std::string_view keyword);
+// The texts of every chunk whose keyword equals `keyword`, in file order: a
+// reader that must not be fooled by a second copy counts them.
+std::vector<std::string> find_texts(const PngInfo& info, std::string_view keyword);
 
 }  // namespace atelier::media

@@ -5,6 +5,7 @@
 #include "orchestrator/ids.h"
 #include "provenance/generation_manifest.h"
 #include "provenance/lineage.h"
+#include "provenance/manifest_format.h"
 
 namespace atelier::provenance {
 
@@ -38,7 +39,7 @@ json export_manifest(Store& store, const AssetStore& files, const ExportedFile& 
     if (c.details.contains("reason")) v["reason"] = c.details["reason"];
     checks.push_back(std::move(v));
   }
-  json manifest = {{"format", "atelier-export-manifest/1"},
+  json manifest = {{"format", kExportFormat},
                    {"software", "atelier 0.1.0"},
                    {"file", f.file_name},
                    {"sha256", f.asset.sha256},

@@ -1,5 +1,5 @@
 // The signed sidecar manifest `atelier export` writes beside each deliverable
-// (NAME.manifest.json, format atelier-export-manifest/1): what made the file,
+// (NAME.manifest.json, format atelier-export-manifest/2, manifest_format.h): what made the file,
 // from which models and inputs (described as lineage.h's describe_input does for
 // the run report), its check verdicts, and links to the manifest the file carries
 // (a PNG's embedded one, a video's sidecar asset). Invariant: the manifest is

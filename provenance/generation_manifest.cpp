@@ -7,6 +7,8 @@
 #include <cstdio>
 
 #include "media/infotext.h"
+#include "orchestrator/asset_store.h"
+#include "provenance/manifest_format.h"
 
 namespace atelier::provenance {
 
@@ -35,6 +37,63 @@ std::string parameters_text(const GenerationFacts& f) {
     t.params.push_back({"Lora hashes", hashes});
   }
   return media::format_infotext(t);
+}
+
+std::optional<std::string> expected_parameters_text(const nlohmann::json& m, std::string& why) {
+  using nlohmann::json;
+  auto member = [&](const json& obj, const char* key, const std::string& path,
+                    bool (json::*is)() const noexcept) -> const json* {
+    const auto it = obj.find(key);
+    if (it == obj.end() || !((*it).*is)()) {
+      why = "the manifest has no " + path + key + " of the right type";
+      return nullptr;
+    }
+    return &*it;
+  };
+  const json* g = member(m, "generation", "", &json::is_object);
+  const json* models = g ? member(m, "models", "", &json::is_array) : nullptr;
+  if (!g || !models) return std::nullopt;
+  GenerationFacts f;
+  const json *prompt = member(*g, "prompt", "generation.", &json::is_string),
+             *negative = member(*g, "negative_prompt", "generation.", &json::is_string),
+             *steps = member(*g, "steps", "generation.", &json::is_number_integer),
+             *sampler = member(*g, "sampler", "generation.", &json::is_string),
+             *cfg = member(*g, "cfg", "generation.", &json::is_number),
+             *seed = member(*g, "seed", "generation.", &json::is_number_integer),
+             *width = member(*g, "width", "generation.", &json::is_number_integer),
+             *height = member(*g, "height", "generation.", &json::is_number_integer);
+  if (!prompt || !negative || !steps || !sampler || !cfg || !seed || !width || !height)
+    return std::nullopt;
+  f.prompt = prompt->get<std::string>();
+  f.negative_prompt = negative->get<std::string>();
+  f.steps = steps->get<int>();
+  f.sampler = sampler->get<std::string>();
+  f.cfg = cfg->get<double>();
+  f.seed = seed->get<int64_t>();
+  f.width = width->get<int>();
+  f.height = height->get<int>();
+  bool base = false;
+  for (const json& e : *models) {
+    const json *role = e.is_object() ? member(e, "role", "models[].", &json::is_string) : nullptr,
+               *name = role ? member(e, "name", "models[].", &json::is_string) : nullptr,
+               *sha = name ? member(e, "sha256", "models[].", &json::is_string) : nullptr;
+    if (!sha) {
+      if (!e.is_object()) why = "the manifest's models hold something other than objects";
+      return std::nullopt;
+    }
+    if (*role == "base" && !base) {
+      base = true;
+      f.model_name = name->get<std::string>();
+      f.model_sha256 = sha->get<std::string>();
+    } else if (*role == "lora") {
+      f.loras.push_back({name->get<std::string>(), sha->get<std::string>()});
+    }
+  }
+  if (!base) {
+    why = "the manifest names no base model";
+    return std::nullopt;
+  }
+  return parameters_text(f);
 }
 
 namespace {
@@ -73,7 +132,7 @@ nlohmann::json manifest_json(const GenerationFacts& f, const media::Image& img,
   for (const auto& l : f.loras)
     models.push_back(
         {{"role", "lora"}, {"name", l.name}, {"sha256", l.sha256}, {"scale", l.scale}});
-  return {{"format", "atelier-manifest/1"},
+  return {{"format", kGenerationFormat},
           {"software", "atelier 0.1.0"},
           {"digital_source_type", kTrainedAlgorithmicMedia},
           {"run", f.run_id},
@@ -98,6 +157,9 @@ nlohmann::json manifest_json(const GenerationFacts& f, const media::Image& img,
           {"pixels_format", "rgb8"},
           {"libtorch", f.libtorch},
           {"created_at", created_at_ms},
+          // The `parameters` chunk is text beside the manifest: its sha256 here
+          // puts it under the signature.
+          {"parameters_sha256", atelier::sha256_hex(parameters_text(f))},
           {"signature", nullptr}};
 }
 

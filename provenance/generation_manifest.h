@@ -9,6 +9,7 @@
 // the chunk names and manifest fields are defined here once.
 #pragma once
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,11 @@ inline constexpr const char* kTrainedAlgorithmicMedia =
     "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia";
 
 std::string parameters_text(const GenerationFacts& f);
+// The `parameters` text a manifest's signed values give (its generation, base
+// model and LoRAs), or nullopt with `why` naming the member that is missing or
+// of the wrong type. The same text parameters_text wrote when it was signed.
+std::optional<std::string> expected_parameters_text(const nlohmann::json& manifest,
+                                                    std::string& why);
 nlohmann::json manifest_json(const GenerationFacts& f, const media::Image& img,
                              int64_t created_at_ms);
 // Encodes the image with both chunks; the manifest is signed with `key` when

@@ -290,6 +290,14 @@ SignatureCheck check_manifest_signature(const nlohmann::json& manifest) {
     c.reason = "signature: expected an object {alg, key_id, public_key, value}";
     return c;
   }
+  // The signature member is the one part of a manifest the signature does not
+  // cover: anything else in it would be unsigned text riding on a valid signature.
+  for (auto f = s.begin(); f != s.end(); ++f)
+    if (f.key() != "alg" && f.key() != "key_id" && f.key() != "public_key" && f.key() != "value") {
+      c.reason = "signature: unknown field " + nlohmann::json(f.key()).dump() +
+                 " (a signature holds only alg, key_id, public_key and value)";
+      return c;
+    }
   if (auto id = text("key_id")) c.key_id = *id;
   const auto alg = text("alg");
   if (!alg || *alg != kSignatureAlg) {

@@ -92,7 +92,8 @@ struct SignatureCheck {
   enum Status {
     valid,
     unsigned_manifest,  // "signature" missing or null
-    malformed,          // not the shape above, an unknown alg, or key id != public key's
+    malformed,          // not the shape above (any other member included), an unknown
+                        // alg, or key id != public key's
     mismatch,           // a well-formed signature that does not match the manifest
   } status = malformed;
   std::string key_id;      // as the signature claims (set unless unsigned)

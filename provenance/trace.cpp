@@ -10,6 +10,7 @@
 #include "orchestrator/ids.h"
 #include "orchestrator/model_files.h"
 #include "provenance/generation_manifest.h"
+#include "provenance/manifest_format.h"
 #include "provenance/signing.h"
 
 namespace atelier::provenance {
@@ -77,23 +78,29 @@ std::optional<StoredImageIndex::Nearest> StoredImageIndex::nearest(
 std::optional<Located> find_by_manifest(Store& store, const AssetStore& files, const fs::path& file,
                                         json& notes) {
   if (!is_png_file(file)) return std::nullopt;
-  std::optional<std::string> text;
+  std::vector<std::string> texts;
   try {
-    text = media::find_text(media::read_png_metadata_file(file), kManifestKeyword);
+    texts = media::find_texts(media::read_png_metadata_file(file), kManifestKeyword);
   } catch (const std::exception& e) {
     notes["manifest"] = std::string("unreadable: ") + e.what();
     return std::nullopt;
   }
-  if (!text) return std::nullopt;
-  json m;
-  try {
-    m = json::parse(*text);
-  } catch (const json::exception&) {
-    notes["manifest"] = "present but not JSON";
+  if (texts.empty()) return std::nullopt;
+  // An ambiguous manifest names nothing: which job it names depends on the reader.
+  if (texts.size() > 1) {
+    notes["manifest"] = "present " + std::to_string(texts.size()) + " times (ambiguous)";
     return std::nullopt;
   }
-  if (!m.is_object() || !m.contains("job") || !m["job"].is_number_integer() ||
-      !m.contains("pixels_sha256") || !m["pixels_sha256"].is_string()) {
+  const std::optional<std::string> text = texts[0];
+  ManifestText parsed = parse_manifest_text(*text, "the manifest");
+  if (!parsed.value) {
+    notes["manifest"] = parsed.status == "ambiguous" ? "present but ambiguous (a repeated key)"
+                                                     : "present but not JSON";
+    return std::nullopt;
+  }
+  const json m = std::move(*parsed.value);
+  if (!m.contains("job") || !m["job"].is_number_integer() || !m.contains("pixels_sha256") ||
+      !m["pixels_sha256"].is_string()) {
     notes["manifest"] = "present but without a job and pixels_sha256";
     return std::nullopt;
   }

@@ -5,7 +5,9 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "media/infotext.h"
 #include "media/png_meta.h"
+#include "orchestrator/asset_store.h"
 #include "orchestrator/model_files.h"
 #include "provenance/generation_manifest.h"
 #include "provenance/signing.h"
@@ -17,32 +19,8 @@ using nlohmann::json;
 
 namespace {
 
-// A text member, or `fallback` when it is missing or not text.
-std::string text_or(const json& obj, const char* key, const std::string& fallback) {
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_string() ? it->get<std::string>() : fallback;
-}
-
 std::string short_id(const std::string& sha) {
   return sha.substr(0, 16);
-}
-
-// The manifest text parsed, or why it cannot be judged.
-std::optional<json> parse_manifest(const std::string& text, std::string& why) {
-  json manifest;
-  try {
-    if (json_nesting_depth(text) > kMaxManifestDepth)
-      why = "the manifest (iTXt chunk 'atelier') nests deeper than " +
-            std::to_string(kMaxManifestDepth) + " levels";
-    else
-      manifest = json::parse(text);
-    if (why.empty() && !manifest.is_object())
-      why = "the manifest (iTXt chunk 'atelier') is not a JSON object";
-  } catch (const json::parse_error& e) {
-    why = std::string("the manifest (iTXt chunk 'atelier') is not JSON: ") + e.what();
-  }
-  if (!why.empty()) return std::nullopt;
-  return manifest;
 }
 
 Finding signature_finding(const SignatureCheck& sig) {
@@ -85,25 +63,56 @@ Finding pixels_finding(const json& manifest, const fs::path& file) {
               short_id(want) + "..."};
 }
 
-// Trust: asked only of a valid signature, the only kind that says who signed.
-Finding key_finding(Store& store, const SignatureCheck& sig) {
-  const auto row = store.find_signing_key(sig.key_id);
-  if (!row)
-    return {"key", "unknown",
-            "signed by key " + sig.key_id +
-                ", which this workspace does not know (not its own key; "
-                "`atelier key import` trusts another workspace's key)"};
-  if (row->public_key != to_hex(sig.public_key))
-    return {"key", "conflict",
-            "key " + sig.key_id +
-                " in the signature has another public key than the one this "
-                "workspace trusts under that id"};
-  return {"key", row->origin,
-          sig.key_id + " (" +
-              (row->origin == "workspace"
-                   ? std::string("this workspace's key")
-                   : "imported" + (row->label.empty() ? "" : ": " + row->label)) +
-              ")",
+// Names the first signed value the `parameters` text does not carry: the field
+// name is ours (from the signed values), never the file's text.
+std::string first_difference(const std::string& have, const std::string& want) {
+  const media::Infotext h = media::parse_infotext(have), w = media::parse_infotext(want);
+  if (h.prompt != w.prompt) return "the prompt differs";
+  if (h.negative_prompt != w.negative_prompt) return "the negative prompt differs";
+  for (const auto& [key, value] : w.params)
+    if (h.get(key) != value) return key + " differs";
+  return "it holds text the signed values do not";
+}
+
+// The `parameters` chunk against what was signed. Format 2 signs the text's
+// sha256; a format 1 record signs the prompt and settings it was made from, so
+// the text those give (parameters_text, unchanged since manifests were signed)
+// must be the chunk's. Exactly one chunk: a second would be unsigned text.
+Finding parameters_finding(const json& manifest, const ManifestFormat& f,
+                           const media::PngInfo& info) {
+  const std::vector<std::string> texts = media::find_texts(info, "parameters");
+  if (texts.size() > 1)
+    return {"parameters", "ambiguous",
+            "ambiguous: " + std::to_string(texts.size()) +
+                " parameters chunks; a generated PNG carries one"};
+  if (texts.empty())
+    return {"parameters", "missing",
+            "missing: the PNG has no parameters chunk, but the signed manifest describes one "
+            "(removed after signing)"};
+  std::string why;
+  const std::optional<std::string> expected = expected_parameters_text(manifest, why);
+  const std::string& have = texts[0];
+  auto changed = [&] {
+    return Finding{"parameters", "changed",
+                   "changed: the parameters text differs from the signed values" +
+                       (expected ? " (" + first_difference(have, *expected) + ")" : "")};
+  };
+  if (f.version >= 2) {
+    const json recorded = manifest.value("parameters_sha256", json());
+    if (!recorded.is_string() || !is_sha256_hex(recorded.get<std::string>()))
+      return {"parameters", "not_recorded",
+              "the manifest records no parameters_sha256 (64 hex digits)"};
+    const std::string got = atelier::sha256_hex(have);
+    if (got != recorded.get<std::string>()) return changed();
+    return {"parameters", "match",
+            "match the manifest's parameters_sha256 (" + short_id(got) + "...)", true};
+  }
+  if (!expected)
+    return {"parameters", "not_recorded", "cannot be compared with the signed values: " + why};
+  if (have != *expected) return changed();
+  return {"parameters", "match",
+          "match the manifest's prompt and settings (" + f.name +
+              " records those, not the text itself)",
           true};
 }
 
@@ -142,25 +151,40 @@ VerifyResult verify_png(Store& store, const fs::path& file, const std::string& s
 
   VerifyResult r;
   r.file = shown_as;
-  const auto text = media::find_text(info, kManifestKeyword);
-  if (!text) {
+  const std::vector<std::string> texts = media::find_texts(info, kManifestKeyword);
+  if (texts.empty()) {
     r.findings.push_back({"manifest", "missing",
                           "no Atelier manifest (no iTXt chunk 'atelier'): not made by Atelier, "
                           "or its metadata was stripped"});
     return r;
   }
-  std::string why;
-  r.manifest = parse_manifest(*text, why);
-  if (!r.manifest) {
-    r.findings.push_back({"manifest", "not_json", why});
+  if (texts.size() > 1) {
+    r.findings.push_back(
+        {"manifest", "ambiguous",
+         "ambiguous: " + std::to_string(texts.size()) +
+             " Atelier manifests (iTXt chunks 'atelier'); a file carries one, and readers that "
+             "take the first and the last would see different manifests"});
     return r;
   }
+  ManifestText parsed = parse_manifest_text(texts[0], "the manifest (iTXt chunk 'atelier')");
+  if (!parsed.value) {
+    r.findings.push_back({"manifest", parsed.status, parsed.why});
+    return r;
+  }
+  r.manifest = std::move(parsed.value);
   const json& manifest = *r.manifest;
-  r.findings.push_back({"manifest", "present",
-                        "present (" + text_or(manifest, "format", "format unknown") + ")", true});
-
-  const SignatureCheck sig = check_manifest_signature(manifest);
-  r.findings.push_back(signature_finding(sig));
+  std::string why;
+  const auto format = manifest_format(manifest, why);
+  if (!format || format->kind != ManifestKind::generation) {
+    if (format)
+      why = format->name + " is not a generated image's manifest (a PNG carries atelier-manifest/" +
+            "1 or /2)";
+    r.findings.push_back({"manifest", "unknown_format", why});
+    return r;
+  }
+  r.findings.push_back({"manifest", "present", "present (" + format->name + ")", true});
+  const SignatureCheck sig = manifest_findings(manifest, *format, r.findings);
+  r.findings.push_back(parameters_finding(manifest, *format, info));
   r.findings.push_back(pixels_finding(manifest, file));
   if (sig.status == SignatureCheck::valid) r.findings.push_back(key_finding(store, sig));
 
@@ -169,6 +193,46 @@ VerifyResult verify_png(Store& store, const fs::path& file, const std::string& s
     r.findings.push_back(compare_regenerated(media::read_png(file, 3), redrawn, manifest));
   }
   return r;
+}
+
+Finding key_finding(Store& store, const SignatureCheck& sig) {
+  const auto row = store.find_signing_key(sig.key_id);
+  if (!row)
+    return {"key", "unknown",
+            "signed by key " + sig.key_id +
+                ", which this workspace does not know (not its own key; "
+                "`atelier key import` trusts another workspace's key)"};
+  if (row->public_key != to_hex(sig.public_key))
+    return {"key", "conflict",
+            "key " + sig.key_id +
+                " in the signature has another public key than the one this "
+                "workspace trusts under that id"};
+  return {"key", row->origin,
+          sig.key_id + " (" +
+              (row->origin == "workspace"
+                   ? std::string("this workspace's key")
+                   : "imported" + (row->label.empty() ? "" : ": " + row->label)) +
+              ")",
+          true};
+}
+
+SignatureCheck manifest_findings(const json& manifest, const ManifestFormat& f,
+                                 std::vector<Finding>& out, const std::string& prefix) {
+  const std::vector<std::string> problems = field_problems(manifest, f);
+  if (problems.empty()) {
+    out.push_back({prefix + "fields", "known", "only the fields " + f.name + " defines", true});
+  } else {
+    std::string list;
+    const std::size_t shown = std::min<std::size_t>(problems.size(), 5);
+    for (std::size_t i = 0; i < shown; ++i) list += (i ? "; " : "") + problems[i];
+    if (problems.size() > shown)
+      list += "; and " + std::to_string(problems.size() - shown) + " more";
+    out.push_back({prefix + "fields", "invalid", "not what " + f.name + " defines: " + list});
+  }
+  const SignatureCheck sig = check_manifest_signature(manifest);
+  out.push_back(signature_finding(sig));
+  out.back().check = prefix + out.back().check;
+  return sig;
 }
 
 Finding compare_regenerated(const media::Image& have, const Regenerated& redrawn,

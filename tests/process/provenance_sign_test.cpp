@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "media/png_io.h"
@@ -226,8 +227,8 @@ TEST(ProvenanceSign, AGeneratedPngVerifiesAndTamperingIsNamed) {
   r = g.verify(g.tw.dir() / "prompt.png", {"--json"});
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["valid"], false);
-  EXPECT_EQ(j["checks"][1]["check"], "signature");
-  EXPECT_EQ(j["checks"][1]["status"], "mismatch");
+  EXPECT_EQ(j["checks"][2]["check"], "signature");
+  EXPECT_EQ(j["checks"][2]["status"], "mismatch");
 
   // One pixel, with the manifest untouched.
   p = parts_of(g.png);
@@ -377,4 +378,187 @@ stages:
   EXPECT_TRUE(has(r.out, "ok   signature: valid")) << r.out;
   EXPECT_TRUE(has(r.out, "FAIL regenerate: ")) << r.out;
   EXPECT_TRUE(has(r.out, "pixels differ")) << r.out;
+}
+
+// Issue 21: what a verifier and a check read must be what was signed. Each of
+// these files verified as valid before, and `check --terms` read the forged
+// parameters text.
+TEST(ProvenanceSign, AmbiguousOrUnsignedContentIsInvalidAndChecksReadTheSignedPrompt) {
+  Generated g;
+  ASSERT_FALSE(g.png.empty());
+  const Parts original = parts_of(g.png);
+
+  // A repeated key, the forged value first: our parser keeps the last (signed)
+  // one, a reader that keeps the first sees "green pear".
+  Parts p = original;
+  std::string& m = p.text("atelier");
+  const auto gen = m.find("\"generation\":{");
+  ASSERT_NE(gen, std::string::npos) << m;
+  m.insert(gen + 14, "\"prompt\":\"green pear, flat icon\",");
+  ProcResult r = g.verify(write(g.tw.dir() / "dup.png", p));
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_TRUE(has(r.out,
+                  "FAIL manifest: the manifest (iTXt chunk 'atelier') is ambiguous: key "
+                  "prompt appears twice in generation"))
+      << r.out;
+
+  // A second manifest chunk ahead of the signed one.
+  p = original;
+  media::PngText forged{"atelier", original.texts[1].text, true};
+  ASSERT_EQ(original.texts[1].keyword, "atelier");
+  const auto at = forged.text.find("red apple");
+  forged.text.replace(at, 9, "green pear");
+  p.texts.insert(p.texts.begin(), forged);
+  r = g.verify(write(g.tw.dir() / "two.png", p));
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_TRUE(has(r.out, "FAIL manifest: ambiguous: 2 Atelier manifests")) << r.out;
+
+  // An extra member in the signature, which the signature does not cover.
+  p = original;
+  auto j = nlohmann::json::parse(p.text("atelier"));
+  j["signature"]["approved"] = "legal";
+  p.text("atelier") = j.dump();
+  r = g.verify(write(g.tw.dir() / "sig.png", p));
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_TRUE(has(r.out, "FAIL signature: malformed: signature: unknown field \"approved\""))
+      << r.out;
+
+  // The parameters text edited, then removed: the signed manifest is untouched.
+  p = original;
+  std::string& params = p.text("parameters");
+  ASSERT_EQ(params.rfind("red apple, flat icon", 0), 0u) << params;
+  params.replace(0, 9, "green pear");
+  const fs::path edited = write(g.tw.dir() / "params.png", p);
+  r = g.verify(edited);
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_TRUE(has(r.out, "ok   signature: valid")) << r.out;
+  EXPECT_TRUE(has(r.out,
+                  "FAIL parameters: changed: the parameters text differs from the signed values "
+                  "(the prompt differs)"))
+      << r.out;
+  p.texts.erase(std::remove_if(p.texts.begin(), p.texts.end(),
+                               [](const media::PngText& t) { return t.keyword == "parameters"; }),
+                p.texts.end());
+  r = g.verify(write(g.tw.dir() / "bare-params.png", p), {"--json"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  const auto v = nlohmann::json::parse(r.out);
+  EXPECT_EQ(v["valid"], false);
+  bool named = false;
+  for (const auto& c : v["checks"])
+    if (c["check"] == "parameters") named = c["status"] == "missing" && c["ok"] == false;
+  EXPECT_TRUE(named) << r.out;
+
+  // `check --terms` on the edited file scans the signed prompt ("red apple"),
+  // not the forged text ("green pear").
+  const fs::path rules = g.tw.write_file("rules.json", R"([{"term": "apple", "verdict": "fail"}])");
+  r = run_atelier({"-w", g.w(), "--json", "check", "--no-copyright", "--terms", rules.string(),
+                   edited.string()});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  const auto checked = nlohmann::json::parse(r.out);
+  const auto& terms = checked["files"][0]["checks"][0];
+  EXPECT_EQ(terms["check"], "terms") << r.out;
+  EXPECT_EQ(terms["verdict"], "fail") << r.out;
+  ASSERT_EQ(terms["details"]["hits"].size(), 1u) << r.out;
+  EXPECT_EQ(terms["details"]["hits"][0]["field"], "prompt");
+  const auto own = provenance::load_key_pair(g.tw.ws().keys_dir());
+  EXPECT_EQ(terms["details"]["prompt_source"], "signed manifest (key " + own->key_id + ")");
+}
+
+// `verify r1` and `verify EXPORT_DIR`: every file checked, a missing one named
+// with where it was expected, the rest still verified (exit 1). Before, verify
+// took only a PNG: "r1: no such file", "deliver: not a regular file" (exit 2).
+TEST(ProvenanceSign, VerifyingARunOrAnExportNamesMissingFilesAndVerifiesTheRest) {
+  Generated g;
+  ASSERT_FALSE(g.png.empty());
+  // How verify names the two files: stage/output name (job).
+  std::string gone, kept;
+  for (const AssetRow& a : g.tw.store()->list_assets(1)) {
+    const std::string name = "art/" + a.name + " (j" + std::to_string(a.job_id.value_or(0)) + ")";
+    (sha256_file(g.png) == a.sha256 ? gone : kept) = name;
+  }
+  ASSERT_FALSE(gone.empty());
+  ASSERT_FALSE(kept.empty());
+  ProcResult r = run_atelier({"-w", g.w(), "verify", "r1"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE(has(r.out, "r1: valid (2 of 2 file(s) valid)")) << r.out;
+  EXPECT_TRUE(has(r.out, gone + ": valid")) << r.out;
+
+  const fs::path out = g.tw.dir() / "deliver";
+  r = run_atelier({"-w", g.w(), "export", "r1", out.string(), "--name", "art_{index}"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  r = run_atelier({"-w", g.w(), "--json", "verify", out.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto v = nlohmann::json::parse(r.out);
+  EXPECT_EQ(v["valid"], true);
+  ASSERT_EQ(v["files"].size(), 2u) << r.out;
+  std::set<std::string> checks;
+  for (const auto& c : v["files"][0]["checks"]) checks.insert(c["check"].get<std::string>());
+  for (const char* c : {"manifest", "fields", "signature", "key", "file", "embedded_signature",
+                        "embedded_parameters", "embedded_pixels"})
+    EXPECT_TRUE(checks.count(c)) << c << " in " << r.out;
+
+  // An exported file gone, and a sidecar given an unsigned extra field.
+  fs::remove(out / "art_0.png");
+  auto sidecar = nlohmann::json::parse(std::ifstream(out / "art_1.manifest.json"));
+  sidecar["note"] = "added later";
+  std::ofstream(out / "art_1.manifest.json") << sidecar.dump(2);
+  r = run_atelier({"-w", g.w(), "verify", out.string()});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_TRUE(has(r.out, "FAIL file: missing: expected at " + (out / "art_0.png").string()))
+      << r.out;
+  EXPECT_TRUE(has(r.err, (out / "art_0.png").string())) << r.err;
+  EXPECT_TRUE(has(r.out,
+                  "FAIL fields: not what atelier-export-manifest/2 defines: unknown field "
+                  "note"))
+      << r.out;
+  EXPECT_TRUE(has(r.out, "FAIL signature: does not match the manifest")) << r.out;
+  EXPECT_TRUE(has(r.out, "INVALID (0 of 2 file(s) valid, 1 missing)")) << r.out;
+
+  // One of the run's asset files deleted from the store: named, the other verified.
+  fs::remove(g.png);
+  r = run_atelier({"-w", g.w(), "verify", "r1"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_TRUE(has(r.out, "FAIL file: missing: expected at " + g.png.string())) << r.out;
+  EXPECT_TRUE(has(r.out, kept + ": valid")) << r.out;
+  EXPECT_TRUE(has(r.out, gone + ": INVALID")) << r.out;
+  EXPECT_TRUE(has(r.out, "r1: INVALID (1 of 2 file(s) valid, 1 missing)")) << r.out;
+  r = run_atelier({"-w", g.w(), "verify", "r9"});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_TRUE(has(r.err, "no such run: r9")) << r.err;
+}
+
+// Records signed before format 2 (tests/fixtures/format1: a PNG and an export
+// made by the atelier of before, with that workspace's public key) still verify,
+// under their own rules: the parameters text is compared with the signed prompt
+// and settings, since format 1 does not sign the text itself.
+TEST(ProvenanceSign, RecordsSignedBeforeFormatTwoStillVerify) {
+  TempWorkspace tw;
+  const fs::path fixtures = fs::path(ATELIER_FIXTURES) / "format1";
+  const fs::path copy = tw.dir() / "export";
+  fs::copy(fixtures / "export", copy);
+  const std::string w = tw.dir().string();
+  ProcResult r = run_atelier({"-w", w, "verify", (copy / "art_0.png").string()});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_TRUE(has(r.out, "FAIL key: signed by key")) << r.out;  // not trusted yet
+  r = run_atelier({"-w", w, "key", "import", (fixtures / "workspace.pub.json").string(), "--label",
+                   "format 1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  r = run_atelier({"-w", w, "verify", (copy / "art_0.png").string()});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE(has(r.out, "ok   manifest: present (atelier-manifest/1)")) << r.out;
+  EXPECT_TRUE(has(r.out, "ok   parameters: match the manifest's prompt and settings")) << r.out;
+  r = run_atelier({"-w", w, "verify", copy.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE(has(r.out, "present (art_0.manifest.json, atelier-export-manifest/1)")) << r.out;
+
+  // The same rules as ever catch an edit of the old record's parameters text.
+  Parts p = parts_of(copy / "art_0.png");
+  p.text("parameters").insert(0, "green pear, ");
+  r = run_atelier({"-w", w, "verify", write(tw.dir() / "edited.png", p).string()});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_TRUE(has(r.out,
+                  "FAIL parameters: changed: the parameters text differs from the signed "
+                  "values (the prompt differs)"))
+      << r.out;
 }

@@ -134,6 +134,17 @@ stages:
   auto jobs = store->list_jobs({.run_id = 1});
   ASSERT_EQ(jobs.size(), 1u);
   EXPECT_EQ(jobs[0].state, "succeeded");
+  // `verify r1`: each video by its signed sidecar (the video kind writes only the
+  // fields atelier-video-manifest/2 defines), each poster stated as not signed.
+  r = run_atelier({"-w", w, "--json", "verify", "r1"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  const json verified = json::parse(r.out);
+  EXPECT_EQ(verified["files"].size(), 6u) << r.out;
+  int videos = 0;
+  for (const json& f : verified["files"])
+    for (const json& c : f["checks"])
+      if (c["check"] == "video") videos += c["status"] == "match";
+  EXPECT_EQ(videos, 3) << r.out;
 }
 
 TEST(Video, FramesShowTheirImagesAndTransitionsBlendBoth) {

@@ -15,6 +15,7 @@
 #include "media/png_io.h"
 #include "media/png_meta.h"
 #include "orchestrator/asset_hashes.h"
+#include "provenance/embedded_prompt.h"
 #include "provenance/generation_manifest.h"
 #include "provenance/trace.h"
 #include "provenance/verify_policy.h"
@@ -110,16 +111,17 @@ class ProvenanceVerify : public ::testing::Test {
 TEST_F(ProvenanceVerify, ASignedGeneratedPngPassesEveryCheck) {
   const auto p = file("ok.png", encode_generated_png(facts(), img, 1000, &key));
   const VerifyResult r = verify_png(*store, p, "ok.png");
-  EXPECT_EQ(statuses(r),
-            (V{"manifest:present", "signature:valid", "pixels:match", "key:workspace"}));
+  EXPECT_EQ(statuses(r), (V{"manifest:present", "fields:known", "signature:valid",
+                            "parameters:match", "pixels:match", "key:workspace"}));
   EXPECT_TRUE(r.valid());
   ASSERT_TRUE(r.manifest.has_value());
+  EXPECT_EQ((*r.manifest)["format"], "atelier-manifest/2");
   EXPECT_EQ((*r.manifest)["job"], 7);
   const json j = r.to_json();
   EXPECT_EQ(j["file"], "ok.png");
   EXPECT_EQ(j["valid"], true);
-  EXPECT_EQ(j["checks"].size(), 4u);
-  EXPECT_EQ(j["checks"][3]["message"], key.key_id + " (this workspace's key)");
+  EXPECT_EQ(j["checks"].size(), 6u);
+  EXPECT_EQ(j["checks"][5]["message"], key.key_id + " (this workspace's key)");
 }
 
 TEST_F(ProvenanceVerify, ChangedPixelsFailOnlyThePixelCheck) {
@@ -127,10 +129,10 @@ TEST_F(ProvenanceVerify, ChangedPixelsFailOnlyThePixelCheck) {
   edited.pixels[100] ^= 0x40;
   const VerifyResult r =
       verify_png(*store, file("edited.png", png_with_manifest(manifest, edited)), "edited.png");
-  EXPECT_EQ(statuses(r),
-            (V{"manifest:present", "signature:valid", "pixels:changed", "key:workspace"}));
+  EXPECT_EQ(statuses(r), (V{"manifest:present", "fields:known", "signature:valid",
+                            "parameters:match", "pixels:changed", "key:workspace"}));
   EXPECT_FALSE(r.valid());
-  EXPECT_FALSE(r.findings[2].ok);
+  EXPECT_FALSE(r.findings[4].ok);
 }
 
 TEST_F(ProvenanceVerify, AManifestEditedAfterSigningIsAMismatchWithNoKeyVerdict) {
@@ -138,14 +140,16 @@ TEST_F(ProvenanceVerify, AManifestEditedAfterSigningIsAMismatchWithNoKeyVerdict)
   m["generation"]["seed"] = 12;
   const VerifyResult r = verify_png(*store, file("m.png", png_with_manifest(m, img)), "m.png");
   // Only a valid signature says who signed, so trust is not asked.
-  EXPECT_EQ(statuses(r), (V{"manifest:present", "signature:mismatch", "pixels:match"}));
-  EXPECT_NE(r.findings[1].message.find(key.key_id), std::string::npos);
+  EXPECT_EQ(statuses(r), (V{"manifest:present", "fields:known", "signature:mismatch",
+                            "parameters:match", "pixels:match"}));
+  EXPECT_NE(r.findings[2].message.find(key.key_id), std::string::npos);
   EXPECT_FALSE(r.valid());
 
   m = manifest;
   m["signature"] = nullptr;
   EXPECT_EQ(statuses(verify_png(*store, file("u.png", png_with_manifest(m, img)), "u.png")),
-            (V{"manifest:present", "signature:unsigned", "pixels:match"}));
+            (V{"manifest:present", "fields:known", "signature:unsigned", "parameters:match",
+               "pixels:match"}));
 }
 
 TEST_F(ProvenanceVerify, AnotherWorkspacesKeyIsUnknownUntilImported) {
@@ -216,6 +220,243 @@ TEST_F(ProvenanceVerify, TheRedrawIsComparedByThePolicy) {
   redrawn.image = scene(1);
   redrawn.image.width = 32;
   EXPECT_EQ(compare_regenerated(img, redrawn, manifest).status, "size");
+}
+
+namespace {
+
+// `text` with `insert` put right after the first occurrence of `after`.
+std::string inserted(std::string text, const std::string& after, const std::string& insert) {
+  const auto at = text.find(after);
+  EXPECT_NE(at, std::string::npos) << after;
+  return text.insert(at + after.size(), insert);
+}
+
+std::string message_of(const VerifyResult& r, const std::string& check) {
+  for (const Finding& f : r.findings)
+    if (f.check == check) return f.message;
+  return "(no " + check + " finding)";
+}
+
+bool has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_F(ProvenanceVerify, ARepeatedKeyMakesTheManifestAmbiguousWhereverItIs) {
+  const std::string genuine = manifest.dump();
+  const std::string params = parameters_text(facts());
+  auto verify_text = [&](const std::string& name, const std::string& text) {
+    return verify_png(*store,
+                      file(name, media::encode_png(img, {{"parameters", params, false},
+                                                         {kManifestKeyword, text, true}})),
+                      name);
+  };
+  // The forged value first: a parser that keeps the last value (ours) reads the
+  // signed manifest, so the signature alone would call it valid.
+  const std::string forged =
+      inserted(genuine, "\"generation\":{", "\"prompt\":\"a blue bicycle\",");
+  ASSERT_EQ(check_manifest_signature(json::parse(forged)).status, SignatureCheck::valid);
+  VerifyResult r = verify_text("dup.png", forged);
+  EXPECT_EQ(statuses(r), (V{"manifest:ambiguous"}));
+  EXPECT_TRUE(has(r.findings[0].message, "key prompt appears twice in generation"))
+      << r.findings[0].message;
+  EXPECT_FALSE(r.valid());
+
+  r = verify_text("top.png", inserted(genuine, "{", "\"job\":99,"));
+  EXPECT_TRUE(has(r.findings[0].message, "key job appears twice in the top-level object"))
+      << r.findings[0].message;
+  r = verify_text("array.png", inserted(genuine, "\"models\":[{", "\"name\":\"other\","));
+  EXPECT_TRUE(has(r.findings[0].message, "key name appears twice in models[0]"))
+      << r.findings[0].message;
+  // The same key spelt with an escape is the same key.
+  r = verify_text("escaped.png",
+                  inserted(genuine, "\"generation\":{", "\"pro\\u006dpt\":\"a blue bicycle\","));
+  EXPECT_EQ(statuses(r), (V{"manifest:ambiguous"}));
+  // Inside the job's free-form params too.
+  json with_params = manifest_json(facts(), img, 1000);
+  with_params["params"] = {{"prompt", "a red bicycle"}};
+  const std::string p2 = sign_manifest(with_params, key).dump();
+  r = verify_text("params.png", inserted(p2, "\"params\":{", "\"prompt\":\"x\","));
+  EXPECT_TRUE(has(r.findings[0].message, "key prompt appears twice in params"))
+      << r.findings[0].message;
+}
+
+TEST_F(ProvenanceVerify, ASecondManifestChunkIsAmbiguous) {
+  json other = manifest_json(facts(), img, 1000);
+  other["generation"]["prompt"] = "a blue bicycle";
+  other = sign_manifest(other, key);  // both copies validly signed by the workspace
+  const std::string params = parameters_text(facts());
+  VerifyResult r = verify_png(
+      *store,
+      file("two.png", media::encode_png(img, {{"parameters", params, false},
+                                              {kManifestKeyword, other.dump(), true},
+                                              {kManifestKeyword, manifest.dump(), true}})),
+      "two.png");
+  EXPECT_EQ(statuses(r), (V{"manifest:ambiguous"}));
+  EXPECT_TRUE(has(r.findings[0].message, "2 Atelier manifests")) << r.findings[0].message;
+  // Even two identical copies: a file carries one.
+  r = verify_png(
+      *store,
+      file("same.png", media::encode_png(img, {{"parameters", params, false},
+                                               {kManifestKeyword, manifest.dump(), true},
+                                               {kManifestKeyword, manifest.dump(), true}})),
+      "same.png");
+  EXPECT_EQ(statuses(r), (V{"manifest:ambiguous"}));
+}
+
+TEST_F(ProvenanceVerify, FieldsTheFormatDoesNotDefineAreRefusedEvenWhenSigned) {
+  json m = manifest_json(facts(), img, 1000);
+  m["generation"]["comment"] = "approved";
+  m["approved_by"] = "legal";
+  VerifyResult r =
+      verify_png(*store, file("extra.png", png_with_manifest(sign_manifest(m, key), img)), "x");
+  EXPECT_EQ(statuses(r), (V{"manifest:present", "fields:invalid", "signature:valid",
+                            "parameters:match", "pixels:match", "key:workspace"}));
+  EXPECT_FALSE(r.valid());
+  EXPECT_TRUE(has(message_of(r, "fields"), "unknown field approved_by")) << message_of(r, "fields");
+  EXPECT_TRUE(has(message_of(r, "fields"), "unknown field generation.comment"));
+
+  m = manifest_json(facts(), img, 1000);
+  m.erase("libtorch");
+  m["run"] = "1";
+  r = verify_png(*store, file("lacking.png", png_with_manifest(sign_manifest(m, key), img)), "x");
+  EXPECT_TRUE(has(message_of(r, "fields"), "missing field libtorch")) << message_of(r, "fields");
+  EXPECT_TRUE(has(message_of(r, "fields"), "run must be an integer"));
+  EXPECT_FALSE(r.valid());
+
+  // An extra member of the signature itself (outside the signed bytes).
+  json s = manifest;
+  s["signature"]["comment"] = "checked by legal";
+  r = verify_png(*store, file("sig.png", png_with_manifest(s, img)), "sig.png");
+  EXPECT_EQ(statuses(r), (V{"manifest:present", "fields:known", "signature:malformed",
+                            "parameters:match", "pixels:match"}));
+  EXPECT_TRUE(has(message_of(r, "signature"), "unknown field \"comment\""));
+
+  json unknown = manifest;
+  unknown["format"] = "atelier-manifest/3";
+  r = verify_png(*store, file("v3.png", png_with_manifest(unknown, img)), "v3.png");
+  EXPECT_EQ(statuses(r), (V{"manifest:unknown_format"}));
+  unknown.erase("format");
+  r = verify_png(*store, file("none.png", png_with_manifest(unknown, img)), "none.png");
+  EXPECT_EQ(statuses(r), (V{"manifest:unknown_format"}));
+}
+
+TEST_F(ProvenanceVerify, AnEditedOrRemovedParametersChunkIsNamed) {
+  GenerationFacts forged = facts();
+  forged.prompt = "a blue bicycle";
+  const std::string m = manifest.dump();
+  VerifyResult r = verify_png(
+      *store,
+      file("edited.png", media::encode_png(img, {{"parameters", parameters_text(forged), false},
+                                                 {kManifestKeyword, m, true}})),
+      "edited.png");
+  EXPECT_EQ(statuses(r), (V{"manifest:present", "fields:known", "signature:valid",
+                            "parameters:changed", "pixels:match", "key:workspace"}));
+  EXPECT_EQ(message_of(r, "parameters"),
+            "changed: the parameters text differs from the signed values (the prompt differs)");
+  EXPECT_FALSE(r.valid());
+  forged = facts();
+  forged.seed = 12;
+  r = verify_png(
+      *store,
+      file("seed.png", media::encode_png(img, {{"parameters", parameters_text(forged), false},
+                                               {kManifestKeyword, m, true}})),
+      "seed.png");
+  EXPECT_TRUE(has(message_of(r, "parameters"), "(Seed differs)")) << message_of(r, "parameters");
+
+  r = verify_png(*store, file("removed.png", media::encode_png(img, {{kManifestKeyword, m, true}})),
+                 "removed.png");
+  EXPECT_EQ(statuses(r), (V{"manifest:present", "fields:known", "signature:valid",
+                            "parameters:missing", "pixels:match", "key:workspace"}));
+  EXPECT_FALSE(r.valid());
+  r = verify_png(
+      *store,
+      file("twice.png",
+           png_with_manifest(manifest, img, {{"parameters", parameters_text(facts()), false}})),
+      "twice.png");
+  EXPECT_EQ(r.findings[3].status, "ambiguous");
+  EXPECT_FALSE(r.valid());
+}
+
+TEST_F(ProvenanceVerify, AFormatOneRecordVerifiesUnderItsOwnRules) {
+  // As manifests were signed before format 2: no parameters_sha256, and a
+  // record old enough to predate batch.
+  json v1 = manifest_json(facts(), img, 1000);
+  v1["format"] = "atelier-manifest/1";
+  v1.erase("parameters_sha256");
+  v1["generation"].erase("batch");
+  v1["generation"].erase("batch_index");
+  const json signed_v1 = sign_manifest(v1, key);
+  VerifyResult r = verify_png(*store, file("v1.png", png_with_manifest(signed_v1, img)), "v1.png");
+  EXPECT_EQ(statuses(r), (V{"manifest:present", "fields:known", "signature:valid",
+                            "parameters:match", "pixels:match", "key:workspace"}));
+  EXPECT_TRUE(r.valid());
+  EXPECT_EQ(message_of(r, "manifest"), "present (atelier-manifest/1)");
+
+  // Its parameters text is compared with the signed prompt and settings.
+  GenerationFacts forged = facts();
+  forged.negative_prompt = "sharp";
+  r = verify_png(
+      *store,
+      file("v1-edited.png", media::encode_png(img, {{"parameters", parameters_text(forged), false},
+                                                    {kManifestKeyword, signed_v1.dump(), true}})),
+      "v1-edited.png");
+  EXPECT_EQ(message_of(r, "parameters"),
+            "changed: the parameters text differs from the signed values (the negative prompt "
+            "differs)");
+  EXPECT_FALSE(r.valid());
+  // A field format 1 never had is unknown there.
+  json odd = v1;
+  odd["parameters_sha256"] = std::string(64, 'a');
+  r = verify_png(*store, file("v1-odd.png", png_with_manifest(sign_manifest(odd, key), img)), "x");
+  EXPECT_TRUE(has(message_of(r, "fields"), "unknown field parameters_sha256"));
+  // Repeated keys are refused in every version.
+  const std::string dup =
+      inserted(signed_v1.dump(), "\"generation\":{", "\"prompt\":\"a blue bicycle\",");
+  r = verify_png(
+      *store,
+      file("v1-dup.png", media::encode_png(img, {{"parameters", parameters_text(facts()), false},
+                                                 {kManifestKeyword, dup, true}})),
+      "v1-dup.png");
+  EXPECT_EQ(statuses(r), (V{"manifest:ambiguous"}));
+}
+
+TEST_F(ProvenanceVerify, ChecksReadTheSignedPromptNotTheParametersText) {
+  GenerationFacts forged = facts();
+  forged.prompt = "a blue bicycle";
+  const fs::path p =
+      file("forged.png", media::encode_png(img, {{"parameters", parameters_text(forged), false},
+                                                 {kManifestKeyword, manifest.dump(), true}}));
+  auto e = embedded_prompt(*store, p);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->text, "a red bicycle");
+  EXPECT_EQ(e->signed_by, key.key_id);
+  EXPECT_EQ(e->source, "signed manifest (key " + key.key_id + ")");
+
+  // Unsigned, or signed by a key this workspace does not trust: every claim.
+  json m = manifest;
+  m["signature"] = nullptr;
+  e = embedded_prompt(
+      *store,
+      file("unsigned.png", media::encode_png(img, {{"parameters", parameters_text(forged), false},
+                                                   {kManifestKeyword, m.dump(), true}})));
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->text, "a blue bicycle\na red bicycle");
+  EXPECT_EQ(e->signed_by, "");
+  EXPECT_EQ(e->source, "unverified manifest and parameters chunk");
+  const json theirs = sign_manifest(manifest_json(facts(), img, 1000), generate_key_pair());
+  e = embedded_prompt(*store, file("theirs.png", png_with_manifest(theirs, img)));
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->signed_by, "");
+  e = embedded_prompt(
+      *store, file("a1111.png",
+                   media::encode_png(
+                       img, {{"parameters", "a cat\nSteps: 20, Seed: 1, Size: 64x64", false}})));
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->text, "a cat");
+  EXPECT_EQ(e->source, "unsigned parameters chunk");
+  EXPECT_FALSE(embedded_prompt(*store, file("plain.png", media::encode_png(img))).has_value());
 }
 
 namespace {

@@ -155,6 +155,14 @@ TEST(Signing, MalformedSignaturesSayWhichField) {
   json m = s;
   m["signature"] = "abc";
   EXPECT_EQ(check_manifest_signature(m).status, SignatureCheck::malformed);
+
+  // The signature member is outside the signed bytes: anything added to it is
+  // unsigned text beside a valid signature, so it is refused by name.
+  m = s;
+  m["signature"]["note"] = "approved by legal";
+  const auto r = check_manifest_signature(m);
+  EXPECT_EQ(r.status, SignatureCheck::malformed);
+  EXPECT_NE(r.reason.find("signature: unknown field \"note\""), std::string::npos) << r.reason;
 }
 
 TEST(Signing, WorkspaceRecordsItsKeyAndRefusesAnotherKeyUnderTheSameId) {

@@ -35,7 +35,10 @@ struct CheckSubject {
   std::string media_type;
   std::optional<AssetHashes> stored_hashes;  // as the asset row has them
   std::optional<std::string> prompt;         // the prompt it was generated from
-  std::vector<std::string> captions;         // caption texts made from it
+  // Where the prompt was read: "signed manifest (key ...)", "job params", or an
+  // unsigned claim ("unsigned parameters chunk", ...); shown in the terms verdict.
+  std::string prompt_source;
+  std::vector<std::string> captions;  // caption texts made from it
   std::vector<std::shared_ptr<const TrainingSet>> training;
   // Imported inputs upstream of it, with and without a licence declaration
   // ("source (sha256 prefix): licence"; bytes imported more than once under

@@ -139,6 +139,7 @@ CheckVerdict terms_verdict(const CheckSubject& s, const std::vector<checks::Term
   nlohmann::json details = {
       {"hits", list},
       {"fields", {{"prompt", s.prompt.has_value()}, {"captions", s.captions.size()}}}};
+  if (s.prompt && !s.prompt_source.empty()) details["prompt_source"] = s.prompt_source;
   if (!s.prompt && s.captions.empty() && own_text.empty())
     details["reason"] = "no prompt, caption or text to check";
   return verdict("terms", v, std::move(details), static_cast<double>(hits.size()));

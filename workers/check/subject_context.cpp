@@ -7,10 +7,10 @@
 
 #include "common/errors.h"
 #include "media/image_decode.h"
-#include "media/infotext.h"
-#include "media/png_meta.h"
 #include "ml/emoji_dataset.h"
 #include "orchestrator/asset_hashes.h"
+#include "orchestrator/ids.h"
+#include "provenance/embedded_prompt.h"
 
 namespace atelier {
 namespace {
@@ -51,15 +51,11 @@ bool is_image_type(const std::string& media_type) {
   return media_type.rfind("image/", 0) == 0;
 }
 
-std::optional<std::string> embedded_prompt(const std::filesystem::path& file) {
-  try {
-    const media::PngInfo info = media::read_png_metadata_file(file);
-    if (auto text = media::find_text(info, "parameters"))
-      return media::parse_infotext(*text).prompt;
-  } catch (const std::exception&) {
-    // Not a PNG, or a chunk that does not parse: the job's params say it instead.
+void read_embedded_prompt(Store& store, CheckSubject& s) {
+  if (auto p = provenance::embedded_prompt(store, s.path)) {
+    s.prompt = std::move(p->text);
+    s.prompt_source = std::move(p->source);
   }
-  return std::nullopt;
 }
 
 SubjectContext::SubjectContext(Store& store, const AssetStore& files, const WorkspaceConfig& config)
@@ -93,11 +89,24 @@ void SubjectContext::add_licences(CheckSubject& s, const AssetRow& a) {
 void SubjectContext::fill(CheckSubject& s, bool want_training, bool want_licence) {
   s.lineage_known = true;
   const std::optional<AssetRow> self = store_.get_asset(s.sha256);
-  if (is_image_type(s.media_type)) s.prompt = embedded_prompt(s.path);
+  // The signed prompt first; then the job database's record of the job that
+  // made it; the file's unsigned text only when neither says anything.
+  std::optional<provenance::EmbeddedPrompt> embedded;
+  if (is_image_type(s.media_type)) embedded = provenance::embedded_prompt(store_, s.path);
+  if (embedded && !embedded->signed_by.empty()) {
+    s.prompt = embedded->text;
+    s.prompt_source = embedded->source;
+  }
   if (!s.prompt && self && self->job_id)
     if (auto job = store_.get_job(*self->job_id))
-      if (job->params.contains("prompt") && job->params["prompt"].is_string())
+      if (job->params.contains("prompt") && job->params["prompt"].is_string()) {
         s.prompt = job->params["prompt"].get<std::string>();
+        s.prompt_source = "job params (" + job_ref(job->id) + ")";
+      }
+  if (!s.prompt && embedded) {
+    s.prompt = embedded->text;
+    s.prompt_source = embedded->source;
+  }
   for (const InputRef& made : store_.assets_made_from(s.sha256)) {
     auto a = store_.get_asset(made.sha256);
     if (a && a->media_type == "text/plain")

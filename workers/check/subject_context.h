@@ -1,5 +1,6 @@
 // Gathers a CheckSubject's text and lineage from the job database: the prompt (the
-// PNG's `parameters` chunk, else the producing job's prompt), the captions made
+// signed prompt of the PNG's manifest, else the producing job's recorded prompt,
+// else what the file claims unsigned: provenance/embedded_prompt.h), the captions made
 // from it (asset_sources), the training sets of every model and LoRA upstream of
 // it, and every imported input upstream with or without a licence. Lineage is
 // walked through producing jobs' inputs, depth first, each asset once.
@@ -34,7 +35,8 @@ class SubjectContext {
   std::map<std::string, std::shared_ptr<const TrainingSet>> sets_;
 };
 
-// The prompt in a PNG's `parameters` chunk, if the file is a PNG that has one.
-std::optional<std::string> embedded_prompt(const std::filesystem::path& file);
+// A file's prompt for the checks, as fill() reads it for an asset without a
+// producing job's prompt: the signed one, else the file's unsigned claims.
+void read_embedded_prompt(Store& store, CheckSubject& s);
 
 }  // namespace atelier

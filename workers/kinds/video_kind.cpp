@@ -19,6 +19,7 @@
 #include "media/video/video_assembler.h"
 #include "media/video/video_plan.h"
 #include "orchestrator/workspace.h"
+#include "provenance/manifest_format.h"
 #include "provenance/signing.h"
 #include "provenance/workspace_key.h"
 
@@ -42,7 +43,8 @@ std::string input_name(JobContext& ctx, const JobInput& in) {
 // An MP4 carries no Atelier chunk, so its manifest is a signed sidecar asset,
 // `video-WxH.manifest.json`, that does not flow downstream: what the video was
 // cut from (images and audio by sha256), how, and when. `atelier verify` and
-// `atelier provenance` read it like a generation manifest.
+// `atelier provenance` read it like a generation manifest; its fields are
+// provenance/manifest_format.cpp's (atelier-video-manifest/2).
 void write_video_manifest(JobContext& ctx, const std::string& label, const std::string& video_sha,
                           int64_t duration_ms, const media::Aspect& aspect,
                           const std::vector<const JobInput*>& images, const JobInput* audio) {
@@ -50,7 +52,7 @@ void write_video_manifest(JobContext& ctx, const std::string& label, const std::
   for (const JobInput* in : images) inputs.push_back({{"sha256", in->sha256}, {"role", "image"}});
   if (audio) inputs.push_back({{"sha256", audio->sha256}, {"role", "audio"}});
   json manifest = {
-      {"format", "atelier-manifest/1"},
+      {"format", provenance::kVideoFormat},
       {"software", "atelier 0.1.0"},
       {"digital_source_type",
        "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"},
