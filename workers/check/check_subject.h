@@ -42,6 +42,4 @@ struct CheckSubject {
   bool lineage_known = false;                     // from the job database (not a bare file)
 };
 
-bool is_image_type(const std::string& media_type);
-
 }  // namespace atelier

@@ -5,12 +5,13 @@
 #include <functional>
 #include <set>
 
+#include "common/errors.h"
+#include "media/content_type.h"
 #include "media/image_decode.h"
 #include "media/infotext.h"
 #include "media/png_meta.h"
 #include "ml/emoji_dataset.h"
 #include "orchestrator/asset_hashes.h"
-#include "common/errors.h"
 
 namespace atelier {
 namespace {
@@ -31,7 +32,7 @@ std::string short_sha(const std::string& sha) {
 // Hashes of an image file, for a training image that has none stored.
 std::optional<media::ImageHashes> hash_file(const std::filesystem::path& p) {
   try {
-    return media::hash_image(media::read_image(p));
+    return media::hash_image(media::read_image_reduced(p).image);
   } catch (const std::exception&) {
     return std::nullopt;
   }
@@ -47,12 +48,9 @@ void build_matcher(TrainingSet& set, std::vector<checks::HashedWork> works) {
 
 }  // namespace
 
-bool is_image_type(const std::string& media_type) {
-  return media_type.rfind("image/", 0) == 0;
-}
-
 std::optional<std::string> embedded_prompt(const std::filesystem::path& file) {
   try {
+    if (media::sniff_file(file).image_format != media::ImageFormat::png) return std::nullopt;
     const media::PngInfo info = media::read_png_metadata_file(file);
     if (auto text = media::find_text(info, "parameters"))
       return media::parse_infotext(*text).prompt;
@@ -68,7 +66,7 @@ SubjectContext::SubjectContext(Store& store, const AssetStore& files, const Work
 void SubjectContext::fill(CheckSubject& s, bool want_training, bool want_licence) {
   s.lineage_known = true;
   const std::optional<AssetRow> self = store_.get_asset(s.sha256);
-  if (is_image_type(s.media_type)) s.prompt = embedded_prompt(s.path);
+  s.prompt = embedded_prompt(s.path);  // a PNG's, whatever its name or recorded type
   if (!s.prompt && self && self->job_id)
     if (auto job = store_.get_job(*self->job_id))
       if (job->params.contains("prompt") && job->params["prompt"].is_string())

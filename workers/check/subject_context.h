@@ -33,7 +33,8 @@ class SubjectContext {
   std::map<std::string, std::shared_ptr<const TrainingSet>> sets_;
 };
 
-// The prompt in a PNG's `parameters` chunk, if the file is a PNG that has one.
+// The prompt in a PNG's `parameters` chunk, if the file is a PNG (by its content)
+// that has one.
 std::optional<std::string> embedded_prompt(const std::filesystem::path& file);
 
 }  // namespace atelier
