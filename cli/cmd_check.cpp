@@ -1,8 +1,10 @@
 // `atelier check FILE...` (the check kind's checks on files, outside any run) and
 // `atelier registry add|list` (the protected works the copyright check compares
 // against). Both read images with OpenCV's codecs, so they run in atelier-ml.
-// Exit codes: check 1 when any verdict is fail, 2 for a file that does not exist
-// or bad options; registry add 2 when the folder has no image at all.
+// Files are typed by their content, never their name (media/content_type.h).
+// Exit codes: check 1 when any file's verdict is fail or not_checked (nothing could
+// be compared: not a pass), or the batch's bias verdict is fail; 2 for a file that
+// does not exist or bad options; registry add 2 when the folder has no image at all.
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +14,7 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "common/errors.h"
+#include "media/content_type.h"
 #include "media/image_decode.h"
 #include "orchestrator/asset_hashes.h"
 #include "workers/check/run_checks.h"
@@ -21,24 +24,6 @@ namespace atelier::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-bool is_image_file(const fs::path& p) {
-  std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
-  for (const char* e : {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
-    if (ext == e) return true;
-  return false;
-}
-
-std::string media_type_of(const fs::path& p) {
-  std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
-  if (ext == ".png") return "image/png";
-  if (ext == ".jpg" || ext == ".jpeg") return "image/jpeg";
-  if (ext == ".txt") return "text/plain";
-  if (is_image_file(p)) return "image/" + ext.substr(1);
-  return "application/octet-stream";
-}
 
 json read_rules_file(const std::string& path) {
   std::ifstream in(path);
@@ -81,14 +66,13 @@ int cmd_check(const Globals& g, const CheckArgs& a) {
     s.sha256 = sha256_file(f);
     s.name = f;
     s.path = f;
-    s.media_type = media_type_of(f);
+    s.media_type = media::sniff_file(f).media_type;
     // A file the workspace made or imported is checked with its lineage.
     if (auto row = store->get_asset(s.sha256)) {
-      s.media_type = row->media_type;
       s.stored_hashes = row->hashes;
       gather.fill(s, cfg.copyright && cfg.copyright->training_verdict != "off", false);
-    } else if (is_image_file(f)) {
-      read_embedded_prompt(*store, s);
+    } else {
+      read_embedded_prompt(*store, s);  // a PNG's (by content), signed first
     }
     subjects.push_back(std::move(s));
   }
@@ -97,11 +81,13 @@ int cmd_check(const Globals& g, const CheckArgs& a) {
   json report = json::array();
   for (size_t i = 0; i < subjects.size(); ++i) {
     const SubjectOutcome& o = out.subjects[i];
-    failed = failed || o.worst == "fail";
+    failed = failed || o.worst == "fail" || o.worst == "not_checked";
     json item = {{"file", subjects[i].name},
                  {"sha256", subjects[i].sha256},
+                 {"content", o.content_type},
                  {"verdict", o.worst},
                  {"checks", json::array()}};
+    if (!o.reason.empty()) item["reason"] = o.reason;
     for (const CheckVerdict& v : o.verdicts) item["checks"].push_back(verdict_json(v));
     report.push_back(std::move(item));
   }
@@ -118,7 +104,9 @@ int cmd_check(const Globals& g, const CheckArgs& a) {
     return failed ? 1 : 0;
   }
   for (size_t i = 0; i < subjects.size(); ++i) {
-    std::cout << subjects[i].name << ": " << out.subjects[i].worst << "\n";
+    std::cout << subjects[i].name << ": " << out.subjects[i].worst;
+    if (!out.subjects[i].reason.empty()) std::cout << " - " << out.subjects[i].reason;
+    std::cout << "\n";
     for (const CheckVerdict& v : out.subjects[i].verdicts) {
       std::cout << "  " << v.check_kind << ": " << v.verdict;
       if (v.details.contains("label"))
@@ -136,7 +124,10 @@ int cmd_check(const Globals& g, const CheckArgs& a) {
     }
   }
   if (out.bias) {
-    std::cout << "bias (batch of " << subjects.size() << "): " << out.bias->verdict << "\n";
+    const size_t left_out = out.bias_report.value("not_images", json::array()).size();
+    std::cout << "bias (batch of " << subjects.size() - left_out << "): " << out.bias->verdict;
+    if (left_out > 0) std::cout << " - " << left_out << " file(s) left out, not images";
+    std::cout << "\n";
     for (const json& l : out.bias_report.value("reasons", json::array()))
       std::cout << "  " << l.get<std::string>() << "\n";
   }
@@ -146,9 +137,16 @@ int cmd_check(const Globals& g, const CheckArgs& a) {
 int cmd_registry_add(const Globals& g, const std::string& dir, const std::string& label) {
   if (label.empty()) throw InputError("registry add: --label must not be empty");
   if (!fs::is_directory(dir)) throw InputError("registry add: " + dir + ": not a folder");
+  // Images by their content, whatever their names; other files are not works.
   std::vector<fs::path> found;
-  for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.is_regular_file() && is_image_file(e.path())) found.push_back(e.path());
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    try {
+      if (media::sniff_file(e.path()).image()) found.push_back(e.path());
+    } catch (const std::exception&) {
+      found.push_back(e.path());  // unreadable: named among the skipped below
+    }
+  }
   std::sort(found.begin(), found.end());
   if (found.empty())
     throw InputError("registry add: " + dir + ": no image files (png, jpg, webp, ...)");
@@ -158,8 +156,8 @@ int cmd_registry_add(const Globals& g, const std::string& dir, const std::string
   json skipped = json::array();
   for (const fs::path& p : found) {
     try {
-      const media::Image img = media::read_image(p);
-      const media::ImageHashes h = media::hash_image(img);
+      const media::ReducedImage img = media::read_image_reduced(p);
+      const media::ImageHashes h = media::hash_image(img.image);
       if (!h.hashable()) {
         skipped.push_back({{"file", p.string()},
                            {"why", "unhashable: quality " + std::to_string(h.quality) +
@@ -170,8 +168,8 @@ int cmd_registry_add(const Globals& g, const std::string& dir, const std::string
       e.label = label;
       e.sha256 = sha256_file(p);
       e.source_path = fs::absolute(p).lexically_normal().string();
-      e.width = img.width;
-      e.height = img.height;
+      e.width = img.full_width;
+      e.height = img.full_height;
       e.hashes = to_asset_hashes(h);
       entries.push_back(std::move(e));
     } catch (const std::exception& e) {

@@ -117,7 +117,8 @@ struct MlCommands {
   int (*registry_add)(const Globals&, const std::string& dir, const std::string& label) = nullptr;
   int (*registry_list)(const Globals&) = nullptr;
   // What verify and provenance borrow: the redraw of `verify --regenerate`
-  // (cmd_regenerate.cpp) and OpenCV's decoders for files other than PNG.
+  // (cmd_regenerate.cpp) and OpenCV's decoders for files other than PNG (at
+  // reduced size, for hashing: media::read_image_reduced).
   provenance::Regenerated (*regenerate)(const nlohmann::json& manifest, const Workspace& ws,
                                         Store& store) = nullptr;
   media::Image (*decode_image)(const std::filesystem::path& file) = nullptr;

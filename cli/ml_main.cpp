@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
   ml.registry_add = cmd_registry_add;
   ml.registry_list = cmd_registry_list;
   ml.regenerate = regenerate_from_manifest;
-  ml.decode_image = [](const std::filesystem::path& f) { return atelier::media::read_image(f); };
+  ml.decode_image = [](const std::filesystem::path& f) {
+    return atelier::media::read_image_reduced(f).image;  // for hashing: bounded memory
+  };
   return cli_main(argc, argv, ml);
 }

@@ -127,7 +127,7 @@ struct OutputAsset {
 struct CheckVerdict {
   std::optional<std::string> sha256;
   std::string check_kind;  // copyright, terms, licence, bias
-  std::string verdict;     // pass, warn, fail
+  std::string verdict;     // pass, warn, not_checked (nothing compared), fail
   std::optional<double> score;
   json details = json::object();
   std::optional<std::string> gate;  // the stage's gate: fail or warn

@@ -8,6 +8,7 @@
 #include "common/errors.h"
 #include "common/utf8.h"
 #include "kinds/catalog.h"
+#include "media/content_type.h"
 #include "media/hash/stored_hashes.h"
 #include "orchestrator/asset_hashes.h"
 
@@ -94,6 +95,20 @@ std::vector<fs::path> expand_one(const std::string& text, const fs::path& base) 
 }  // namespace
 
 std::string media_type_for(const fs::path& p) {
+  // An image is an image whatever its name (media/content_type.h), so a renamed
+  // image is hashed and checked as one. Anything else keeps the type its name
+  // gives: a file named as an image that is not one is then refused, by name, by
+  // the kind that decodes it, and not_checked by the checks, which type by content.
+  try {
+    const media::ContentType content = media::sniff_file(p);
+    if (content.image()) return content.media_type;
+  } catch (const std::exception&) {
+    // unreadable here: put_file names the error
+  }
+  return media_type_by_name(p);
+}
+
+std::string media_type_by_name(const fs::path& p) {
   std::string ext = p.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
   static const std::pair<const char*, const char*> known[] = {

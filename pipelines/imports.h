@@ -30,7 +30,11 @@ void import_spec_files(PipelineSpec& spec, AssetStore* files, Store* store,
 
 std::vector<ResolvedFile> resolve_files(const json& value, const std::filesystem::path& base,
                                         const FileScope* scope = nullptr);
+// The media type an imported file is recorded with: an image's by its content
+// (media/content_type.h), whatever its name, so a renamed image is an image; any
+// other file's by its extension (media_type_by_name).
 std::string media_type_for(const std::filesystem::path& p);
+std::string media_type_by_name(const std::filesystem::path& p);
 // The extension an imported file is stored and served under: its own, lower
 // case, when it is 1 to 10 letters and digits; else "bin". A name is user data
 // and the extension reaches file names and response headers.

@@ -40,7 +40,10 @@ std::string sha8(const std::string& sha) {
 }
 
 std::string badge(const std::string& verdict, const std::string& text) {
-  std::string cls = verdict == "pass" ? "pass" : verdict == "fail" ? "fail" : "warn";
+  std::string cls = verdict == "pass"          ? "pass"
+                    : verdict == "fail"        ? "fail"
+                    : verdict == "not_checked" ? "not_checked"
+                                               : "warn";
   return "<span class=\"badge " + cls + "\">" + esc(text) + "</span>";
 }
 
@@ -52,6 +55,7 @@ th{background:#eee}code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;fo
 pre{background:#f0f0f0;padding:6px;white-space:pre-wrap;word-break:break-all;max-height:240px;overflow:auto}
 .badge{display:inline-block;padding:1px 6px;border-radius:8px;font-size:12px;margin:1px;color:#fff}
 .pass{background:#2e7d32}.warn{background:#ef8f00}.fail{background:#c62828}.q{background:#6a1b9a}
+.not_checked{background:#546e7a}
 .note{color:#666;font-style:italic}.running{background:#fff3cd;padding:8px;border:1px solid #e0c060}
 .gallery{display:flex;flex-wrap:wrap;gap:12px}.card{background:#fff;border:1px solid #ddd;padding:8px;width:300px}
 .card img,.thumb{max-width:280px;max-height:280px;image-rendering:pixelated;display:block}
@@ -186,14 +190,15 @@ class Report {
       o << "<p class=\"note\">No check verdicts recorded for this run.</p>\n";
       return;
     }
-    o << "<table><tr><th>Check</th><th>pass</th><th>warn</th><th>fail</th></tr>\n";
+    o << "<table><tr><th>Check</th><th>pass</th><th>warn</th><th>not checked</th><th>fail</th>"
+         "</tr>\n";
     for (const auto& [kind, v] : counts_) {
       auto n = [&](const char* s) {
         auto it = v.find(s);
         return it == v.end() ? 0 : it->second;
       };
       o << "<tr><td>" << esc(kind) << "</td><td>" << n("pass") << "</td><td>" << n("warn")
-        << "</td><td>" << n("fail") << "</td></tr>\n";
+        << "</td><td>" << n("not_checked") << "</td><td>" << n("fail") << "</td></tr>\n";
     }
     o << "</table>\n";
   }

@@ -6,6 +6,7 @@
 #include "common/errors.h"
 #include "media/hash/colour_layout.h"
 #include "media/png_meta.h"
+#include "media/png_reduced.h"
 #include "orchestrator/asset_hashes.h"
 #include "orchestrator/ids.h"
 #include "orchestrator/model_files.h"
@@ -172,7 +173,9 @@ Located locate(Store& store, const AssetStore& files, const std::string& target,
   if (auto m = find_by_manifest(store, files, file, notes)) return *m;
   media::Image img;
   try {
-    img = is_png_file(file) ? media::read_png(file, 4) : decode_other(file);
+    // Reduced as every hashing path reduces, so memory stays bounded.
+    img = is_png_file(file) ? media::read_png_reduced(file, media::kHashDecodePixels).image
+                            : decode_other(file);
   } catch (const media::ImageError& e) {
     throw InputError(std::string("provenance: ") + e.what());
   }

@@ -37,8 +37,9 @@ struct Located {
   nlohmann::json detail = nlohmann::json::object();
 };
 
-// Decodes an image that is not a PNG (may not return: `atelier` hands such files
-// to atelier-ml). Throws media::ImageError for a file it cannot decode.
+// Decodes an image that is not a PNG for hashing, at most media::kHashDecodePixels
+// (may not return: `atelier` hands such files to atelier-ml). Throws
+// media::ImageError for a file it cannot decode.
 using OtherImageDecoder = std::function<media::Image(const std::filesystem::path&)>;
 
 bool is_png_file(const std::filesystem::path& file);

@@ -1,7 +1,10 @@
 // Hashing an image as it enters the asset store (a job's PNG output, an imported
 // PNG). Only PNG is decoded here, with libpng inside png_io's size limits, so the
 // light `atelier` binary can hash what it imports without loading OpenCV's codecs;
-// images in other formats are hashed by the first check that reads them.
+// images in other formats are hashed by the first check that reads them. A file is
+// hashed at reduced size when it is over kHashDecodePixels (box_reduce.h), as every
+// hashing path does; hash_png_file streams it from the file (png_reduced.h), so an
+// import's memory stays bounded whatever the PNG's size within the limits.
 #pragma once
 #include <cstdint>
 #include <filesystem>

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -61,8 +62,9 @@ ProcResult run_to_end(const std::vector<std::string>& argv) {
   ::close(out_fd);
   ::close(err_fd);
   int status = 0;
-  ::waitpid(pid, &status, 0);
-  ProcResult r{decode(status), slurp(out_tmpl), slurp(err_tmpl)};
+  struct rusage usage {};
+  ::wait4(pid, &status, 0, &usage);
+  ProcResult r{decode(status), slurp(out_tmpl), slurp(err_tmpl), usage.ru_maxrss};
   ::unlink(out_tmpl);
   ::unlink(err_tmpl);
   return r;

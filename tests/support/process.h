@@ -11,6 +11,9 @@ namespace atelier::test {
 struct ProcResult {
   int exit_code = -1;  // -signal if killed
   std::string out, err;
+  // Peak resident memory of the process, or of the largest descendant it waited
+  // for (an exec'd atelier-ml counts as the process itself), from wait4.
+  long max_rss_kb = 0;
 };
 
 // Runs `atelier ARGS...` to completion.

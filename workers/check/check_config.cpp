@@ -52,7 +52,9 @@ CopyrightConfig parse_copyright(const nlohmann::json& v) {
 }  // namespace
 
 std::string worse_verdict(const std::string& a, const std::string& b) {
-  auto rank = [](const std::string& v) { return v == "fail" ? 2 : v == "warn" ? 1 : 0; };
+  auto rank = [](const std::string& v) {
+    return v == "fail" ? 3 : v == "not_checked" ? 2 : v == "warn" ? 1 : 0;
+  };
   return rank(b) > rank(a) ? b : a;
 }
 

@@ -35,7 +35,10 @@ struct CheckConfig {
 
 CheckConfig parse_check_config(const nlohmann::json& with);
 
-// The worse of two verdicts (pass < warn < fail).
+// The worse of two verdicts: pass < warn < not_checked < fail. not_checked (nothing
+// was compared: the file is not what the check reads) ranks above warn, which did
+// compare, so that a subject with nothing checked never reads as passed or merely
+// warned; it is not a fail, so a gate does not quarantine on it.
 std::string worse_verdict(const std::string& a, const std::string& b);
 
 }  // namespace atelier

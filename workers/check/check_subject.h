@@ -48,6 +48,4 @@ struct CheckSubject {
   bool lineage_known = false;  // from the job database (not a bare file)
 };
 
-bool is_image_type(const std::string& media_type);
-
 }  // namespace atelier

@@ -6,6 +6,7 @@
 
 #include "checks/bias_chart.h"
 #include "common/errors.h"
+#include "media/content_type.h"
 #include "media/image_decode.h"
 #include "orchestrator/asset_hashes.h"
 
@@ -117,6 +118,21 @@ CheckVerdict copyright_verdict(const CheckSubject& s, const std::optional<media:
   return verdict("copyright", v, std::move(details), nearest);
 }
 
+std::string not_image_reason(const CheckSubject& s, const media::ContentType& c,
+                             const std::string& who) {
+  return s.name + " is " + c.description + ", not an image: " + who + " read" +
+         (who.rfind("the checks", 0) == 0 ? "" : "s") + " images only";
+}
+
+// An image check's verdict on a file that is not an image: nothing was compared.
+CheckVerdict not_an_image(const std::string& kind, const CheckSubject& s,
+                          const media::ContentType& c) {
+  return verdict(kind, "not_checked",
+                 {{"not_an_image", true},
+                  {"content", c.media_type},
+                  {"reason", not_image_reason(s, c, "the " + kind + " check")}});
+}
+
 CheckVerdict terms_verdict(const CheckSubject& s, const std::vector<checks::TermRule>& rules,
                            const std::string& own_text) {
   std::vector<checks::TermHit> hits;
@@ -126,7 +142,8 @@ CheckVerdict terms_verdict(const CheckSubject& s, const std::vector<checks::Term
   if (s.prompt) scan(*s.prompt, "prompt");
   for (const std::string& c : s.captions) scan(c, "caption");
   if (!own_text.empty()) scan(own_text, "text");
-  std::string v = "pass";
+  const bool nothing = !s.prompt && s.captions.empty() && own_text.empty();
+  std::string v = nothing ? "not_checked" : "pass";
   nlohmann::json list = nlohmann::json::array();
   for (const auto& h : hits) {
     v = worse_verdict(v, h.verdict);
@@ -140,8 +157,7 @@ CheckVerdict terms_verdict(const CheckSubject& s, const std::vector<checks::Term
       {"hits", list},
       {"fields", {{"prompt", s.prompt.has_value()}, {"captions", s.captions.size()}}}};
   if (s.prompt && !s.prompt_source.empty()) details["prompt_source"] = s.prompt_source;
-  if (!s.prompt && s.captions.empty() && own_text.empty())
-    details["reason"] = "no prompt, caption or text to check";
+  if (nothing) details["reason"] = s.name + ": no prompt, caption or text to check";
   return verdict("terms", v, std::move(details), static_cast<double>(hits.size()));
 }
 
@@ -200,33 +216,50 @@ CheckOutcome run_checks(const std::vector<CheckSubject>& subjects, const CheckCo
                         const RegistryIndex* registry) {
   CheckOutcome out;
   std::vector<checks::BiasItem> batch;
+  nlohmann::json not_images = nlohmann::json::array();
   for (const CheckSubject& s : subjects) {
     SubjectOutcome& o = out.subjects.emplace_back();
-    const bool image = is_image_type(s.media_type);
+    // Typed by content: a renamed image is checked as an image, and a file that
+    // is not one is not passed by the image checks. A file that cannot be read
+    // fails them, as an image that cannot be decoded does: it must not ship unseen.
+    media::ContentType content;
+    std::string read_error;
+    try {
+      content = media::sniff_file(s.path);
+    } catch (const std::exception& e) {
+      read_error = e.what();
+    }
+    o.content_type = read_error.empty() ? content.media_type : s.media_type;
+    const bool image = !read_error.empty() || content.image();
+    const bool text = read_error.empty() && content.text;
     std::optional<media::ImageHashes> hashes;
-    std::string decode_error;
+    std::string decode_error = read_error;
     std::optional<checks::SkinReading> skin;
-    if (image && (cfg.copyright || cfg.bias)) {
+    // Stored hashes spare the decode unless the bias audit needs the pixels.
+    const bool decode =
+        image && read_error.empty() && ((cfg.copyright && !s.stored_hashes) || cfg.bias);
+    if (image && s.stored_hashes) hashes = from_asset_hashes(*s.stored_hashes);
+    if (decode) {
       try {
-        const media::Image img = media::read_image(s.path);
-        if (s.stored_hashes) {
-          hashes = from_asset_hashes(*s.stored_hashes);
-        } else {
-          hashes = media::hash_image(img);
+        // Reduced to at most kHashDecodePixels while decoding, so memory stays
+        // bounded whatever the size within the limits.
+        const media::ReducedImage img = media::read_image_reduced(s.path);
+        if (!s.stored_hashes) {
+          hashes = media::hash_image(img.image);
           o.computed_hashes = to_asset_hashes(*hashes);
-          o.width = img.width;
-          o.height = img.height;
+          o.width = img.full_width;
+          o.height = img.full_height;
         }
-        if (cfg.bias) skin = checks::read_skin(img);
+        if (cfg.bias) skin = checks::read_skin(img.image);
       } catch (const media::ImageError& e) {
         decode_error = e.what();
+        hashes.reset();
       }
     }
-    if (cfg.copyright && image)
-      add(o, copyright_verdict(s, hashes, decode_error, *cfg.copyright, registry));
-    if (cfg.terms)
-      add(o, terms_verdict(s, *cfg.terms,
-                           s.media_type == "text/plain" ? read_text(s.path) : std::string()));
+    if (cfg.copyright)
+      add(o, image ? copyright_verdict(s, hashes, decode_error, *cfg.copyright, registry)
+                   : not_an_image("copyright", s, content));
+    if (cfg.terms) add(o, terms_verdict(s, *cfg.terms, text ? read_text(s.path) : std::string()));
     if (cfg.licence && s.lineage_known) add(o, licence_verdict(s, *cfg.licence));
     for (CheckVerdict& v : o.verdicts) v.sha256 = s.sha256;
     if (cfg.bias && image) {
@@ -236,10 +269,23 @@ CheckOutcome run_checks(const std::vector<CheckSubject>& subjects, const CheckCo
       item.prompt = s.prompt.value_or("");
       item.caption_tags = caption_tags(s.captions);
       batch.push_back(std::move(item));
+    } else if (cfg.bias) {
+      not_images.push_back({{"file", s.name},
+                            {"sha256", s.sha256},
+                            {"content", content.media_type},
+                            {"reason", not_image_reason(s, content, "the bias audit")}});
+    }
+    // Nothing applied to it (a file that is not an image, under the bias audit
+    // alone): it was not checked, which is not a pass.
+    if (o.verdicts.empty() && !(cfg.bias && image)) {
+      o.worst = "not_checked";
+      o.reason = image ? s.name + ": no check that was asked for applies to it"
+                       : not_image_reason(s, content, "the checks asked for");
     }
   }
   if (cfg.bias) {
     out.bias_report = checks::bias_report(batch, *cfg.bias);
+    if (!not_images.empty()) out.bias_report["not_images"] = not_images;
     out.bias_chart = checks::bias_chart_png(out.bias_report);
     CheckVerdict b = verdict("bias", out.bias_report.value("verdict", "warn"), out.bias_report);
     if (out.bias_report.contains("score") && out.bias_report["score"].is_number())

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "common/errors.h"
+#include "media/content_type.h"
 #include "media/image_decode.h"
 #include "ml/emoji_dataset.h"
 #include "orchestrator/asset_hashes.h"
@@ -31,7 +32,7 @@ std::string short_sha(const std::string& sha) {
 // Hashes of an image file, for a training image that has none stored.
 std::optional<media::ImageHashes> hash_file(const std::filesystem::path& p) {
   try {
-    return media::hash_image(media::read_image(p));
+    return media::hash_image(media::read_image_reduced(p).image);
   } catch (const std::exception&) {
     return std::nullopt;
   }
@@ -45,13 +46,19 @@ void build_matcher(TrainingSet& set, std::vector<checks::HashedWork> works) {
   set.matcher = std::make_unique<checks::CopyMatcher>(std::move(works));
 }
 
-}  // namespace
-
-bool is_image_type(const std::string& media_type) {
-  return media_type.rfind("image/", 0) == 0;
+// Only a PNG (by its content, whatever its name or recorded type) carries a prompt.
+bool is_png(const std::filesystem::path& file) {
+  try {
+    return media::sniff_file(file).image_format == media::ImageFormat::png;
+  } catch (const std::exception&) {
+    return false;
+  }
 }
 
+}  // namespace
+
 void read_embedded_prompt(Store& store, CheckSubject& s) {
+  if (!is_png(s.path)) return;
   if (auto p = provenance::embedded_prompt(store, s.path)) {
     s.prompt = std::move(p->text);
     s.prompt_source = std::move(p->source);
@@ -92,7 +99,7 @@ void SubjectContext::fill(CheckSubject& s, bool want_training, bool want_licence
   // The signed prompt first; then the job database's record of the job that
   // made it; the file's unsigned text only when neither says anything.
   std::optional<provenance::EmbeddedPrompt> embedded;
-  if (is_image_type(s.media_type)) embedded = provenance::embedded_prompt(store_, s.path);
+  if (is_png(s.path)) embedded = provenance::embedded_prompt(store_, s.path);
   if (embedded && !embedded->signed_by.empty()) {
     s.prompt = embedded->text;
     s.prompt_source = embedded->source;

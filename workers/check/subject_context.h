@@ -36,7 +36,8 @@ class SubjectContext {
 };
 
 // A file's prompt for the checks, as fill() reads it for an asset without a
-// producing job's prompt: the signed one, else the file's unsigned claims.
+// producing job's prompt: only a PNG's (by its content, whatever its name), the
+// signed one, else the file's unsigned claims.
 void read_embedded_prompt(Store& store, CheckSubject& s);
 
 }  // namespace atelier
