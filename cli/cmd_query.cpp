@@ -43,6 +43,13 @@ int cmd_status(const Globals& g, const std::optional<std::string>& run) {
       }
       std::cout << "\n";
     }
+    for (const json& d : s["disk_full"])
+      std::cout << "  disk full: " << d["path"].get<std::string>() << " on "
+                << d["host"].get<std::string>() << " since " << d["since"].get<std::string>()
+                << " (last seen " << d["seen_at"].get<std::string>()
+                << "): " << s["waiting_for_space"]
+                << " job(s) of this run wait for space; no attempt is spent while they do\n"
+                << "    " << d["error"].get<std::string>() << "\n";
   }
   return row->state == "failed" ? 1 : 0;
 }

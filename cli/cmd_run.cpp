@@ -1,7 +1,8 @@
 // `atelier run`: submit (or take up the run its key names), then orchestrate
 // until the run ends: supervisor, rescuer and cleaner in this process, live
 // progress on stdout. SIGINT/SIGTERM drain the workers (they finish or release
-// their jobs) and leave the run to be taken up again with the same --key.
+// their jobs) and leave the run to be taken up again with the same --key;
+// taking a run up revives its jobs that died of a full disk.
 #include <signal.h>
 #include <unistd.h>
 
@@ -48,6 +49,17 @@ int cmd_run(const Globals& g, const SubmitArgs& args) {
   store.audit(current_actor(), r.existing ? "run.resume" : "run", ref,
               {{"spec", run.spec_path}, {"key", *a.key}});
   std::cerr << (r.existing ? "taking up " : "submitted ") << ref << " (key " << *a.key << ")\n";
+  // Jobs that died of a full disk (before a full disk made jobs wait instead)
+  // were not at fault: taking the run up gives them their attempts back. Other
+  // dead jobs stay dead (`atelier retry` revives those).
+  if (r.existing) {
+    if (const int revived = store.revive_disk_full(r.run_id); revived > 0) {
+      store.audit(current_actor(), "run.revive", ref,
+                  {{"jobs", revived}, {"reason", "disk full"}, {"key", *a.key}});
+      std::cerr << "revived " << revived << " job(s) of " << ref
+                << " that had ended dead on a full disk\n";
+    }
+  }
 
   struct sigaction sa {};
   sa.sa_handler = on_signal;
@@ -89,6 +101,10 @@ int cmd_run(const Globals& g, const SubmitArgs& args) {
               << "`atelier run " << a.spec << " --key " << *a.key << "`\n";
     return 1;
   }
+  if (r.existing && row->state == "failed")
+    std::cerr << ref << " has dead jobs; `atelier retry " << ref
+              << "` puts them back in the queue (taking a run up with --key revives only "
+                 "the jobs a full disk killed)\n";
   return row->state == "succeeded" ? 0 : 1;
 }
 

@@ -1,7 +1,7 @@
 // Live updates over Server-Sent Events: GET /api/v1/stream?run=r12 sends a
 // `run` event whenever the run's state, its stage counts or the progress of
 // its running jobs change; without ?run it sends `queue` events when the queue
-// depth by kind and state or the workers change. Each stream polls with its
+// depth by kind and state, the workers or the folders seen full change. Each stream polls with its
 // own store connection (the request's one goes back to the pool when the
 // handler returns) every live_poll_ms, sends a comment as a keep-alive, and
 // ends when the client goes away or the server stops.
@@ -40,7 +40,7 @@ json queue_snapshot(Store& store) {
   json queue = json::array();
   for (const KindStateCount& k : store.unfinished_counts_by_kind())
     queue.push_back({{"kind", k.kind}, {"state", k.state}, {"count", k.count}});
-  return {{"queue", queue}, {"workers", workers_json(store)}};
+  return {{"queue", queue}, {"workers", workers_json(store)}, {"disk_full", disk_full_json(store)}};
 }
 
 }  // namespace

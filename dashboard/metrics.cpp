@@ -1,7 +1,8 @@
 // GET /metrics in the Prometheus text format (0.0.4): jobs by kind and state,
 // the queue depth (waiting, ready, leased), runs by state, workers by state,
 // the duration of succeeded jobs by kind (a summary's _sum and _count), and
-// schedule fires by outcome. Label values are escaped as the format requires.
+// schedule fires by outcome, and the folders seen full with the jobs waiting
+// for space. Label values are escaped as the format requires.
 #include <sstream>
 
 #include "dashboard/dashboard.h"
@@ -62,6 +63,15 @@ std::string metrics_text(Store& store) {
   for (const ScheduleFire& f : store.schedule_fires("", 1'000'000)) ++fires[f.outcome];
   for (const auto& [outcome, n] : fires)
     o << "atelier_schedule_fires_total{outcome=\"" << label(outcome) << "\"} " << n << "\n";
+  const std::vector<DiskFullRow> full = store.disk_full();
+  head(o, "atelier_disk_full", "gauge",
+       "1 for each folder seen full, by host and path (jobs wait for space there).");
+  for (const DiskFullRow& d : full)
+    o << "atelier_disk_full{host=\"" << label(d.host) << "\",path=\"" << label(d.path) << "\"} 1\n";
+  head(o, "atelier_jobs_waiting_for_space", "gauge",
+       "Jobs that met a full disk and wait for space (no attempt spent).");
+  o << "atelier_jobs_waiting_for_space "
+    << (full.empty() ? 0 : store.waiting_for_space(std::nullopt)) << "\n";
   return o.str();
 }
 

@@ -103,6 +103,21 @@ std::string throughput_svg(const json& tp) {
   return out;
 }
 
+// The folders seen full (status's disk_full), as a warning above a page's
+// content: jobs wait for space there without spending attempts.
+std::string disk_full_banner(const json& full, const json& waiting, const char* whose) {
+  std::string out;
+  for (const json& d : full) {
+    const std::string path = esc(s(d["path"]));
+    out += "<p class=\"alert\" data-disk-full=\"" + path + "\"><b>Disk full</b>: <code>" + path +
+           "</code> on " + esc(s(d["host"])) + " since " + esc(s(d["since"])) + " (last seen " +
+           esc(s(d["seen_at"])) + "). " + esc(s(waiting)) + " job(s) " + whose;
+    out += " wait for space; no attempt is spent while they do, and they go on when space is back.";
+    out += "<br><small>" + esc(s(d["error"]).substr(0, 300)) + "</small></p>";
+  }
+  return out;
+}
+
 std::string run_rows(const json& runs) {
   std::string out =
       "<table><tr><th>Run</th><th>Name</th><th>State</th><th>Jobs</th><th>Submitted</th>"
@@ -152,7 +167,9 @@ std::string q(const Ctx& c, const char* k) {
 
 Reply overview_page(Ctx& c) {
   const json o = overview_json(c);
-  std::string body = "<h1>Overview</h1><section data-live=\"/api/v1/stream\">";
+  std::string body = "<h1>Overview</h1>" +
+                     disk_full_banner(o["disk_full"], o["waiting_for_space"], "in all") +
+                     "<section data-live=\"/api/v1/stream\">";
   body += "<h2>Queue</h2>" + queue_table(o["queue"], o["paused"]);
   body += "<h2>Throughput</h2>" + throughput_svg(o["throughput"]);
   body +=
@@ -186,7 +203,8 @@ Reply run_page(Ctx& c) {
   const int64_t id = run_param(c.param("run"));
   const json r = run_json(c, id);
   const std::string ref = s(r["run"]);
-  std::string body = "<h1>Run " + esc(ref) + ": " + esc(s(r["name"])) + "</h1>";
+  std::string body = "<h1>Run " + esc(ref) + ": " + esc(s(r["name"])) + "</h1>" +
+                     disk_full_banner(r["disk_full"], r["waiting_for_space"], "of this run");
   body += "<section data-live=\"/api/v1/stream?run=" + esc(ref) + "\" data-run=\"" + esc(ref) +
           "\"><p>State " + "<span id=\"run-state\">" + state_badge(s(r["state"])) +
           "</span> · submitted " + esc(s(r["created_at"])) + " by " + esc(s(r["submitter"])) +

@@ -216,7 +216,11 @@ std::string overview_summary(Store& store, DashboardEnv& env) {
     j["jobs"] = job_counts_json(store, env, r);
     recent.push_back(std::move(j));
   }
+  json full = disk_full_json(store);
+  const int64_t waiting = full.empty() ? 0 : store.waiting_for_space(std::nullopt);
   return json{{"now", now},
+              {"disk_full", full},
+              {"waiting_for_space", waiting},
               {"queue", queue},
               {"throughput", {{"bucket_ms", kThroughputBucketMs}, {"buckets", tp}}},
               {"workers", workers_json(store)},

@@ -26,13 +26,19 @@ std::string hex(const unsigned char* d, size_t n) {
   return s;
 }
 
+// A failed system call as a filesystem_error naming its file, so a full disk
+// is told apart (orchestrator/disk_space.h) and the full folder named.
+[[noreturn]] void io_error(const char* op, const fs::path& p, int err) {
+  throw fs::filesystem_error(op, p, std::error_code(err, std::generic_category()));
+}
+
 void fsync_path(const fs::path& p, int flags) {
   int fd = ::open(p.c_str(), flags | O_CLOEXEC);
-  if (fd < 0) throw std::system_error(errno, std::generic_category(), "open " + p.string());
+  if (fd < 0) io_error("open", p, errno);
   int rc = ::fsync(fd);
   int err = errno;
   ::close(fd);
-  if (rc != 0) throw std::system_error(err, std::generic_category(), "fsync " + p.string());
+  if (rc != 0) io_error("fsync", p, err);
 }
 
 fs::path temp_name(const fs::path& dir) {
@@ -52,7 +58,7 @@ void write_all(int fd, const char* data, size_t n, const fs::path& p) {
     ssize_t w = ::write(fd, data, n);
     if (w < 0) {
       if (errno == EINTR) continue;
-      throw std::system_error(errno, std::generic_category(), "write " + p.string());
+      io_error("write", p, errno);
     }
     data += w;
     n -= static_cast<size_t>(w);
@@ -97,7 +103,13 @@ fs::path AssetStore::path_for(const std::string& sha, const std::string& ext) co
 StoredFile AssetStore::commit_temp(const fs::path& tmp, const std::string& sha, int64_t bytes,
                                    const std::string& ext) {
   fs::path dest = path_for(sha, ext);
-  fs::create_directories(dest.parent_path());
+  try {
+    fs::create_directories(dest.parent_path());
+  } catch (...) {
+    std::error_code ec;
+    fs::remove(tmp, ec);  // no folder for it (a full disk): give its space back
+    throw;
+  }
   if (fs::exists(dest)) {
     // Same content already stored (a retried job, or another job): keep the first.
     fs::remove(tmp);
@@ -111,10 +123,10 @@ StoredFile AssetStore::commit_temp(const fs::path& tmp, const std::string& sha, 
 StoredFile AssetStore::put_bytes(std::string_view data, const std::string& ext) {
   fs::path tmp = temp_name(tmp_);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) throw std::system_error(errno, std::generic_category(), "create " + tmp.string());
+  if (fd < 0) io_error("create", tmp, errno);
   try {
     write_all(fd, data.data(), data.size(), tmp);
-    if (::fsync(fd) != 0) throw std::system_error(errno, std::generic_category(), "fsync");
+    if (::fsync(fd) != 0) io_error("fsync", tmp, errno);
   } catch (...) {
     ::close(fd);
     fs::remove(tmp);
@@ -126,8 +138,15 @@ StoredFile AssetStore::put_bytes(std::string_view data, const std::string& ext) 
 
 StoredFile AssetStore::put_file(const fs::path& src, const std::string& ext) {
   fs::path tmp = temp_name(tmp_);
-  fs::copy_file(src, tmp, fs::copy_options::overwrite_existing);
-  fsync_path(tmp, O_RDONLY);
+  try {
+    fs::copy_file(src, tmp, fs::copy_options::overwrite_existing);
+    fsync_path(tmp, O_RDONLY);
+  } catch (...) {
+    // A copy cut short (a full disk) must not keep the space it took.
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    throw;
+  }
   return commit_temp(tmp, sha256_file(tmp), static_cast<int64_t>(fs::file_size(tmp)), ext);
 }
 

@@ -124,7 +124,8 @@ WorkspaceConfig load_config(const std::filesystem::path& path) {
               "max_jobs_per_run",
               "import_roots",
               "export_roots",
-              "licences"},
+              "licences",
+               "disk_full"},
              "");
   auto num = [&](const char* key, auto& field) {
     if (root[key]) field = as<std::decay_t<decltype(field)>>(path, root[key], key, "a number");
@@ -167,6 +168,15 @@ WorkspaceConfig load_config(const std::filesystem::path& path) {
     if (r["max_ms"]) c.retry.max_ms = as<int64_t>(path, r["max_ms"], "retry.max_ms", "a number");
     if (r["jitter"]) c.retry.jitter = as<double>(path, r["jitter"], "retry.jitter", "a number");
   }
+  if (auto r = root["disk_full"]) {
+    check_keys(path, r, {"retry_ms", "probe_ms"}, "disk_full");
+    if (r["retry_ms"])
+      c.retry.disk_full_ms = as<int64_t>(path, r["retry_ms"], "disk_full.retry_ms", "a number");
+    if (r["probe_ms"])
+      c.disk_probe_ms = as<int64_t>(path, r["probe_ms"], "disk_full.probe_ms", "a number");
+    if (c.retry.disk_full_ms <= 0 || c.disk_probe_ms <= 0)
+      throw InputError(where(path, r) + ": 'disk_full' durations must be > 0");
+  }
   if (auto r = root["restart_backoff"]) {
     check_keys(path, r, {"base_ms", "max_ms"}, "restart_backoff");
     if (r["base_ms"])
@@ -199,6 +209,9 @@ cancel_grace_ms: 10000        # cooperative cancel, then SIGTERM, then SIGKILL a
 drain_grace_ms: 30000         # on shutdown a worker may finish its job for this long
 max_attempts: 3               # per job, unless a stage sets `retries`
 retry: {base_ms: 1000, max_ms: 300000, jitter: 0.2}   # exponential backoff with jitter
+disk_full: {retry_ms: 5000, probe_ms: 1000}   # a full disk: jobs wait (doubling, up to
+                              # retry.max_ms) without spending attempts; free space is
+                              # checked every probe_ms and releases them when it is back
 cpu_slots: 0                  # 0: one per core; workers never use more threads than this
 claim_batch: 128              # most quick jobs one worker claims in one transaction
 pools: {}                     # worker processes per kind, e.g. {sleep: 2}

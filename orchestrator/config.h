@@ -29,7 +29,10 @@ struct WorkspaceConfig {
   int64_t cancel_grace_ms = 10'000;
   int64_t drain_grace_ms = 30'000;  // how long a draining worker may finish its job
   int max_attempts = 3;
-  RetryPolicy retry;
+  RetryPolicy retry;  // retry.disk_full_ms comes from `disk_full: {retry_ms}`
+  // How often a worker that knows of a full folder on its host checks (statvfs)
+  // whether space came back, to release the jobs waiting for it at once.
+  int64_t disk_probe_ms = 1000;
   int cpu_slots = 0;      // 0: the number of cores
   int claim_batch = 128;  // most jobs one worker holds at once when its jobs are quick
   int64_t supervisor_tick_ms = 200;

@@ -25,6 +25,9 @@ struct RetryPolicy {
   int64_t base_ms = 1000;    // delay after the first failure
   int64_t max_ms = 300'000;  // cap
   double jitter = 0.2;       // +-fraction of the delay, uniformly
+  // A job that met a full disk waits disk_full_ms * 2^(n-1) after its n-th
+  // such attempt (capped at max_ms, same jitter); these attempts do not count.
+  int64_t disk_full_ms = 5000;
 };
 
 // Delay before the next attempt after `failures` failed attempts (1-based):

@@ -8,6 +8,18 @@
 
 namespace atelier {
 
+json disk_full_json(Store& store) {
+  json full = json::array();
+  for (const DiskFullRow& d : store.disk_full())
+    full.push_back({{"host", d.host},
+                    {"path", d.path},
+                    {"error", d.error},
+                    {"free_bytes", d.free_bytes},
+                    {"since", utc_iso(d.since)},
+                    {"seen_at", utc_iso(d.seen_at)}});
+  return full;
+}
+
 json run_status_json(Store& store, const RunRow& run) {
   json jobs = json::object();
   int64_t total = 0;
@@ -52,6 +64,11 @@ json run_status_json(Store& store, const RunRow& run) {
   }
   out["checks"] = verdicts;
   out["quarantined"] = quarantined;
+  // A full disk holds up every run, so the folders seen full are listed with
+  // each; waiting_for_space counts this run's jobs that wait for it.
+  json full = disk_full_json(store);
+  out["waiting_for_space"] = full.empty() ? 0 : store.waiting_for_space(run.id);
+  out["disk_full"] = std::move(full);
   return out;
 }
 

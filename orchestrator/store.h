@@ -184,8 +184,19 @@ enum class FailKind {
   cancelled,      // it stopped because cancel was requested
   released,       // a draining or dead worker gave it back unstarted: does not count
   invalid,        // bad input (params, files): retrying cannot help, so dead at once
+  disk_full,      // a file system it writes to is full: waits for space, does not count
 };
 std::string_view to_string(FailKind k);
+
+// A folder whose file system a job found full (disk_full table): present from
+// the first disk-full attempt until space comes back (Store::space_returned, or
+// a job that had waited for space completing on that host).
+struct DiskFullRow {
+  std::string host, path;   // where it was seen; a path means something on one host
+  std::string error;        // the last error
+  int64_t free_bytes = -1;  // available bytes when last seen (-1: unknown)
+  int64_t since = 0, seen_at = 0;
+};
 
 struct RunRow {
   int64_t id = 0;
@@ -408,6 +419,26 @@ class Store {
   virtual std::vector<FenceResult> complete(const std::vector<Completion>& done) = 0;
   virtual FenceResult fail(int64_t job_id, int attempt, FailKind kind,
                            const std::string& error) = 0;
+
+  // --- a full disk (docs/queue.md) ------------------------------------------
+  // Ends the attempt `disk_full` and puts the job back to ready after the
+  // disk-full backoff, its failures unchanged (no attempt spent), and records
+  // (or refreshes) `seen` in the disk_full table, in one transaction. Fenced
+  // like fail(); `seen.since` and `seen.seen_at` are set here.
+  virtual FenceResult wait_for_space(int64_t job_id, int attempt, const DiskFullRow& seen) = 0;
+  // The folders seen full, oldest first.
+  virtual std::vector<DiskFullRow> disk_full() = 0;
+  // Space came back at host:path: its row goes and every job waiting for space
+  // becomes claimable now. Returns the jobs released, or -1 when no such row.
+  virtual int space_returned(const std::string& host, const std::string& path) = 0;
+  // Jobs of the run (every run: nullopt) whose last attempt met a full disk and
+  // that wait to try again.
+  virtual int64_t waiting_for_space(std::optional<int64_t> run_id) = 0;
+  // Jobs of the run that ended dead because of a full disk (their error says
+  // so: recorded before a full disk was a class of its own) go back to the
+  // queue with their attempts reset, and so do the jobs skipped only because of
+  // them. Returns how many jobs were revived.
+  virtual int revive_disk_full(int64_t run_id) = 0;
 
   // --- maintenance --------------------------------------------------------
   // Leases past their expiry go back to ready (or dead / cancelled); returns

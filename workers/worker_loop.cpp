@@ -6,10 +6,11 @@
 #include <chrono>
 #include <map>
 
+#include "common/errors.h"
 #include "heartbeat.h"
 #include "input_resolver.h"
 #include "job_kind.h"
-#include "common/errors.h"
+#include "orchestrator/disk_space.h"
 #include "orchestrator/ids.h"
 #include "orchestrator/supervisor.h"
 #include "orchestrator/wakeup.h"
@@ -44,6 +45,7 @@ class Worker {
         store_(ws.open_store(clock_)),
         assets_(ws.asset_store()),
         id_(Supervisor::worker_id_for(::getpid())),
+        host_(host_name()),
         slot_(WorkerSlot::attach(opts.slot_fd)),
         waiter_(ws.open_waiter()),
         hb_(ws, id_, ws.config().lease_ms, ws.config().effective_heartbeat_ms()) {}
@@ -93,7 +95,41 @@ class Worker {
       // finished job of that kind wakes us, so only the safety net applies.
       if (until > 0) wait_ms = std::min(until, wait_ms);
     }
+    if (probe_for_space()) wait_ms = std::min(wait_ms, ws_.config().disk_probe_ms);
     if (stop_ == 0) waiter_->wait(wait_ms, opts_.stop_fd);
+  }
+
+  // Checks the folders of this host seen full; where space is back, their jobs
+  // are released at once instead of at the end of their disk-full backoff.
+  // Returns true while one is still full (so the next look is soon).
+  bool probe_for_space() {
+    bool still_full = false;
+    for (const DiskFullRow& d : store_->disk_full()) {
+      if (d.host != host_) continue;
+      const auto f = free_space(d.path);
+      if (!f || !has_room(*f, d.free_bytes)) {
+        still_full = true;
+        continue;
+      }
+      const int released = store_->space_returned(d.host, d.path);
+      if (released >= 0)
+        spdlog::info("space is back at {} ({} bytes available): {} job(s) released", d.path,
+                     f->available_bytes, released);
+    }
+    return still_full;
+  }
+
+  // What a job that met a full disk records: the folder (of those this worker
+  // writes, or the one the error names), its free space now, and the error.
+  DiskFullRow disk_full_seen(const std::exception& e) const {
+    const FullFolder where = full_folder(e, {assets_.root(), assets_.tmp_dir(), ws_.logs_dir()});
+    DiskFullRow seen;
+    seen.host = host_;
+    seen.path = where.dir.string();
+    seen.free_bytes = where.free_bytes;
+    seen.error =
+        "disk full at " + seen.path + " (waiting for space; no attempt spent): " + e.what();
+    return seen;
   }
 
   // Returns true if any job was slow (so the next claim takes one job); adds
@@ -146,6 +182,7 @@ class Worker {
     JobContext ctx(l, assets_, sig, *clock_, *store_, ws_.config());
     slot_.set_current(l.job_id);
     std::optional<std::pair<FailKind, std::string>> failure;
+    std::optional<DiskFullRow> disk_full;  // set: the job waits for space, no attempt spent
     try {
       std::unique_ptr<JobKind> kind = make_kind(l.kind);
       if (!kind) throw InputError("this worker has no implementation of kind '" + l.kind + "'");
@@ -167,7 +204,12 @@ class Worker {
     } catch (const InputError& e) {
       failure = {FailKind::invalid, e.what()};
     } catch (const std::exception& e) {
-      failure = {FailKind::error, e.what()};
+      if (is_disk_full(e)) {
+        disk_full = disk_full_seen(e);
+        failure = {FailKind::disk_full, disk_full->error};
+      } else {
+        failure = {FailKind::error, e.what()};
+      }
     }
     slot_.set_current(0);
     if (!failure) {
@@ -178,8 +220,18 @@ class Worker {
       return;
     }
     flush();
-    ctx.log().error("{}: {}", to_string(failure->first), failure->second);
-    if (store_->fail(l.job_id, l.attempt, failure->first, failure->second) == FenceResult::lost) {
+    try {
+      ctx.log().error("{}: {}", to_string(failure->first), failure->second);
+    } catch (const std::exception& e) {
+      // The attempt log's own disk may be the full one: the store still hears of it.
+      spdlog::warn("{} attempt {}: attempt log not written: {}", job_ref(l.job_id), l.attempt,
+                   e.what());
+    }
+    if (disk_full) spdlog::warn("{} attempt {}: {}", job_ref(l.job_id), l.attempt, failure->second);
+    const FenceResult r = disk_full
+                              ? store_->wait_for_space(l.job_id, l.attempt, *disk_full)
+                              : store_->fail(l.job_id, l.attempt, failure->first, failure->second);
+    if (r == FenceResult::lost) {
       spdlog::warn("{} attempt {}: lease was taken over; failure not recorded", job_ref(l.job_id),
                    l.attempt);
     }
@@ -206,6 +258,7 @@ class Worker {
   std::unique_ptr<Store> store_;
   AssetStore assets_;
   std::string id_;
+  std::string host_;  // the host part of id_: disk_full rows of this host are ours to probe
   WorkerSlot slot_;
   std::unique_ptr<Waiter> waiter_;
   Heartbeater hb_;

@@ -5,7 +5,10 @@
 // in under 2 ms and falls back to 1 for anything slower); every job still has
 // its own lease, attempt and fencing. On SIGTERM it drains: no new claims, the
 // running job may finish within drain_grace_ms, claimed jobs not started are
-// released (they do not count as attempts).
+// released (they do not count as attempts). A job that meets a full disk
+// (orchestrator/disk_space.h) waits for space without spending an attempt; an
+// idle worker checks the folders of its host seen full every disk_probe_ms and
+// releases the waiting jobs once there is room.
 #pragma once
 #include <atomic>
 #include <string>

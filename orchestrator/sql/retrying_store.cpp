@@ -71,6 +71,26 @@ FenceResult RetryingStore::fail(int64_t job_id, int attempt, FailKind kind,
   return retry("fail", [&] { return inner_->fail(job_id, attempt, kind, error); });
 }
 
+FenceResult RetryingStore::wait_for_space(int64_t job_id, int attempt, const DiskFullRow& seen) {
+  return retry("wait_for_space", [&] { return inner_->wait_for_space(job_id, attempt, seen); });
+}
+
+std::vector<DiskFullRow> RetryingStore::disk_full() {
+  return retry("disk_full", [&] { return inner_->disk_full(); });
+}
+
+int RetryingStore::space_returned(const std::string& host, const std::string& path) {
+  return retry("space_returned", [&] { return inner_->space_returned(host, path); });
+}
+
+int64_t RetryingStore::waiting_for_space(std::optional<int64_t> run_id) {
+  return retry("waiting_for_space", [&] { return inner_->waiting_for_space(run_id); });
+}
+
+int RetryingStore::revive_disk_full(int64_t run_id) {
+  return retry("revive_disk_full", [&] { return inner_->revive_disk_full(run_id); });
+}
+
 int RetryingStore::rescue_expired_leases() {
   return retry("rescue_expired_leases", [&] { return inner_->rescue_expired_leases(); });
 }

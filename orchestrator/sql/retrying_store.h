@@ -29,6 +29,11 @@ class RetryingStore final : public Store {
                             const std::string& progress_msg) override;
   std::vector<FenceResult> complete(const std::vector<Completion>& done) override;
   FenceResult fail(int64_t job_id, int attempt, FailKind kind, const std::string& error) override;
+  FenceResult wait_for_space(int64_t job_id, int attempt, const DiskFullRow& seen) override;
+  std::vector<DiskFullRow> disk_full() override;
+  int space_returned(const std::string& host, const std::string& path) override;
+  int64_t waiting_for_space(std::optional<int64_t> run_id) override;
+  int revive_disk_full(int64_t run_id) override;
   int rescue_expired_leases() override;
   std::vector<Lease> leases_of(const std::string& worker_id) override;
   int cancel_run(int64_t run_id) override;

@@ -28,6 +28,8 @@ std::string_view to_string(FailKind k) {
       return "released";
     case FailKind::invalid:
       return "invalid";
+    case FailKind::disk_full:
+      return "disk_full";
   }
   return "failed";
 }

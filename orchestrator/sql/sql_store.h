@@ -7,7 +7,8 @@
 // (reads), store_models.cpp (models), store_keys.cpp (signing keys),
 // store_checks.cpp (the registry of protected works, check verdicts),
 // store_schedules.cpp (schedules and their fires), store_tokens.cpp (API tokens
-// and dashboard sessions) and store_dashboard.cpp (the dashboard's reads).
+// and dashboard sessions), store_dashboard.cpp (the dashboard's reads) and
+// store_space.cpp (jobs waiting for space on a full disk).
 #pragma once
 #include <filesystem>
 #include <memory>
@@ -45,6 +46,12 @@ class SqlStore final : public Store {
                             const std::string& progress_msg) override;
   std::vector<FenceResult> complete(const std::vector<Completion>& done) override;
   FenceResult fail(int64_t job_id, int attempt, FailKind kind, const std::string& error) override;
+
+  FenceResult wait_for_space(int64_t job_id, int attempt, const DiskFullRow& seen) override;
+  std::vector<DiskFullRow> disk_full() override;
+  int space_returned(const std::string& host, const std::string& path) override;
+  int64_t waiting_for_space(std::optional<int64_t> run_id) override;
+  int revive_disk_full(int64_t run_id) override;
 
   int rescue_expired_leases() override;
   std::vector<Lease> leases_of(const std::string& worker_id) override;
@@ -145,6 +152,11 @@ class SqlStore final : public Store {
   // Helpers that run inside an open write transaction.
   FenceResult fail_in_txn(int64_t job_id, int attempt, FailKind kind, const std::string& error,
                           bool& made_ready);
+  // Jobs waiting for space become claimable now; returns how many.
+  int release_waiting_for_space();
+  // Called by complete() for each job it completed: when a folder is seen full
+  // and this job had waited for space, space is back on its worker's host.
+  void note_space_back(int64_t job_id, int attempt, bool& released);
   int64_t promote_dependents(int64_t job_id);  // returns jobs made ready
   int64_t skip_downstream(int64_t job_id);     // returns jobs skipped
   // Inserts jobs of a run as one id range (deps by index or by existing id);

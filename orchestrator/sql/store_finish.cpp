@@ -1,5 +1,6 @@
 // How a lease ends: completion (outputs, lineage, promotion of dependents),
-// failure (retry with backoff, or dead), cancellation, and the lease rescuer's
+// failure (retry with backoff, or dead; a full disk: ready again without
+// spending an attempt, store_space.cpp), cancellation, and the lease rescuer's
 // takeover of expired leases. Every path is fenced by (job id, attempt): a
 // worker whose lease was taken over changes nothing.
 #include <algorithm>
@@ -137,6 +138,10 @@ std::vector<FenceResult> SqlStore::complete(const std::vector<Completion>& done)
   bool made_ready = false;
   const int64_t t = now();
   WriteTxn txn(db_);
+  // A folder seen full: a job that had waited for space completing says it is back.
+  auto& full = db_.stmt("SELECT 1 FROM disk_full LIMIT 1");
+  const bool shortage = full.executeStep();
+  full.reset();
   for (const Completion& c : done) {
     auto& up = db_.stmt(
         "UPDATE jobs SET state = ?, finished_at = ?, lease_owner = NULL, "
@@ -221,6 +226,7 @@ std::vector<FenceResult> SqlStore::complete(const std::vector<Completion>& done)
       ins.exec();
     }
     for (const ModelRow& m : c.models) register_model(m);
+    if (shortage) note_space_back(c.job_id, c.attempt, made_ready);
     end_attempt(c.job_id, c.attempt, "succeeded", nullptr);
     if (!c.spawned.empty()) spawn_jobs(run_id, c.job_id, c.spawned, t, made_ready);
     if (promote_dependents(c.job_id) > 0) made_ready = true;
@@ -279,6 +285,21 @@ FenceResult SqlStore::fail_in_txn(int64_t job_id, int attempt, FailKind kind,
   } else if (kind == FailKind::invalid) {
     ++failures;
     next = "dead";
+  } else if (kind == FailKind::disk_full) {
+    // Not the job's fault: no attempt spent. The wait grows with the job's
+    // disk-full attempts so a long outage costs few claims; space coming back
+    // releases it early (space_returned, note_space_back).
+    auto& n = db_.stmt(
+        "SELECT COUNT(*) FROM attempts WHERE job_id = ? AND attempt < ? AND outcome = 'disk_full'");
+    n.bind(1, job_id);
+    n.bind(2, attempt);
+    const int earlier = n.executeStep() ? n.getColumn(0).getInt() : 0;
+    n.reset();
+    next = "ready";
+    RetryPolicy p = retry_;
+    p.base_ms = retry_.disk_full_ms;
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    run_after = t + backoff_ms(p, earlier + 1, u(rng_));
   } else {
     ++failures;
     if (failures >= max_attempts) {

@@ -10,7 +10,7 @@ const std::vector<std::string>& store_tables() {
       "workers",        "kind_controls", "assets",         "job_outputs", "asset_inputs",
       "asset_sources",  "models",        "checks",         "events",      "schedules",
       "schedule_fires", "registry",      "signing_keys",   "tokens",      "sessions",
-      "notifications",  "asset_imports"};
+      "notifications",  "asset_imports", "disk_full"};
   return tables;
 }
 

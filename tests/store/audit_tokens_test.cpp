@@ -119,6 +119,8 @@ TEST(AuditChainSqlite, EntriesWrittenBeforeTheChainAreChainedByTheMigration) {
   {
     SQLite::Database db((tw.dir() / "atelier.db").string(), SQLite::OPEN_READWRITE);
     db.exec(
+        "DROP TABLE disk_full; DROP TABLE asset_imports; ALTER TABLE runs DROP COLUMN confined; "
+        "ALTER TABLE schedules DROP COLUMN confined; "
         "DROP TABLE sessions; DROP TABLE notifications; DROP INDEX jobs_state_id; "
         "DROP INDEX jobs_kind_id; "
         "DROP INDEX jobs_finished; DROP TABLE schedule_fires; DROP TABLE tokens;"

@@ -54,3 +54,15 @@ TEST(Config, UnknownKeysAndBadTypesNameTheLine) {
   EXPECT_THROW(load_config(write("pools: [1, 2]\n")), InputError);
   EXPECT_THROW(load_config(write("lease_ms: [\n")), InputError);
 }
+
+TEST(Config, DiskFullWaitAndProbe) {
+  WorkspaceConfig d = load_config(write(default_config_text()));
+  EXPECT_EQ(d.retry.disk_full_ms, 5000);
+  EXPECT_EQ(d.disk_probe_ms, 1000);
+  WorkspaceConfig c = load_config(write("disk_full: {retry_ms: 20, probe_ms: 30}\n"));
+  EXPECT_EQ(c.retry.disk_full_ms, 20);
+  EXPECT_EQ(c.disk_probe_ms, 30);
+  EXPECT_EQ(c.retry.base_ms, 1000);  // the ordinary retry is its own
+  EXPECT_THROW(load_config(write("disk_full: {retry_ms: 0}\n")), InputError);
+  EXPECT_THROW(load_config(write("disk_full: {wait_ms: 10}\n")), InputError);
+}
