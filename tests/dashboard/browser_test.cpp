@@ -10,6 +10,7 @@
 #include <regex>
 #include <thread>
 
+#include "orchestrator/tokens.h"
 #include "support/browser.h"
 #include "support/process.h"
 #include "support/test_workspace.h"
@@ -104,4 +105,39 @@ stages:
 
   serve.signal(SIGTERM);
   EXPECT_EQ(serve.wait(), 0) << "serve drains and exits 0 on SIGTERM";
+}
+
+// Logging in through the real form in a real browser: a `next` that would lead
+// to another origin (a tab after the slash, which browsers drop) lands on this
+// dashboard's overview instead, and the login nonce cookie is gone afterwards
+// (it is cleared under the Path it was set with).
+TEST(DashboardBrowser, LoginStaysOnThisOriginAndLeavesNoNonceCookie) {
+  if (!Browser::available()) GTEST_SKIP() << "chromium is not installed";
+  TempWorkspace tw(fast_config());
+  const std::string w = tw.dir().string();
+  const std::string admin = create_token(*tw.store(), "admin", "browser", "tester").secret;
+  const fs::path log = tw.dir() / "serve.log";
+  BackgroundProc serve({"-w", w, "serve", "--port", "0", "--no-open-read"}, log.string());
+  const std::string base = wait_for_url(log);
+  ASSERT_FALSE(base.empty()) << "serve did not print its URL";
+
+  Browser b;
+  for (const std::string next : {"/%09/evil.example", "//evil.example", "/%5Cevil.example"}) {
+    ASSERT_EQ(b.navigate(base + "/login?next=" + next), 200) << next;
+    b.eval("document.querySelector('input[name=token]').value = '" + admin +
+           "'; document.querySelector('form.login').submit()");
+    EXPECT_TRUE(
+        b.wait_for("location.pathname === '/' && document.querySelector('h1') && "
+                   "document.querySelector('h1').textContent === 'Overview'"))
+        << next << ": " << b.eval("location.href");
+    EXPECT_EQ(b.eval("location.origin"), base) << next;
+    bool session = false;
+    for (const auto& c : b.cookies()) {
+      EXPECT_NE(c["name"], "atelier_login") << "the nonce cookie outlived the login";
+      session = session || c["name"] == "atelier_session";
+    }
+    EXPECT_TRUE(session) << "logged in";
+  }
+  serve.signal(SIGTERM);
+  EXPECT_EQ(serve.wait(), 0);
 }

@@ -545,6 +545,11 @@ json Browser::eval(const std::string& js) {
   return nullptr;
 }
 
+json Browser::cookies() {
+  return impl_->call("Network.getAllCookies", json::object(), Clock::now() + kCallLimit)
+      .value("cookies", json::array());
+}
+
 bool Browser::wait_for(const std::string& js_condition, int64_t limit_ms) {
   Impl& s = *impl_;
   const auto deadline = Clock::now() + milliseconds(limit_ms);

@@ -59,6 +59,10 @@ class Browser {
   // Saves a PNG of the viewport (1280x900) to `file`, creating parent directories.
   void screenshot(const std::filesystem::path& file);
 
+  // Every cookie the browser holds, HttpOnly ones included, as CDP's
+  // Network.getAllCookies gives them: [{name, value, path, httpOnly, ...}].
+  nlohmann::json cookies();
+
   // Main-frame document loads (reloads, link clicks, location changes) since the last
   // navigate() finished; history.pushState and #hash changes are not counted.
   int navigations_since_load() const;
