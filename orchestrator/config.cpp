@@ -125,7 +125,7 @@ WorkspaceConfig load_config(const std::filesystem::path& path) {
               "import_roots",
               "export_roots",
               "licences",
-               "disk_full"},
+              "disk_full"},
              "");
   auto num = [&](const char* key, auto& field) {
     if (root[key]) field = as<std::decay_t<decltype(field)>>(path, root[key], key, "a number");

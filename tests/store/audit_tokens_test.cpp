@@ -10,8 +10,8 @@
 
 #include <algorithm>
 
-#include "orchestrator/audit_chain.h"
 #include "common/errors.h"
+#include "orchestrator/audit_chain.h"
 #include "orchestrator/tokens.h"
 #include "support/test_workspace.h"
 
