@@ -174,6 +174,8 @@ class SqlStore final : public Store {
   };
   std::vector<IdRange> ranges_of(int64_t run_id);   // see run_job_ranges in the schema
   int reset_jobs(const std::vector<int64_t>& ids);  // for retry
+  // reset_jobs, then the run is running again with the jobs counted unfinished.
+  int requeue(int64_t run_id, const std::vector<int64_t>& ids);
   void end_attempt(int64_t job_id, int attempt, std::string_view outcome, const std::string* error);
   void notify_ready() {
     db_.notify_ready();

@@ -3,8 +3,8 @@
 // worker sees it at its next heartbeat (cooperative), and the supervisor
 // signals the process after the grace period (enforced).
 #include "../audit_chain.h"
-#include "common/errors.h"
 #include "../ids.h"
+#include "common/errors.h"
 #include "sql_store.h"
 
 namespace atelier::sql {
@@ -73,6 +73,17 @@ int SqlStore::cancel_job(int64_t job_id) {
   return n;
 }
 
+int SqlStore::requeue(int64_t run_id, const std::vector<int64_t>& ids) {
+  const int n = reset_jobs(ids);
+  if (n > 0) {
+    auto& up = db_.stmt("UPDATE runs SET state = 'running', finished_at = NULL WHERE id = ?");
+    up.bind(1, run_id);
+    up.exec();
+    add_unfinished(run_id, n);
+  }
+  return n;
+}
+
 int SqlStore::reset_jobs(const std::vector<int64_t>& ids) {
   int n = 0;
   for (int64_t id : ids) {
@@ -107,13 +118,7 @@ int SqlStore::retry_run(int64_t run_id) {
     while (q.executeStep()) ids.push_back(q.getColumn(0).getInt64());
     q.reset();
   }
-  int n = reset_jobs(ids);
-  if (n > 0) {
-    auto& up = db_.stmt("UPDATE runs SET state = 'running', finished_at = NULL WHERE id = ?");
-    up.bind(1, run_id);
-    up.exec();
-    add_unfinished(run_id, n);
-  }
+  const int n = requeue(run_id, ids);
   txn.commit();
   if (n > 0) notify_ready();
   return n;
@@ -133,13 +138,7 @@ int SqlStore::retry_job(int64_t job_id) {
   q.bind(1, job_id);
   while (q.executeStep()) ids.push_back(q.getColumn(0).getInt64());
   q.reset();
-  int n = reset_jobs(ids);
-  if (n > 0) {
-    auto& up = db_.stmt("UPDATE runs SET state = 'running', finished_at = NULL WHERE id = ?");
-    up.bind(1, job->run_id);
-    up.exec();
-    add_unfinished(job->run_id, n);
-  }
+  const int n = requeue(job->run_id, ids);
   txn.commit();
   if (n > 0) notify_ready();
   return n;

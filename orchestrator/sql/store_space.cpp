@@ -166,13 +166,7 @@ int SqlStore::revive_disk_full(int64_t run_id) {
       }
     }
   }
-  const int n = reset_jobs(std::vector<int64_t>(revive.begin(), revive.end()));
-  if (n > 0) {
-    auto& up = db_.stmt("UPDATE runs SET state = 'running', finished_at = NULL WHERE id = ?");
-    up.bind(1, run_id);
-    up.exec();
-    add_unfinished(run_id, n);
-  }
+  const int n = requeue(run_id, std::vector<int64_t>(revive.begin(), revive.end()));
   txn.commit();
   if (n > 0) notify_ready();
   return n;
