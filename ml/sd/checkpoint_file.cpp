@@ -1,0 +1,72 @@
+// Checkpoint files into Weights (see checkpoint_file.h).
+#include "ml/sd/checkpoint_file.h"
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+
+#include "ml/safetensors.h"
+#include "ml/tensor_io.h"
+
+namespace atelier::ml::sd {
+
+namespace {
+
+// Pickle protocol 2+ starts with 0x80; torch.save's zip container with "PK".
+bool looks_like_pickle(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  char head[2] = {0, 0};
+  in.read(head, 2);
+  if (in.gcount() < 1) return false;
+  const auto b0 = static_cast<unsigned char>(head[0]);
+  return b0 == 0x80 || (head[0] == 'P' && head[1] == 'K');
+}
+
+}  // namespace
+
+CheckpointFile read_checkpoint(const std::filesystem::path& path) {
+  return read_checkpoint(path, {});
+}
+
+CheckpointFile read_checkpoint(const std::filesystem::path& path,
+                               const std::vector<std::string>& prefixes) {
+  const std::string source = path.string();
+  const std::string ext = path.extension().string();
+  if (ext == ".ckpt" || ext == ".pt" || ext == ".pth" || ext == ".bin" || looks_like_pickle(path))
+    throw WeightError(source +
+                      ": a pickle checkpoint is refused (loading one runs code it contains); "
+                      "convert it to .safetensors with a tool you trust and point at that file");
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw WeightError(source + ": no such checkpoint file");
+  SafetensorsFile file = [&] {
+    try {
+      return SafetensorsFile::read(path);
+    } catch (const FormatError& e) {
+      throw WeightError(e.what());
+    }
+  }();
+  std::map<std::string, torch::Tensor> tensors;
+  std::set<DType> float_types;
+  for (const TensorInfo& info : file.tensors()) {
+    if (!prefixes.empty() &&
+        std::none_of(prefixes.begin(), prefixes.end(),
+                     [&](const std::string& p) { return info.name.rfind(p, 0) == 0; }))
+      continue;
+    const bool is_float = info.dtype == DType::F32 || info.dtype == DType::F16 ||
+                          info.dtype == DType::BF16 || info.dtype == DType::F64;
+    if (is_float) float_types.insert(info.dtype);
+    tensors.emplace(info.name,
+                    is_float ? to_float_tensor(file, info, source) : to_tensor(file, info));
+  }
+  std::string dtype = "fp32";
+  if (float_types.size() > 1)
+    dtype = "mixed";
+  else if (float_types.count(DType::F16))
+    dtype = "fp16";
+  else if (float_types.count(DType::BF16))
+    dtype = "bf16";
+  return {Weights(std::move(tensors), source), file.metadata(), dtype};
+}
+
+}  // namespace atelier::ml::sd

@@ -1,0 +1,31 @@
+// Reading a checkpoint file into Weights: safetensors only. A pickle file
+// (.ckpt/.pt/.bin, or any file that starts like a pickle or a zip) is refused
+// with a message saying how to convert it; it is never unpickled, since
+// unpickling runs code the file chooses.
+//
+// Float tensors (F16, BF16, F32, F64) are widened once to float32, the dtype
+// the CPU kernels compute in; integer tensors (position_ids buffers) stay as
+// stored.
+#pragma once
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "ml/sd/weights.h"
+
+namespace atelier::ml::sd {
+
+struct CheckpointFile {
+  Weights weights;
+  std::map<std::string, std::string> metadata;  // the safetensors __metadata__
+  std::string dtype;                            // "fp32", "fp16", "bf16" or "mixed"
+};
+
+// Throws WeightError naming the file (refused format, malformed safetensors).
+CheckpointFile read_checkpoint(const std::filesystem::path& path);
+// Only the tensors whose names start with one of the prefixes (empty: all),
+// with those prefixes kept in the names.
+CheckpointFile read_checkpoint(const std::filesystem::path& path,
+                               const std::vector<std::string>& prefixes);
+
+}  // namespace atelier::ml::sd
