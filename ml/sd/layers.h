@@ -51,4 +51,8 @@ LayerNorm load_layer_norm(Weights& w, const std::string& prefix, double eps = 1e
 torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                         int64_t heads, const torch::Tensor& mask = {});
 
+// Sinusoidal embedding of (B) timesteps or sizes as the LDM/SGM code makes it:
+// (B, dim) = cat(cos(t * f), sin(t * f)), f = exp(-ln(max_period) * i / half).
+torch::Tensor timestep_embedding(const torch::Tensor& t, int64_t dim, double max_period = 10000.0);
+
 }  // namespace atelier::ml::sd
