@@ -7,8 +7,42 @@
 
 namespace atelier::ml {
 
+NoiseSchedule NoiseSchedule::scaled_linear(double beta_start, double beta_end, int timesteps) {
+  if (timesteps < 2) throw std::invalid_argument("noise schedule needs at least 2 timesteps");
+  if (!(beta_start > 0 && beta_end >= beta_start && beta_end < 1))
+    throw std::invalid_argument("scaled_linear schedule needs 0 < beta_start <= beta_end < 1");
+  std::vector<double> betas;
+  const double a = std::sqrt(beta_start), b = std::sqrt(beta_end);
+  for (int i = 0; i < timesteps; ++i) {
+    const double r = a + (b - a) * i / (timesteps - 1.0);
+    betas.push_back(r * r);
+  }
+  return from_betas(betas);
+}
+
+NoiseSchedule NoiseSchedule::from_betas(const std::vector<double>& betas) {
+  NoiseSchedule s;
+  double prod = 1.0;
+  for (double beta : betas) {
+    prod *= 1.0 - beta;
+    s.alpha_bar_.push_back(prod);
+  }
+  s.fill_sigmas();
+  return s;
+}
+
+void NoiseSchedule::fill_sigmas() {
+  sigma_.clear();
+  log_sigma_.clear();
+  for (double ab : alpha_bar_) {
+    sigma_.push_back(std::sqrt((1.0 - ab) / ab));
+    log_sigma_.push_back(std::log(sigma_.back()));
+  }
+}
+
 NoiseSchedule NoiseSchedule::make(const std::string& kind, int timesteps) {
   if (timesteps < 2) throw std::invalid_argument("noise schedule needs at least 2 timesteps");
+  if (kind == "scaled_linear") return scaled_linear(0.00085, 0.012, timesteps);
   NoiseSchedule s;
   s.alpha_bar_.resize(static_cast<size_t>(timesteps));
   double prod = 1.0;
@@ -29,10 +63,7 @@ NoiseSchedule NoiseSchedule::make(const std::string& kind, int timesteps) {
     prod *= 1.0 - beta;
     s.alpha_bar_[static_cast<size_t>(i)] = prod;
   }
-  for (double ab : s.alpha_bar_) {
-    s.sigma_.push_back(std::sqrt((1.0 - ab) / ab));
-    s.log_sigma_.push_back(std::log(s.sigma_.back()));
-  }
+  s.fill_sigmas();
   return s;
 }
 
@@ -76,6 +107,19 @@ std::vector<double> linspace_sigmas(const NoiseSchedule& s, int steps) {
   for (int i = 0; i < steps; ++i) {
     const double t = steps == 1 ? hi : hi - hi * i / (steps - 1);
     out.push_back(s.sigma_at(t));
+  }
+  out.push_back(0.0);
+  return out;
+}
+
+std::vector<double> karras_sigmas(const NoiseSchedule& s, int steps, double rho) {
+  if (steps < 1) throw std::invalid_argument("steps must be at least 1");
+  const double lo = std::pow(s.sigma(0), 1 / rho),
+               hi = std::pow(s.sigma(s.timesteps() - 1), 1 / rho);
+  std::vector<double> out;
+  for (int i = 0; i < steps; ++i) {
+    const double r = steps == 1 ? 0.0 : static_cast<double>(i) / (steps - 1);
+    out.push_back(std::pow(hi + r * (lo - hi), rho));
   }
   out.push_back(0.0);
   return out;

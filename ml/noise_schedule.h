@@ -11,9 +11,13 @@ namespace atelier::ml {
 
 class NoiseSchedule {
  public:
-  // Nichol & Dhariwal cosine schedule (s = 0.008, betas clipped at 0.999), or the
-  // DDPM linear schedule (beta 1e-4 .. 0.02).
+  // Nichol & Dhariwal cosine schedule (s = 0.008, betas clipped at 0.999), the
+  // DDPM linear schedule (beta 1e-4 .. 0.02), or Stable Diffusion's
+  // "scaled_linear" (sqrt(beta) linear from sqrt(0.00085) to sqrt(0.012)).
   static NoiseSchedule make(const std::string& kind, int timesteps);
+  // Stable Diffusion's schedule with the given ends (an LDM config's
+  // linear_start and linear_end).
+  static NoiseSchedule scaled_linear(double beta_start, double beta_end, int timesteps);
 
   int timesteps() const { return static_cast<int>(alpha_bar_.size()); }
   double alpha_bar(int t) const { return alpha_bar_.at(static_cast<size_t>(t)); }
@@ -27,6 +31,8 @@ class NoiseSchedule {
   double snr(int t) const { return alpha_bar(t) / (1.0 - alpha_bar(t)); }
 
  private:
+  static NoiseSchedule from_betas(const std::vector<double>& betas);
+  void fill_sigmas();
   std::vector<double> alpha_bar_, sigma_, log_sigma_;
 };
 
@@ -35,5 +41,8 @@ class NoiseSchedule {
 std::vector<double> ddim_sigmas(const NoiseSchedule& s, int steps);
 // k-diffusion's discrete grid: timesteps linspace(T-1, 0, steps) (Euler, Euler a, DPM++).
 std::vector<double> linspace_sigmas(const NoiseSchedule& s, int steps);
+// Karras et al. (2022) grid between the schedule's smallest and largest sigma,
+// evenly spaced in sigma^(1/rho) (A1111's "Karras" schedule type).
+std::vector<double> karras_sigmas(const NoiseSchedule& s, int steps, double rho = 7.0);
 
 }  // namespace atelier::ml

@@ -12,8 +12,9 @@ SamplerKind parse_sampler(const std::string& name) {
   if (name == "Euler" || name == "euler") return SamplerKind::euler;
   if (name == "Euler a" || name == "euler_a") return SamplerKind::euler_a;
   if (name == "DPM++ 2M" || name == "dpmpp_2m") return SamplerKind::dpmpp_2m;
+  if (name == "LCM" || name == "lcm") return SamplerKind::lcm;
   throw std::invalid_argument("unknown sampler '" + name +
-                              "' (known: DDIM, Euler, Euler a, DPM++ 2M)");
+                              "' (known: DDIM, Euler, Euler a, DPM++ 2M, LCM)");
 }
 
 std::string sampler_display_name(SamplerKind k) {
@@ -26,12 +27,30 @@ std::string sampler_display_name(SamplerKind k) {
       return "Euler a";
     case SamplerKind::dpmpp_2m:
       return "DPM++ 2M";
+    case SamplerKind::lcm:
+      return "LCM";
   }
   return "?";
 }
 
 std::vector<std::string> sampler_names() {
-  return {"DDIM", "Euler", "Euler a", "DPM++ 2M"};
+  return {"DDIM", "Euler", "Euler a", "DPM++ 2M", "LCM"};
+}
+
+SamplerChoice parse_sampler_choice(const std::string& name) {
+  const std::string suffix = " Karras";
+  if (name.size() > suffix.size() &&
+      name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+    return {parse_sampler(name.substr(0, name.size() - suffix.size())), SigmaGrid::karras};
+  return {parse_sampler(name), SigmaGrid::automatic};
+}
+
+std::string sigma_grid_name(SigmaGrid g) {
+  return g == SigmaGrid::karras ? "Karras" : "Automatic";
+}
+
+std::vector<double> sampler_sigmas(const SamplerChoice& c, const NoiseSchedule& s, int steps) {
+  return c.grid == SigmaGrid::karras ? karras_sigmas(s, steps) : sampler_sigmas(c.kind, s, steps);
 }
 
 std::vector<double> sampler_sigmas(SamplerKind k, const NoiseSchedule& s, int steps) {
@@ -89,6 +108,10 @@ torch::Tensor sample(SamplerKind k, const Denoiser& denoise, torch::Tensor x,
         x = dpmpp_2m_step(x, den, old.defined() ? &old : nullptr,
                           i > 0 ? sigmas[static_cast<size_t>(i) - 1] : 0.0, s, sn);
         old = den;
+        break;
+      case SamplerKind::lcm:
+        x = den;
+        if (sn > 0) x = x + noise() * sn;
         break;
     }
     if (on_step) on_step(i + 1, steps);

@@ -2,8 +2,10 @@
 // and a denoiser D(x~, sigma) returns the predicted clean image. DDIM (eta 0) is
 // the first-order step on the trailing integer-timestep grid; Euler the same
 // step on k-diffusion's linspace grid; Euler a adds fresh noise each step
-// (ancestral); DPM++ 2M is the second-order multistep solver. All of them end at
-// sigma 0, so the last step returns the denoiser's output.
+// (ancestral); DPM++ 2M is the second-order multistep solver; LCM (for
+// latent-consistency models) jumps to the denoiser's output and re-noises to the
+// next sigma. All of them end at sigma 0, so the last step returns the
+// denoiser's output.
 #pragma once
 #include <torch/torch.h>
 
@@ -15,13 +17,27 @@
 
 namespace atelier::ml {
 
-enum class SamplerKind { ddim, euler, euler_a, dpmpp_2m };
+enum class SamplerKind { ddim, euler, euler_a, dpmpp_2m, lcm };
 
-// Accepts A1111 names ("DDIM", "Euler", "Euler a", "DPM++ 2M") and our ids
-// ("ddim", "euler", "euler_a", "dpmpp_2m"); throws std::invalid_argument otherwise.
+// Accepts A1111 names ("DDIM", "Euler", "Euler a", "DPM++ 2M", "LCM") and our
+// ids ("ddim", "euler", "euler_a", "dpmpp_2m", "lcm"); throws
+// std::invalid_argument otherwise.
 SamplerKind parse_sampler(const std::string& name);
 std::string sampler_display_name(SamplerKind k);  // the A1111 name
 std::vector<std::string> sampler_names();
+
+// Which sigmas a sampler walks: its own grid, or Karras et al.'s (A1111's
+// "Schedule type: Karras").
+enum class SigmaGrid { automatic, karras };
+struct SamplerChoice {
+  SamplerKind kind = SamplerKind::euler;
+  SigmaGrid grid = SigmaGrid::automatic;
+};
+// A sampler name, optionally followed by " Karras" as A1111 named them before
+// it had a separate schedule type ("DPM++ 2M Karras").
+SamplerChoice parse_sampler_choice(const std::string& name);
+std::string sigma_grid_name(SigmaGrid g);  // "Automatic", "Karras"
+std::vector<double> sampler_sigmas(const SamplerChoice& c, const NoiseSchedule& s, int steps);
 
 using Denoiser = std::function<torch::Tensor(const torch::Tensor& x, double sigma)>;
 using NoiseSource = std::function<torch::Tensor()>;  // standard normal, shaped like x
