@@ -6,6 +6,7 @@
 #include <set>
 
 #include "ml/safetensors.h"
+#include "ml/sd/sd_family.h"
 #include "ml/tensor_io.h"
 
 namespace atelier::ml::sd {
@@ -66,7 +67,7 @@ CheckpointFile read_checkpoint(const std::filesystem::path& path,
     dtype = "fp16";
   else if (float_types.count(DType::BF16))
     dtype = "bf16";
-  return {Weights(std::move(tensors), source), file.metadata(), dtype};
+  return {Weights(normalise_names(std::move(tensors)), source), file.metadata(), dtype};
 }
 
 }  // namespace atelier::ml::sd

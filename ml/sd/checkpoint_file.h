@@ -5,7 +5,7 @@
 //
 // Float tensors (F16, BF16, F32, F64) are widened once to float32, the dtype
 // the CPU kernels compute in; integer tensors (position_ids buffers) stay as
-// stored.
+// stored. Old SD 1.x names are brought to today's layout (normalise_names).
 #pragma once
 #include <filesystem>
 #include <map>
