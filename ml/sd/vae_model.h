@@ -6,9 +6,9 @@
 // constructor takes every parameter under the prefix with the shape the
 // previous layer implies, so a contradicting tensor fails at construction
 // naming itself; forward passes only read members. Latents are NOT scaled
-// here: decode() takes the latent as the diffusion model sees it divided by the
-// model's scale factor (0.18215 for SD1/SD2, 0.13025 for SDXL), which the
-// pipeline applies. The spatial factor between image and latent is
+// here: the pipeline divides the diffusion latent by the model's scale factor
+// (0.18215 for SD1/SD2, 0.13025 for SDXL) before decode() and multiplies
+// encode()'s result by it. The spatial factor between image and latent is
 // 2^(levels - 1) (8 for every real SD VAE).
 //
 // decode_tiled() decodes overlapping latent tiles and feathers them together.
@@ -120,7 +120,9 @@ class VaeModel {
   // ramps across each overlap. When h and w are both <= tile_latent this is
   // decode(z). Peak memory: the output image and one weight plane
   // ((B * out_channels + 1) * h * w * f^2 floats) plus one decode of a
-  // tile_latent^2 latent, whatever the image size.
+  // tile_latent^2 latent, whatever the image size. For the SD VAE that decode
+  // peaks at a few live activations of 256 channels at (8 * tile)^2 pixels:
+  // about 1 GiB per batch item for a 64-latent (512-pixel) tile.
   torch::Tensor decode_tiled(const torch::Tensor& z, int64_t tile_latent,
                              int64_t overlap_latent) const;
 
