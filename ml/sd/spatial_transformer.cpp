@@ -8,15 +8,8 @@
 
 namespace atelier::ml::sd::unet {
 
-namespace {
-// Bytes of float32 scores one slice may hold: an SD1.5 512x512 step at the
-// first level (2 x 8 heads x 4096 x 4096) would otherwise hold 1 GiB of
-// scores, and the softmax a second copy.
-constexpr int64_t kScoreBudgetBytes = int64_t(256) << 20;
-}  // namespace
-
 torch::Tensor sliced_attention(const torch::Tensor& q, const torch::Tensor& k,
-                               const torch::Tensor& v, int64_t heads) {
+                               const torch::Tensor& v, int64_t heads, int64_t budget_bytes) {
   const int64_t b = q.size(0), n = q.size(1), m = k.size(1), c = q.size(2), d = c / heads;
   auto split = [&](const torch::Tensor& t, int64_t len) {
     return t.reshape({b, len, heads, d}).permute({0, 2, 1, 3}).reshape({b * heads, len, d});
@@ -24,7 +17,7 @@ torch::Tensor sliced_attention(const torch::Tensor& q, const torch::Tensor& k,
   const double scale = 1.0 / std::sqrt(double(d));
   torch::Tensor qh = split(q, n), kt = split(k, m).transpose(1, 2), vh = split(v, m);
   const int64_t per_row = b * heads * m * int64_t(sizeof(float));
-  const int64_t slice = std::max<int64_t>(1, kScoreBudgetBytes / std::max<int64_t>(1, per_row));
+  const int64_t slice = std::max<int64_t>(1, budget_bytes / std::max<int64_t>(1, per_row));
   torch::Tensor out;
   if (slice >= n) {
     out = torch::bmm(torch::softmax(torch::bmm(qh, kt).mul_(scale), -1), vh);

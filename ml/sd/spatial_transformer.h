@@ -64,8 +64,12 @@ struct SpatialTransformer {
 
 // Softmax attention over (B, N, heads * d) queries and (B, M, heads * d) keys
 // and values, computed in query slices so that the score matrix of one slice
-// stays under a fixed budget; equal to layers.h attention() otherwise.
+// stays under budget_bytes (float32 scores); equal to layers.h attention()
+// otherwise. The default bounds an SD1.5 512x512 step at the top level
+// (2 x 8 heads x 4096 x 4096 scores: 1 GiB, and the softmax a second copy).
+constexpr int64_t kAttentionScoreBudget = int64_t(256) << 20;
 torch::Tensor sliced_attention(const torch::Tensor& q, const torch::Tensor& k,
-                               const torch::Tensor& v, int64_t heads);
+                               const torch::Tensor& v, int64_t heads,
+                               int64_t budget_bytes = kAttentionScoreBudget);
 
 }  // namespace atelier::ml::sd::unet

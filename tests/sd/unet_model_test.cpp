@@ -68,6 +68,9 @@ TEST_P(SdUNetTiny, MatchesTheUpstreamOutput) {
   torch::Tensor out = unet.forward(ref.at("unet.x"), ref.at("unet.t"), ref.at("unet.context"), y);
   const double diff = max_abs_diff(out, ref.at("unet.out"));
   EXPECT_LT(diff, 1e-4);
+  // Samplers pass fractional timesteps; whole ones must give the same result.
+  EXPECT_TRUE(torch::equal(out, unet.forward(ref.at("unet.x"), ref.at("unet.t").to(torch::kFloat),
+                                             ref.at("unet.context"), y)));
   std::cout << "[          ] " << tc.name << " unet.out max abs diff " << diff << "\n";
 }
 
@@ -204,4 +207,14 @@ TEST(SdUNet, RefusesInputsOfTheWrongShape) {
                std::invalid_argument);
   EXPECT_EQ(unet.forward(torch::zeros({2, 4, 8, 12}), t, ctx).sizes(),
             (std::vector<int64_t>{2, 4, 8, 12}));
+}
+
+TEST(SdUNet, SlicedAttentionEqualsTheWholeScoreMatrix) {
+  torch::manual_seed(7);
+  const torch::Tensor q = torch::randn({2, 37, 24}), k = torch::randn({2, 11, 24}),
+                      v = torch::randn({2, 11, 24});
+  const torch::Tensor whole = attention(q, k, v, 3);
+  // 2 x 3 heads x 11 keys x 4 bytes = 264 bytes per query row: 1, 3 and all rows.
+  for (int64_t budget : {int64_t(1), int64_t(800), unet::kAttentionScoreBudget})
+    EXPECT_LT(max_abs_diff(unet::sliced_attention(q, k, v, 3, budget), whole), 1e-6) << budget;
 }
