@@ -81,10 +81,11 @@ torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const to
 torch::Tensor timestep_embedding(const torch::Tensor& t, int64_t dim, double max_period) {
   const int64_t half = dim / 2;
   torch::Tensor freqs =
-      torch::exp(-std::log(max_period) * torch::arange(half, torch::kFloat32) / double(half));
+      torch::exp(-std::log(max_period) * torch::arange(half, t.options().dtype(torch::kFloat32)) /
+                 double(half));
   torch::Tensor args = t.to(torch::kFloat32).unsqueeze(1) * freqs.unsqueeze(0);
   torch::Tensor emb = torch::cat({torch::cos(args), torch::sin(args)}, 1);
-  if (dim % 2) emb = torch::cat({emb, torch::zeros({emb.size(0), 1})}, 1);
+  if (dim % 2) emb = torch::cat({emb, torch::zeros({emb.size(0), 1}, emb.options())}, 1);
   return emb;
 }
 
