@@ -8,8 +8,6 @@
 #include <unicode/uchar.h>
 #include <unicode/unistr.h>
 
-#include <array>
-#include <mutex>
 #include <stdexcept>
 #include <unordered_map>
 

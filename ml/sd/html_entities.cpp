@@ -4,6 +4,7 @@
 #include "ml/sd/html_entities.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <optional>
 

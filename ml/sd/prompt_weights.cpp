@@ -6,6 +6,7 @@
 
 #include <unicode/uchar.h>
 
+#include <algorithm>
 #include <charconv>
 #include <stdexcept>
 
