@@ -329,3 +329,20 @@ TEST(ClipTextCleanup, WhitespaceCollapsesAndTextIsLowerCased) {
   EXPECT_EQ(clip_clean_text("<b>&amp;amp;</b>"), "<b>&</b>");  // HTML: only the two plain passes
   EXPECT_EQ(clip_clean_text(""), "");
 }
+
+TEST(ClipTokenizer, MalformedInputNeverFailsAndGivesVocabularyIds) {
+  SKIP_WITHOUT_CLIP_REFS();
+  const ClipTokenizer& tok = tokenizer();
+  const std::string inputs[] = {
+      std::string("a\0b", 3),         "\xff\xfe broken \xc3",
+      "\xed\xa0\x80 surrogate",       "&#99999999999999999999; &#x",
+      "\x1b[ unterminated \x1b[3",    std::string(3000, 'a'),
+      "<|startoftext|><|endoftext|>", "\xf0\x9f\x8f\xb4\xf3\xa0\x81\xa7 tag"};
+  for (const std::string& text : inputs) {
+    for (int64_t id : tok.encode(text)) {
+      EXPECT_GE(id, 0);
+      EXPECT_LT(id, tok.vocab_size());
+    }
+  }
+  EXPECT_EQ(tok.encode(std::string("\xff")), tok.encode("\xef\xbf\xbd"));  // as U+FFFD
+}
