@@ -17,6 +17,7 @@ PACKAGES=(
   libpoco-dev                        # the dashboard's HTTP server (atelier serve)
   chromium                           # the dashboard's browser tests (headless)
   libgtest-dev libgmock-dev
+  libicu-dev zlib1g-dev              # CLIP's tokenizer: Unicode classes/NFC; its gzipped vocabulary
   libpng-dev libjpeg-dev libtorch-dev   # libjpeg: JPEG decoded at reduced size for hashing
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   # the video kind: FFmpeg 5.1 libraries, fontconfig and the CJK font its text
