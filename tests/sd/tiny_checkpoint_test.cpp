@@ -198,6 +198,10 @@ TEST(TinyCheckpoint, RoundTripsThroughReadCheckpointInF32AndF16) {
     EXPECT_EQ(hints.clip_l_heads, 4);
     EXPECT_EQ(hints.prediction, atelier::ml::sd::Prediction::epsilon);
   }
+  write_sd_checkpoint(tmp.path / "c.safetensors", cfg, 42, ml::DType::BF16);
+  EXPECT_EQ(atelier::ml::sd::read_checkpoint(tmp.path / "c.safetensors").dtype, "bf16");
+  EXPECT_THROW(write_sd_checkpoint(tmp.path / "d.safetensors", cfg, 42, ml::DType::I8),
+               std::invalid_argument);
   EXPECT_EQ(a.metadata.at("note"), "made by a test");
   EXPECT_EQ(a.metadata.at("config"), b.metadata.at("config"));
   EXPECT_FALSE(b.metadata.count("note"));
