@@ -423,42 +423,90 @@ std::optional<DType> dtype_from_name(std::string_view name) {
   return std::nullopt;
 }
 
-SafetensorsFile SafetensorsFile::read(const std::filesystem::path& path, const ReadLimits& limits) {
+namespace {
+
+struct OpenFile {
+  int fd;
+  std::uint64_t size;
+};
+
+// Opens a regular file for reading and checks its size against the limit.
+OpenFile open_checked(const std::filesystem::path& path, const ReadLimits& limits, Fd& file) {
   const std::string name = path.string();
   // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
-  Fd file{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK)};
-  if (file.fd < 0) {
+  file.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  const int fd_out = file.fd;
+  if (fd_out < 0) {
     if (errno == ENOENT) throw FormatError(name + ": no such file");
     throw FormatError(name + ": cannot open: " + std::strerror(errno));
   }
   struct stat st {};
-  if (::fstat(file.fd, &st) != 0)
-    throw FormatError(name + ": cannot stat: " + std::strerror(errno));
+  if (::fstat(fd_out, &st) != 0) throw FormatError(name + ": cannot stat: " + std::strerror(errno));
   if (!S_ISREG(st.st_mode)) throw FormatError(name + ": not a regular file");
   const auto size = static_cast<std::uint64_t>(st.st_size);
   if (size > limits.max_file_bytes)
     throw FormatError(name + ": file is " + std::to_string(size) + " bytes, over the limit of " +
                       std::to_string(limits.max_file_bytes));
-  std::vector<std::byte> bytes(size);
+  return {fd_out, size};
+}
+
+// Reads exactly out.size() bytes from the start of the file.
+void read_exactly(int fd, std::vector<std::byte>& out, std::uint64_t file_size,
+                  const std::string& name) {
   std::size_t got = 0;
-  while (got < bytes.size()) {
-    const ssize_t n = ::read(file.fd, bytes.data() + got, bytes.size() - got);
+  while (got < out.size()) {
+    const ssize_t n = ::read(fd, out.data() + got, out.size() - got);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) throw FormatError(name + ": cannot read: " + std::strerror(errno));
     if (n == 0)
       throw FormatError(name + ": file shrank while being read (" + std::to_string(got) + " of " +
-                        std::to_string(size) + " bytes)");
+                        std::to_string(file_size) + " bytes)");
     got += static_cast<std::size_t>(n);
   }
-  return parse(std::move(bytes), name, limits);
+}
+
+}  // namespace
+
+SafetensorsFile SafetensorsFile::read(const std::filesystem::path& path, const ReadLimits& limits) {
+  Fd file;
+  const OpenFile f = open_checked(path, limits, file);
+  std::vector<std::byte> bytes(f.size);
+  read_exactly(file.fd, bytes, f.size, path.string());
+  return parse(std::move(bytes), path.string(), limits);
+}
+
+SafetensorsFile SafetensorsFile::read_header(const std::filesystem::path& path,
+                                             const ReadLimits& limits) {
+  Fd file;
+  const OpenFile f = open_checked(path, limits, file);
+  const std::string name = path.string();
+  if (f.size < 8)
+    throw FormatError(name + ": file is " + std::to_string(f.size) +
+                      " bytes, shorter than the 8-byte header length");
+  std::vector<std::byte> len(8);
+  read_exactly(file.fd, len, f.size, name);
+  const std::uint64_t header_len = read_le64(len.data());
+  if (header_len > limits.max_header_bytes || header_len > f.size - 8)
+    return parse_impl(std::move(len), f.size, name, limits);  // reports the bad length
+  std::vector<std::byte> bytes(8 + header_len);
+  if (::lseek(file.fd, 0, SEEK_SET) != 0) throw FormatError(name + ": cannot seek");
+  read_exactly(file.fd, bytes, f.size, name);
+  SafetensorsFile out = parse_impl(std::move(bytes), f.size, name, limits);
+  out.header_only_ = true;
+  return out;
 }
 
 SafetensorsFile SafetensorsFile::parse(std::vector<std::byte> bytes, std::string source_name,
                                        const ReadLimits& limits) {
+  const std::uint64_t size = bytes.size();
+  return parse_impl(std::move(bytes), size, std::move(source_name), limits);
+}
+
+SafetensorsFile SafetensorsFile::parse_impl(std::vector<std::byte> bytes, std::uint64_t size,
+                                            std::string source_name, const ReadLimits& limits) {
   const auto error = [&](const std::string& what) {
     return FormatError(source_name + ": " + what);
   };
-  const std::uint64_t size = bytes.size();
   if (size > limits.max_file_bytes)
     throw error("file is " + std::to_string(size) + " bytes, over the limit of " +
                 std::to_string(limits.max_file_bytes));
@@ -575,6 +623,7 @@ const TensorInfo* SafetensorsFile::find(std::string_view name) const {
 }
 
 std::span<const std::byte> SafetensorsFile::data(const TensorInfo& t) const {
+  if (header_only_) throw std::logic_error(t.name + ": read_header() holds no tensor data");
   const std::size_t buffer_size = bytes_.size() - data_start_;
   if (t.begin > t.end || t.end > buffer_size)
     throw std::out_of_range("tensor '" + t.name + "' does not fit this file's data buffer");

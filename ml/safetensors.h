@@ -68,6 +68,10 @@ class SafetensorsFile {
   // source_name prefixes every error message (usually the file path).
   static SafetensorsFile parse(std::vector<std::byte> bytes, std::string source_name,
                                const ReadLimits& = {});
+  // Reads and checks only the header (names, shapes, offsets against the
+  // file's size, metadata): cheap on a multi-gigabyte checkpoint. data()
+  // throws std::logic_error on the result.
+  static SafetensorsFile read_header(const std::filesystem::path&, const ReadLimits& = {});
 
   const std::vector<TensorInfo>& tensors() const { return tensors_; }  // file offset order
   const TensorInfo* find(std::string_view name) const;                 // nullptr if absent
@@ -79,6 +83,10 @@ class SafetensorsFile {
 
  private:
   SafetensorsFile() = default;
+  // `size` is the whole file's size; bytes hold the file or just its header.
+  static SafetensorsFile parse_impl(std::vector<std::byte> bytes, std::uint64_t size,
+                                    std::string source_name, const ReadLimits& limits);
+  bool header_only_ = false;
 
   std::vector<std::byte> bytes_;  // the whole file
   std::size_t data_start_ = 0;    // 8 + header length

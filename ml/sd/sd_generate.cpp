@@ -92,8 +92,13 @@ std::vector<torch::Tensor> generate_sd(const SdModel& m, const ClipTokenizer& to
     });
     const int64_t tile = r.vae_tile > 0 ? r.vae_tile : 64;
     torch::Tensor z = x / m.scale_factor;
-    torch::Tensor img = (lh > tile || lw > tile) ? m.vae->decode_tiled(z, tile, tile / 4) : m.vae->decode(z);
-    img = ((img[0].clamp(-1, 1) + 1) * 127.5).round().to(torch::kUInt8).permute({1, 2, 0}).contiguous();
+    torch::Tensor img =
+        (lh > tile || lw > tile) ? m.vae->decode_tiled(z, tile, tile / 4) : m.vae->decode(z);
+    img = ((img[0].clamp(-1, 1) + 1) * 127.5)
+              .round()
+              .to(torch::kUInt8)
+              .permute({1, 2, 0})
+              .contiguous();
     images.push_back(img);
   }
   return images;

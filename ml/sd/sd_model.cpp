@@ -44,14 +44,18 @@ SdModel build_sd_model(Weights& w, const FileHints& hints, const SdLoadOptions& 
 
   switch (m.family) {
     case SdFamily::sd1:
-      m.te_l.emplace(w, kSd1Text, ClipTextModel::infer(w, kSd1Text, hints.clip_l_heads.value_or(0)));
+      m.te_l.emplace(w, kSd1Text,
+                     ClipTextModel::infer(w, kSd1Text, hints.clip_l_heads.value_or(0)));
       break;
     case SdFamily::sd2:
-      m.te_g.emplace(w, kSd2Text, ClipTextModel::infer(w, kSd2Text, hints.open_clip_heads.value_or(0)));
+      m.te_g.emplace(w, kSd2Text,
+                     ClipTextModel::infer(w, kSd2Text, hints.open_clip_heads.value_or(0)));
       break;
     case SdFamily::sdxl:
-      m.te_l.emplace(w, kXlTextL, ClipTextModel::infer(w, kXlTextL, hints.clip_l_heads.value_or(0)));
-      m.te_g.emplace(w, kXlTextG, ClipTextModel::infer(w, kXlTextG, hints.open_clip_heads.value_or(0)));
+      m.te_l.emplace(w, kXlTextL,
+                     ClipTextModel::infer(w, kXlTextL, hints.clip_l_heads.value_or(0)));
+      m.te_g.emplace(w, kXlTextG,
+                     ClipTextModel::infer(w, kXlTextG, hints.open_clip_heads.value_or(0)));
       break;
   }
 

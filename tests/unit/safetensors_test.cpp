@@ -172,6 +172,31 @@ TEST_F(SafetensorsRoundTrip, EveryDtypeWithMetadataSurvivesWriteAndRead) {
   EXPECT_EQ(bf16_to_float(h), 0.15625f);
 }
 
+// A multi-gigabyte checkpoint's names, shapes and metadata without its data;
+// a file cut short is still refused from the header's offsets alone.
+TEST_F(SafetensorsRoundTrip, TheHeaderAloneGivesNamesShapesAndMetadata) {
+  const Sample s;
+  const fs::path path = dir_ / "model.safetensors";
+  write_safetensors(path, s.tensors(), kMetadata);
+  const SafetensorsFile full = SafetensorsFile::read(path);
+  const SafetensorsFile head = SafetensorsFile::read_header(path);
+  EXPECT_EQ(head.metadata(), kMetadata);
+  ASSERT_EQ(head.tensors().size(), full.tensors().size());
+  for (std::size_t i = 0; i < head.tensors().size(); ++i) {
+    EXPECT_EQ(head.tensors()[i].name, full.tensors()[i].name);
+    EXPECT_EQ(head.tensors()[i].shape, full.tensors()[i].shape);
+  }
+  EXPECT_THROW(head.data(head.tensors().front()), std::logic_error);
+  fs::resize_file(path, fs::file_size(path) - 1);
+  try {
+    SafetensorsFile::read_header(path);
+    FAIL();
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("the file may be truncated"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST_F(SafetensorsRoundTrip, HeaderIsPaddedWithSpacesToAMultipleOfEight) {
   for (const std::string name :
        {"a", "ab", "abc", "abcd", "abcde", "abcdef", "abcdefg", "abcdefgh"}) {
