@@ -190,6 +190,17 @@ int cli_main(int argc, char** argv, const MlCommands& ml) {
       ->required();
   [[maybe_unused]] auto* registry_list =
       registry->add_subcommand("list", "labels and how many works each has");
+  auto* model = app.add_subcommand(
+      "model", "models registered by reference (Stable Diffusion checkpoints, LoRAs)");
+  model->require_subcommand(1);
+  std::string model_file, model_name;
+  auto* model_add = model->add_subcommand(
+      "add",
+      "register a weights file by reference (not copied): prints name, sha256, short hash, "
+      "arch, prediction, path");
+  model_add->add_option("FILE", model_file, "a .safetensors checkpoint or LoRA")->required();
+  model_add->add_option("--name", model_name, "the name stages use (default: the file's stem)");
+  auto* model_list = model->add_subcommand("list", "registered models");
   TrainLoraArgs tl;
   auto* train_lora = app.add_subcommand(
       "train-lora",
@@ -293,10 +304,13 @@ int cli_main(int argc, char** argv, const MlCommands& ml) {
       ta.named = train_base_flags.given("name");
     }
     if (*train_lora) tl.params = train_lora_flags.parse(train_lora_kind());
-    if (*generate) ga.params = generate_flags.parse(generate_kind());
+    if (*generate) {
+      ga.params = generate_flags.parse(generate_kind());
+      ga.given = generate_flags.params();
+    }
     if (!g_is_ml_binary) {
       if (*train_base || *train_captioner || *eval_captioner || *train_lora || *generate ||
-          *check || *registry)
+          *check || *registry || *model_add)
         exec_ml_binary(argv);
       if (*worker) {
         for (size_t s = 0, e; s <= kinds.size(); s = e + 1) {
@@ -315,7 +329,9 @@ int cli_main(int argc, char** argv, const MlCommands& ml) {
       if (*check) return ml.check(g, ca);
       if (*registry_add) return ml.registry_add(g, registry_dir, registry_label);
       if (*registry_list) return ml.registry_list(g);
+      if (*model_add) return ml.model_add(g, model_file, model_name);
     }
+    if (*model_list) return cmd_model_list(g);
     if (*worker) return cmd_worker(g, kinds, db, assets_path, slot_fd);
   } catch (const InputError& e) {
     std::cerr << "atelier: " << e.what() << "\n";

@@ -7,11 +7,11 @@
 
 #include <ctime>
 
+#include "kinds/catalog.h"
 #include "orchestrator/ids.h"
 #include "orchestrator/time_text.h"
 #include "pipelines/imports.h"
 #include "pipelines/prepare_run.h"
-#include "kinds/catalog.h"
 
 namespace atelier::cli {
 

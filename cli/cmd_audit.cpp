@@ -6,9 +6,9 @@
 #include <iostream>
 
 #include "cli_util.h"
+#include "common/errors.h"
 #include "daemon_commands.h"
 #include "orchestrator/audit_chain.h"
-#include "common/errors.h"
 
 namespace atelier::cli {
 

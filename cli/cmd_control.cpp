@@ -3,8 +3,8 @@
 
 #include "cli_util.h"
 #include "common/errors.h"
-#include "orchestrator/ids.h"
 #include "kinds/catalog.h"
+#include "orchestrator/ids.h"
 
 namespace atelier::cli {
 

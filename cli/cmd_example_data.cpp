@@ -5,8 +5,8 @@
 
 #include "cli_util.h"
 #include "commands.h"
-#include "ml/campaign_data.h"
 #include "common/errors.h"
+#include "ml/campaign_data.h"
 
 namespace atelier::cli {
 

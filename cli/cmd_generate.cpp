@@ -17,6 +17,7 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "common/errors.h"
+#include "media/image_decode.h"
 #include "ml/generator.h"
 #include "ml/lora.h"
 #include "orchestrator/model_files.h"
@@ -26,10 +27,69 @@
 #include "workers/generation/generate_request.h"
 #include "workers/generation/lora_syntax.h"
 #include "workers/generation/model_cache.h"
+#include "workers/generation/sd_generation.h"
 
 namespace atelier::cli {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+void write_png(const fs::path& path, const std::vector<std::uint8_t>& png) {
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(png.data()), static_cast<std::streamsize>(png.size()));
+}
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A Stable Diffusion checkpoint (workers/generation/sd_generation.h).
+int generate_sd(const GenerateArgs& a, const fs::path& file,
+                const std::optional<provenance::KeyPair>& key) {
+  const GenerateParams& p = a.params;
+  if (!p.loras.is_null() && !p.loras.empty())
+    throw InputError("--loras: LoRAs on Stable Diffusion checkpoints are not applied yet");
+  const int threads =
+      a.threads > 0 ? a.threads : static_cast<int>(std::thread::hardware_concurrency());
+  const auto t0 = std::chrono::steady_clock::now();
+  std::optional<media::Image> init;
+  if (!p.init_image.is_null()) {
+    const json& v = p.init_image;
+    if (!(v.is_string() || (v.is_array() && v.size() == 1 && v[0].is_string())))
+      throw InputError("--init-image: expected one image file");
+    const std::string path = v.is_string() ? v.get<std::string>() : v[0].get<std::string>();
+    try {
+      init = media::read_image(path);
+    } catch (const std::exception& e) {
+      throw InputError(std::string("--init-image: ") + e.what());
+    }
+  }
+  // a.given: the flags the user gave, so SD defaults apply to the rest.
+  SdGeneration gen = generate_with_sd(p, a.given, file, init ? &*init : nullptr, threads,
+                                      [](const fs::path& f, std::string_view) { return f; });
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (const auto& w : gen.warnings) std::cerr << "warning: " << w << "\n";
+  fs::create_directories(a.out);
+  provenance::GenerationFacts f = gen.facts;
+  f.params = a.given;  // what `verify --regenerate` needs (tokenizer, prediction, clip skip)
+  const auto now = now_ms();
+  for (size_t i = 0; i < gen.images.size(); ++i) {
+    f.seed = gen.seed + static_cast<int64_t>(i);
+    f.width = gen.images[i].width;
+    f.height = gen.images[i].height;
+    auto path = fs::path(a.out) / (a.prefix + std::to_string(f.seed) + ".png");
+    write_png(path, provenance::encode_generated_png(f, gen.images[i], now, key ? &*key : nullptr));
+    std::cout << path.string() << "\n";
+  }
+  std::cerr << gen.images.size() << " image(s) in " << secs << " s with " << f.model_name << " ("
+            << gen.arch << ", " << threads << " threads)\n";
+  return 0;
+}
+
+}  // namespace
 
 int cmd_generate(const Globals& g, const GenerateArgs& a) {
   const GenerateParams& p = a.params;
@@ -47,6 +107,11 @@ int cmd_generate(const Globals& g, const GenerateArgs& a) {
   }
   if (!p.model.is_string()) throw InputError("--model: expected a model name or file");
   const fs::path file = find_model_file(p.model.get<std::string>(), "model");
+  if (!is_atelier_model_file(file)) return generate_sd(a, file, key);
+  if (!p.init_image.is_null())
+    throw InputError("--init-image: img2img needs a Stable Diffusion checkpoint; " +
+                     file.filename().string() + " is one of Atelier's own models");
+  require_square_size(p.size);
   ParsedPrompt parsed;
   try {
     parsed = parse_prompt_loras(r.prompt);
@@ -112,7 +177,7 @@ int cmd_generate(const Globals& g, const GenerateArgs& a) {
   f.prompt = r.prompt;
   f.negative_prompt = r.negative_prompt;
   f.steps = r.steps;
-  f.sampler = ml::sampler_display_name(r.sampler);
+  f.sampler = ml::sampler_choice_name({r.sampler, r.grid});
   f.libtorch = ml::torch_version();
   f.cfg = r.cfg;
   f.model_name = m->name;

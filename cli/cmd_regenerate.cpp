@@ -9,13 +9,15 @@
 #include <chrono>
 #include <optional>
 
+#include "common/errors.h"
+#include "kinds/generate.h"
 #include "ml/generator.h"
 #include "ml/lora.h"
 #include "orchestrator/asset_store.h"
-#include "common/errors.h"
 #include "orchestrator/model_files.h"
 #include "verify.h"
 #include "workers/generation/model_cache.h"
+#include "workers/generation/sd_generation.h"
 
 namespace atelier::cli {
 
@@ -63,6 +65,45 @@ fs::path find_by_sha256(const std::string& sha, const std::string& name, const s
                    ") is not available here: " + why);
 }
 
+// A Stable Diffusion checkpoint: each image is drawn on its own from its seed
+// (sd_generation.h), so this one is redrawn alone with the recorded settings
+// and the job's own tokenizer, prediction and clip skip parameters.
+provenance::Regenerated regenerate_sd(const json& m, const json& gen, const fs::path& base,
+                                      int threads, int width, int height) {
+  const std::string g = "generation.";
+  const json params =
+      m.contains("params") && m["params"].is_object() ? m["params"] : json::object();
+  json given = {{"steps", number<int>(gen, "steps", g)},
+                {"cfg", number<double>(gen, "cfg", g)},
+                {"sampler", text(gen, "sampler", g)},
+                {"prompt", text(gen, "prompt", g)},
+                {"negative", text(gen, "negative_prompt", g)},
+                {"seed", number<int64_t>(gen, "seed", g)},
+                {"count", 1},
+                {"size", std::to_string(width) + "x" + std::to_string(height)}};
+  for (const char* k : {"tokenizer", "prediction", "clip_skip"})
+    if (params.contains(k)) given[k] = params[k];
+  GenerateParams p;
+  try {
+    p = generate_kind().parse(given);
+  } catch (const InputError& e) {
+    throw InputError(std::string("manifest: ") + e.what());
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  if (gen.contains("settings") &&
+      gen["settings"].dump().find("Denoising strength") != std::string::npos)
+    throw InputError("manifest: an img2img image; --regenerate redraws text-to-image ones only");
+  SdGeneration sd = generate_with_sd(p, given, base, nullptr, threads,
+                                     [](const fs::path& f, std::string_view) { return f; });
+  provenance::Regenerated out;
+  out.image = std::move(sd.images.at(0));
+  out.model_file = base.string();
+  out.threads = threads;
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  out.libtorch = ml::torch_version();
+  return out;
+}
+
 }  // namespace
 
 provenance::Regenerated regenerate_from_manifest(const json& m, const Workspace& ws, Store& store) {
@@ -73,13 +114,14 @@ provenance::Regenerated regenerate_from_manifest(const json& m, const Workspace&
   r.negative_prompt = text(gen, "negative_prompt", g);
   r.steps = number<int>(gen, "steps", g);
   try {
-    r.sampler = ml::parse_sampler(text(gen, "sampler", g));
+    const ml::SamplerChoice c = ml::parse_sampler_choice(text(gen, "sampler", g));
+    r.sampler = c.kind;
+    r.grid = c.grid;
   } catch (const std::invalid_argument& e) {
     throw InputError(std::string("manifest: generation.sampler: ") + e.what());
   }
   r.cfg = number<double>(gen, "cfg", g);
   const int width = number<int>(gen, "width", g), height = number<int>(gen, "height", g);
-  if (width != height) throw InputError("manifest: generation.width and height differ");
   r.size = width;
   const int batch = gen.contains("batch") ? number<int>(gen, "batch", g) : 1;
   const int index = gen.contains("batch_index") ? number<int>(gen, "batch_index", g) : 0;
@@ -113,6 +155,11 @@ provenance::Regenerated regenerate_from_manifest(const json& m, const Workspace&
     }
   }
   if (!base) throw InputError("manifest: models lists no base model");
+  if (!is_atelier_model_file(*base)) {
+    if (!loras.empty()) throw InputError("manifest: LoRAs on a Stable Diffusion checkpoint");
+    return regenerate_sd(m, gen, *base, threads, width, height);
+  }
+  if (width != height) throw InputError("manifest: generation.width and height differ");
   std::shared_ptr<CachedModel> model;
   try {
     model = load_cached_model(*base);

@@ -12,10 +12,10 @@
 
 #include "cli_util.h"
 #include "common/errors.h"
+#include "kinds/catalog.h"
 #include "orchestrator/ids.h"
 #include "orchestrator/orchestrator_loop.h"
 #include "progress.h"
-#include "kinds/catalog.h"
 
 namespace atelier::cli {
 namespace {

@@ -3,8 +3,8 @@
 #include <iostream>
 
 #include "cli_util.h"
-#include "daemon_commands.h"
 #include "common/errors.h"
+#include "daemon_commands.h"
 #include "orchestrator/tokens.h"
 
 namespace atelier::cli {

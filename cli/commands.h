@@ -65,6 +65,7 @@ struct TrainLoraArgs {
 
 struct GenerateArgs {
   GenerateParams params;  // loras: NAME or NAME:SCALE
+  nlohmann::json given = nlohmann::json::object();  // the parameters given as flags
   std::string out = ".", prefix = "image_";
   int threads = 0;
 };
@@ -116,6 +117,7 @@ struct MlCommands {
   int (*check)(const Globals&, const CheckArgs&) = nullptr;
   int (*registry_add)(const Globals&, const std::string& dir, const std::string& label) = nullptr;
   int (*registry_list)(const Globals&) = nullptr;
+  int (*model_add)(const Globals&, const std::string& file, const std::string& name) = nullptr;
   // What verify and provenance borrow: the redraw of `verify --regenerate`
   // (cmd_regenerate.cpp) and OpenCV's decoders for files other than PNG (at
   // reduced size, for hashing: media::read_image_reduced).
@@ -151,6 +153,10 @@ int cmd_report(const Globals& g, const ReportArgs& a);
 int cmd_provenance(const Globals& g, const ProvenanceArgs& a, char** argv);
 int cmd_registry_add(const Globals& g, const std::string& dir, const std::string& label);
 int cmd_registry_list(const Globals& g);
+int cmd_model_add(const Globals& g, const std::string& file, const std::string& name);
+int cmd_model_list(const Globals& g);
+// {name, sha256, short_hash, kind, arch, prediction, path}
+nlohmann::json model_row_json(const ModelRow& m);
 int cmd_eval_captioner(const Globals& g, const std::string& model);
 int cmd_train_lora(const Globals& g, const TrainLoraArgs& a);
 int cmd_generate(const Globals& g, const GenerateArgs& a);

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   ml.check = cmd_check;
   ml.registry_add = cmd_registry_add;
   ml.registry_list = cmd_registry_list;
+  ml.model_add = cmd_model_add;
   ml.regenerate = regenerate_from_manifest;
   ml.decode_image = [](const std::filesystem::path& f) {
     return atelier::media::read_image_reduced(f).image;  // for hashing: bounded memory

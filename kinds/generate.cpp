@@ -39,11 +39,14 @@ const KindDecl<GenerateParams>& generate_kind() {
           .param(
               &G::steps,
               {.name = "steps", .type = T::integer, .doc = "sampler steps", .min = 1, .max = 1000})
-          .param(&G::sampler, {.name = "sampler",
-                               .type = T::string,
-                               .doc = "DDIM, Euler, Euler a or DPM++ 2M",
-                               .one_of = {"DDIM", "Euler", "Euler a", "DPM++ 2M", "ddim", "euler",
-                                          "euler_a", "dpmpp_2m"}})
+          .param(&G::sampler,
+                 {.name = "sampler",
+                  .type = T::string,
+                  .doc = "DDIM, Euler, Euler a, DPM++ 2M or LCM; \"... Karras\" walks Karras "
+                         "sigmas (Stable Diffusion checkpoints)",
+                  .one_of = {"DDIM", "Euler", "Euler a", "DPM++ 2M", "LCM", "Euler Karras",
+                             "Euler a Karras", "DPM++ 2M Karras", "ddim", "euler", "euler_a",
+                             "dpmpp_2m", "lcm"}})
           .param(&G::cfg, {.name = "cfg",
                            .type = T::number,
                            .doc = "classifier-free guidance scale",
@@ -51,8 +54,9 @@ const KindDecl<GenerateParams>& generate_kind() {
                            .max = 50})
           .param(&G::size, {.name = "size",
                             .type = T::any,
-                            .doc = "N or \"NxN\": the model's size or 2, 4 or 8 times it "
-                                   "(default: the model's)"})
+                            .doc = "N or \"WxH\": for Atelier's models their size or 2, 4 or 8 "
+                                   "times it (square); for Stable Diffusion any multiple of 8 "
+                                   "(default: 512, SDXL 1024)"})
           .param(&G::batch, {.name = "batch",
                              .type = T::integer,
                              .doc = "images per forward pass",
@@ -65,7 +69,45 @@ const KindDecl<GenerateParams>& generate_kind() {
                              .type = T::list,
                              .doc = "LoRAs to apply: [{model, scale}] (also <lora:NAME:SCALE> in "
                                     "the prompt); on the command line NAME or NAME:SCALE, "
-                                    "repeatable"});
+                                    "repeatable"})
+          .param(&G::tokenizer,
+                 {.name = "tokenizer",
+                  .type = T::string,
+                  .doc = "Stable Diffusion: folder of CLIP's tokenizer files (vocab.json and "
+                         "merges.txt, or bpe_simple_vocab_16e6.txt.gz); default: tokenizer/ "
+                         "beside the checkpoint"})
+          .param(&G::clip_skip, {.name = "clip_skip",
+                                 .type = T::integer,
+                                 .doc = "Stable Diffusion: text encoder layers to skip from the "
+                                        "end, as A1111 counts (0: the family's default)",
+                                 .min = 0,
+                                 .max = 12})
+          .param(&G::prediction,
+                 {.name = "prediction",
+                  .type = T::string,
+                  .doc = "Stable Diffusion: epsilon or v, for a checkpoint whose file does not "
+                         "say (default epsilon)",
+                  .one_of = {"epsilon", "v"}})
+          .param(&G::preset, {.name = "preset",
+                              .type = T::string,
+                              .doc = "Stable Diffusion sampling preset: turbo (SD-Turbo, "
+                                     "SDXL-Turbo: 1 step of Euler a, no guidance) or lcm (4 "
+                                     "steps of LCM, no guidance); explicit steps, sampler or cfg "
+                                     "win",
+                              .one_of = {"turbo", "lcm"}})
+          .param(&G::init_image,
+                 {.name = "init_image",
+                  .type = T::files,
+                  .doc = "Stable Diffusion img2img: the image to start from (or one upstream "
+                         "image through needs or for_each); default size: its own, rounded down "
+                         "to a multiple of 8"})
+          .param(&G::strength, {.name = "strength",
+                                .type = T::number,
+                                .doc = "img2img: how much of the image is redrawn (A1111's "
+                                       "denoising strength); given alone, the job's one image "
+                                       "input is the start",
+                                .min = 0.01,
+                                .max = 1});
   return decl;
 }
 

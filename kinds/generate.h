@@ -24,6 +24,18 @@ struct GenerateParams {
   int batch = 8;
   nlohmann::json model = "twemoji-base-32";  // name, path, sha256 or a resolved ${stage.model}
   nlohmann::json loras = nullptr;            // [{model, scale}] or names
+  // Stable Diffusion checkpoints only (ignored by Atelier's own models, which
+  // carry their vocabulary): CLIP's tokenizer files, clip skip (0: the
+  // family's default), the prediction type when the file does not say, and a
+  // sampling preset.
+  std::string tokenizer;
+  int clip_skip = 0;
+  std::string prediction;
+  std::string preset;
+  // img2img (Stable Diffusion): the image to start from (imported, or an
+  // upstream image through needs/for_each) and how much of it to redraw.
+  nlohmann::json init_image = nullptr;
+  double strength = 0.75;
 };
 
 const KindDecl<GenerateParams>& generate_kind();

@@ -46,7 +46,7 @@ std::vector<media::Image> generate(DiffusionModel& model, const GenerateRequest&
   const int S = c.image_size, C = c.image_channels;
   const int scale = r.size == 0 ? 1 : r.size / S;
   const auto kind = r.sampler;
-  const auto sigmas = sampler_sigmas(kind, model->schedule, r.steps);
+  const auto sigmas = sampler_sigmas(SamplerChoice{kind, r.grid}, model->schedule, r.steps);
   const int threads = at::get_num_threads();
   std::vector<media::Image> out;
   for (int first = 0; first < r.count; first += r.batch) {

@@ -37,6 +37,8 @@ struct SamplerChoice {
 // it had a separate schedule type ("DPM++ 2M Karras").
 SamplerChoice parse_sampler_choice(const std::string& name);
 std::string sigma_grid_name(SigmaGrid g);  // "Automatic", "Karras"
+// The A1111 name parse_sampler_choice reads back: "DPM++ 2M Karras".
+std::string sampler_choice_name(const SamplerChoice& c);
 std::vector<double> sampler_sigmas(const SamplerChoice& c, const NoiseSchedule& s, int steps);
 
 using Denoiser = std::function<torch::Tensor(const torch::Tensor& x, double sigma)>;

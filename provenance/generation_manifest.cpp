@@ -29,11 +29,13 @@ std::string parameters_text(const GenerationFacts& f) {
               {"Size", std::to_string(f.width) + "x" + std::to_string(f.height)},
               {"Model hash", f.model_sha256.substr(0, 10)},
               {"Model", f.model_name}};
+  for (const auto& kv : f.settings) t.params.push_back(kv);
   if (!f.loras.empty()) {
     // A1111's own form: "Lora hashes: "name: hash, name2: hash"" (first 12 hex).
     std::string hashes;
     for (const auto& l : f.loras)
-      hashes += (hashes.empty() ? "" : ", ") + l.name + ": " + l.sha256.substr(0, 12);
+      hashes += (hashes.empty() ? "" : ", ") + l.name + ": " +
+                (l.a1111_hash.empty() ? l.sha256.substr(0, 12) : l.a1111_hash);
     t.params.push_back({"Lora hashes", hashes});
   }
   return media::format_infotext(t);
@@ -72,6 +74,17 @@ std::optional<std::string> expected_parameters_text(const nlohmann::json& m, std
   f.seed = seed->get<int64_t>();
   f.width = width->get<int>();
   f.height = height->get<int>();
+  if (auto it = g->find("settings"); it != g->end()) {
+    bool ok = it->is_array();
+    for (const json& kv : ok ? *it : json::array()) {
+      ok = ok && kv.is_array() && kv.size() == 2 && kv[0].is_string() && kv[1].is_string();
+      if (ok) f.settings.emplace_back(kv[0].get<std::string>(), kv[1].get<std::string>());
+    }
+    if (!ok) {
+      why = "the manifest's generation.settings is not a list of [name, value] strings";
+      return std::nullopt;
+    }
+  }
   bool base = false;
   for (const json& e : *models) {
     const json *role = e.is_object() ? member(e, "role", "models[].", &json::is_string) : nullptr,
@@ -87,6 +100,8 @@ std::optional<std::string> expected_parameters_text(const nlohmann::json& m, std
       f.model_sha256 = sha->get<std::string>();
     } else if (*role == "lora") {
       f.loras.push_back({name->get<std::string>(), sha->get<std::string>()});
+      if (auto h = e.find("a1111_hash"); h != e.end() && h->is_string())
+        f.loras.back().a1111_hash = h->get<std::string>();
     }
   }
   if (!base) {
@@ -127,11 +142,29 @@ nlohmann::json manifest_json(const GenerationFacts& f, const media::Image& img,
   crypto_hash_sha256(h, img.pixels.data(), img.pixels.size());
   nlohmann::json inputs = nlohmann::json::array();
   for (const auto& i : f.inputs) inputs.push_back(i);
+  nlohmann::json generation = {{"prompt", f.prompt},
+                               {"negative_prompt", f.negative_prompt},
+                               {"steps", f.steps},
+                               {"sampler", f.sampler},
+                               {"cfg", f.cfg},
+                               {"seed", f.seed},
+                               {"width", f.width},
+                               {"height", f.height},
+                               {"threads", f.threads},
+                               {"batch", f.batch},
+                               {"batch_index", f.batch_index}};
+  if (!f.settings.empty()) {
+    nlohmann::json settings = nlohmann::json::array();
+    for (const auto& [k, v] : f.settings) settings.push_back({k, v});
+    generation["settings"] = settings;
+  }
   nlohmann::json models = nlohmann::json::array(
       {{{"role", "base"}, {"name", f.model_name}, {"sha256", f.model_sha256}}});
-  for (const auto& l : f.loras)
+  for (const auto& l : f.loras) {
     models.push_back(
         {{"role", "lora"}, {"name", l.name}, {"sha256", l.sha256}, {"scale", l.scale}});
+    if (!l.a1111_hash.empty()) models.back()["a1111_hash"] = l.a1111_hash;
+  }
   return {{"format", kGenerationFormat},
           {"software", "atelier 0.1.0"},
           {"digital_source_type", kTrainedAlgorithmicMedia},
@@ -139,18 +172,7 @@ nlohmann::json manifest_json(const GenerationFacts& f, const media::Image& img,
           {"job", f.job_id},
           {"stage", f.stage},
           {"params", f.params},
-          {"generation",
-           {{"prompt", f.prompt},
-            {"negative_prompt", f.negative_prompt},
-            {"steps", f.steps},
-            {"sampler", f.sampler},
-            {"cfg", f.cfg},
-            {"seed", f.seed},
-            {"width", f.width},
-            {"height", f.height},
-            {"threads", f.threads},
-            {"batch", f.batch},
-            {"batch_index", f.batch_index}}},
+          {"generation", generation},
           {"models", models},
           {"inputs", inputs},
           {"pixels_sha256", hex(h, sizeof h)},

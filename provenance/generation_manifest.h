@@ -29,8 +29,15 @@ struct GenerationFacts {
   struct Lora {
     std::string name, sha256;
     double scale = 1;
+    // The hash A1111 writes in "Lora hashes" when it differs from the first 12
+    // hex digits of the sha256: for kohya files, the "addnet" hash (sha256 of
+    // the tensor data after the header), its first 12 hex digits.
+    std::string a1111_hash;
   };
   std::vector<Lora> loras;  // in the order they were applied
+  // Further A1111 fields, in order, after "Model" ("Clip skip", "VAE", ...);
+  // the manifest holds them as generation.settings when there are any.
+  std::vector<std::pair<std::string, std::string>> settings;
   int threads = 0;
   // The forward pass that drew this image: its size and this image's place in
   // it (ml/generator.h: pixels are reproducible for the same batch and threads).

@@ -34,6 +34,17 @@ void validate_sd_request(const SdRequest& r, const SdModel& m) {
   }
 }
 
+torch::Tensor init_image_tensor(const torch::Tensor& hwc, int width, int height) {
+  torch::Tensor x = hwc.permute({2, 0, 1}).to(torch::kFloat32).unsqueeze(0) / 127.5 - 1.0;
+  if (x.size(2) != height || x.size(3) != width)
+    x = torch::nn::functional::interpolate(x, torch::nn::functional::InterpolateFuncOptions()
+                                                  .size(std::vector<int64_t>{height, width})
+                                                  .mode(torch::kBicubic)
+                                                  .align_corners(false)
+                                                  .antialias(true));
+  return x[0].clamp(-1, 1);
+}
+
 torch::Tensor sd_denoise(const SdModel& m, const torch::Tensor& x, double sigma,
                          const torch::Tensor& context, const torch::Tensor& y) {
   const double c_in = 1.0 / std::sqrt(sigma * sigma + 1.0);

@@ -50,6 +50,10 @@ std::vector<torch::Tensor> generate_sd(const SdModel& m, const ClipTokenizer& to
                                        const SdRequest& r, const SdProgress& progress = {},
                                        const std::function<void()>& check_cancelled = {});
 
+// An (H, W, 3) uint8 image as the (3, height, width) float image in [-1, 1]
+// img2img starts from, resized (bicubic, antialiased) when the sizes differ.
+torch::Tensor init_image_tensor(const torch::Tensor& hwc, int width, int height);
+
 // The k-diffusion denoiser around the UNet, for tests: the clean-latent
 // estimate at `sigma` for x (B, 4, h, w) with one conditioning per row.
 torch::Tensor sd_denoise(const SdModel& m, const torch::Tensor& x, double sigma,

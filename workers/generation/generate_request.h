@@ -8,5 +8,10 @@ namespace atelier {
 
 // Throws InputError naming the parameter (sampler, size) it cannot read.
 ml::GenerateRequest generate_request(const GenerateParams& p);
+// `size` as N or "WxH" (width, height); {0, 0} when null. InputError naming
+// the param otherwise.
+std::pair<int, int> parse_image_size(const nlohmann::json& size);
+// Atelier's own models draw squares only.
+void require_square_size(const nlohmann::json& size);
 
 }  // namespace atelier

@@ -13,6 +13,7 @@
 #include "../job_kind.h"
 #include "common/errors.h"
 #include "kinds/generate.h"
+#include "media/image_decode.h"
 #include "ml/generator.h"
 #include "ml/lora.h"
 #include "orchestrator/model_files.h"
@@ -21,6 +22,7 @@
 #include "workers/generation/generate_request.h"
 #include "workers/generation/lora_syntax.h"
 #include "workers/generation/model_cache.h"
+#include "workers/generation/sd_generation.h"
 
 namespace atelier {
 namespace {
@@ -65,6 +67,10 @@ std::vector<LoraRequest> lora_requests(const json& loras, const ParsedPrompt& pa
   return out;
 }
 
+std::string model_label(const ModelLocation& loc) {
+  return loc.file.filename().string();
+}
+
 class GenerateKind final : public JobKind {
  public:
   void check_params(const json& params) const override { parsed(params); }
@@ -101,6 +107,13 @@ class GenerateKind final : public JobKind {
         throw InputError("generate: param 'model' must be a name, path, sha256 or ${stage.model}");
       loc = ctx.store().locate_model(gp.model.get<std::string>());
     }
+    if (!is_atelier_model_file(loc.file)) return run_sd(ctx, all, loc);
+    if (!gp.init_image.is_null() || p.contains("strength"))
+      throw InputError(
+          "generate: img2img (init_image, strength) needs a Stable Diffusion "
+          "checkpoint; " +
+          model_label(loc) + " is one of Atelier's own models");
+    require_square_size(gp.size);
     std::shared_ptr<CachedModel> model;
     try {
       model = load_cached_model(loc.file);
@@ -174,7 +187,7 @@ class GenerateKind final : public JobKind {
     f.prompt = req.prompt;
     f.negative_prompt = req.negative_prompt;
     f.steps = req.steps;
-    f.sampler = ml::sampler_display_name(req.sampler);
+    f.sampler = ml::sampler_choice_name({req.sampler, req.grid});
     f.libtorch = ml::torch_version();
     f.cfg = req.cfg;
     f.model_name = model->name;
@@ -182,20 +195,76 @@ class GenerateKind final : public JobKind {
     for (size_t i = 0; i < loras.size(); ++i)
       f.loras.push_back({loras[i]->name, loras[i]->sha256, uses[i].multiplier});
     f.threads = threads;
+    write_images(ctx, std::move(f), images, req.seed, req.batch);
+  }
+
+  // A Stable Diffusion checkpoint (ml/sd/): the model is registered by sha256
+  // with its family, and every file it reads is judged by the spec's scope.
+  void run_sd(JobContext& ctx, const Parsed& all, const ModelLocation& loc) {
+    if (!all.loras.empty())
+      throw InputError(
+          "generate: LoRAs on Stable Diffusion checkpoints are not applied yet: "
+          "remove 'loras' and <lora:...> from the prompt");
+    const FileScope scope = ctx.store().file_scope();
+    const int threads =
+        std::max(1, std::min<int>(generate_kind().spec().threads,
+                                  static_cast<int>(std::thread::hardware_concurrency())));
+    GenerateParams gp = all.gp;
+    gp.prompt = all.req.prompt;  // <lora:...> tags taken out
+    // img2img: init_image given, or strength given with one upstream image.
+    std::optional<media::Image> init;
+    if (!gp.init_image.is_null() || ctx.params().contains("strength")) {
+      std::vector<const JobInput*> images;
+      for (const JobInput& in : ctx.inputs())
+        if (in.media_type.rfind("image/", 0) == 0) images.push_back(&in);
+      if (images.size() != 1)
+        throw InputError("generate: img2img needs exactly one image input, found " +
+                         std::to_string(images.size()) +
+                         " (use for_each to draw from each of several)");
+      try {
+        init = media::read_image(images[0]->path);
+      } catch (const std::exception& e) {
+        throw InputError(std::string("generate: param 'init_image': ") + e.what());
+      }
+    }
+    SdGeneration g = generate_with_sd(
+        gp, ctx.params(), loc.file, init ? &*init : nullptr, threads,
+        [&](const std::filesystem::path& p, std::string_view what) {
+          return scope.check_read(p, what);
+        },
+        [&](double f) { ctx.progress(f, "sampling"); }, [&] { ctx.check_cancelled(); });
+    for (const auto& w : g.warnings) ctx.log().warn("{}", w);
+    ctx.register_model(
+        {g.facts.model_sha256, "diffusion", g.facts.model_name,
+         json{{"format", "stable-diffusion"}, {"arch", g.arch}, {"prediction", g.prediction}},
+         std::nullopt,
+         loc.row && loc.row->path ? loc.row->path : std::optional<std::string>(loc.file.string()),
+         0});
+    ctx.add_input(g.facts.model_sha256, "model");
+    ctx.log().info("generate: {} image(s) of '{}' with {} ({}, {}), {} steps of {}",
+                   g.images.size(), all.gp.prompt, g.facts.model_name, g.arch,
+                   g.facts.model_sha256.substr(0, 10), g.facts.steps, g.facts.sampler);
+    write_images(ctx, g.facts, g.images, g.seed, 1);
+  }
+
+  // One PNG asset per image, with infotext and the signed manifest.
+  static void write_images(JobContext& ctx, provenance::GenerationFacts f,
+                           const std::vector<media::Image>& images, int64_t seed, int batch) {
     f.run_id = ctx.lease().run_id;
     f.job_id = ctx.job_id();
     f.stage = ctx.lease().stage;
-    f.params = p;
+    f.params = ctx.params();
     for (const auto& in : ctx.lineage())
       f.inputs.push_back({{"sha256", in.sha256}, {"role", in.role}});
     // No workspace folder (a bare test harness): unsigned.
     const std::optional<provenance::KeyPair> key = ctx.store().signing_key();
+    const int count = static_cast<int>(images.size());
     for (size_t i = 0; i < images.size(); ++i) {
-      f.seed = req.seed + static_cast<int64_t>(i);
+      f.seed = seed + static_cast<int64_t>(i);
       f.width = images[i].width;
       f.height = images[i].height;
-      const int first = static_cast<int>(i) / req.batch * req.batch;
-      f.batch = std::min(req.batch, req.count - first);
+      const int first = static_cast<int>(i) / batch * batch;
+      f.batch = std::min(batch, count - first);
       f.batch_index = static_cast<int>(i) - first;
       auto png =
           provenance::encode_generated_png(f, images[i], ctx.now_ms(), key ? &*key : nullptr);
