@@ -81,7 +81,7 @@ SdLora load_sd_lora(const std::filesystem::path& path) {
     } else if (strip_suffix(name, kUp, stem)) {
       ups[stem] = t;
     } else if (strip_suffix(name, kAlpha, stem)) {
-      if (t.numel() != 1 || !t.is_floating_point() || !std::isfinite(t.item<double>()))
+      if (t.numel() != 1 || !std::isfinite(t.item<double>()))
         throw WeightError(lora.source + ": " + name + ": alpha must be one finite number, found " +
                           shape_text(dims(t)));
       lora.modules[stem].alpha = t.item<double>();
