@@ -70,6 +70,7 @@ SdModel build_sd_model(Weights& w, const FileHints& hints, const SdLoadOptions& 
   m.unet.emplace(w, kUnet, uc);
   m.vae.emplace(w, kVae, VaeConfig::infer(w, kVae));
   fail_on_leftovers(w);
+  m.params = w.taken();
 
   if (m.family == SdFamily::sd2 && m.prediction_source == "default")
     m.warnings.push_back(

@@ -8,8 +8,12 @@
 // half-loads. Every size comes from shapes; what shapes cannot tell comes
 // from the file's metadata or the family's convention (sd_family.h), and
 // `warnings` says when a guess was made that changes the pictures.
+// `params` holds every parameter the components took, by its LDM name,
+// sharing storage with them: an in-place edit of params (a LoRA merge) is
+// what the next forward pass computes with.
 #pragma once
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,6 +45,9 @@ struct SdModel {
   std::optional<ClipTextModel> te_l, te_g;
   std::optional<UNetModel> unet;
   std::optional<VaeModel> vae;
+  // Every parameter taken, by LDM name (Weights::taken()): the same tensors
+  // the components read, not copies.
+  std::map<std::string, torch::Tensor> params;
 
   int64_t vae_factor() const { return vae->downscale_factor(); }
 };

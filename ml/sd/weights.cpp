@@ -37,6 +37,7 @@ torch::Tensor Weights::take(const std::string& name, const std::vector<int64_t>&
     throw WeightError(source_ + ": " + name + ": expected shape " + shape_text(expect) +
                       ", found " + shape_text(it->second.sizes().vec()));
   used_.insert(name);
+  taken_.insert(name);
   return it->second;
 }
 
@@ -67,6 +68,12 @@ std::vector<std::string> Weights::unused() const {
   std::vector<std::string> out;
   for (const auto& [name, t] : tensors_)
     if (!used_.count(name)) out.push_back(name);
+  return out;
+}
+
+std::map<std::string, torch::Tensor> Weights::taken() const {
+  std::map<std::string, torch::Tensor> out;
+  for (const std::string& name : taken_) out.emplace(name, tensors_.at(name));
   return out;
 }
 

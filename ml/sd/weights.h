@@ -7,6 +7,11 @@
 // component wanted, which the loader reports (a key left over means a layout
 // this code does not understand, and is an error unless it is a known buffer).
 //
+// taken() keeps, by name, the very tensors take() handed out (the same
+// storage the components hold), so a caller that outlives this Weights (the
+// SdModel's `params`) can reach every parameter by its LDM name and edit it
+// in place (LoRA merging) with the components seeing the change.
+//
 // Invariants: names are unique; float tensors are in the compute dtype the
 // loader chose (float32 on CPU), integer buffers as stored; a
 // shape-only Weights (from_shapes) holds tensors on the meta device, so
@@ -52,12 +57,16 @@ class Weights {
   int count_indexed(const std::string& prefix) const;
   // Names not taken or skipped, sorted.
   std::vector<std::string> unused() const;
+  // Every tensor take() returned, by name (skipped buffers are not in it):
+  // handles to the same storage, not copies.
+  std::map<std::string, torch::Tensor> taken() const;
   // True for a shape-only inventory (meta tensors, no data).
   bool is_meta() const { return meta_; }
 
  private:
   std::map<std::string, torch::Tensor> tensors_;
-  std::set<std::string> used_;
+  std::set<std::string> used_;   // taken or skipped
+  std::set<std::string> taken_;  // taken only
   std::string source_;
   bool meta_ = false;
 };

@@ -33,6 +33,21 @@ TEST(SdWeights, TakenNamesAreRecordedAndTheRestReportedUnused) {
   }
 }
 
+// taken() hands back the tensors the components hold (same storage), and
+// only those: a skipped buffer is used but not a parameter.
+TEST(SdWeights, TakenSharesStorageAndLeavesSkippedBuffersOut) {
+  Weights w(
+      {{"a.weight", torch::ones({2, 3})}, {"a.bias", torch::zeros({2})}, {"ids", torch::ones({1})}},
+      "t.safetensors");
+  Linear l = load_linear(w, "a.");
+  w.skip("ids");
+  auto taken = w.taken();
+  ASSERT_EQ(taken.size(), 2u);
+  EXPECT_TRUE(w.unused().empty());
+  taken.at("a.weight").add_(1);
+  EXPECT_EQ(l.weight[0][0].item<float>(), 2.0f);
+}
+
 TEST(SdWeights, CountsIndexedBlocksFromNames) {
   auto w = Weights::from_shapes({{"x.blocks.0.w", {1}}, {"x.blocks.3.w", {1}}, {"x.blocksy", {1}}},
                                 "inv");
