@@ -5,7 +5,6 @@
 
 namespace atelier::ml {
 
-namespace {
 torch::Dtype torch_dtype(DType d) {
   switch (d) {
     case DType::F64:
@@ -31,7 +30,6 @@ torch::Dtype torch_dtype(DType d) {
   }
   return torch::kFloat32;
 }
-}  // namespace
 
 torch::Tensor to_tensor(const SafetensorsFile& f, const TensorInfo& info) {
   auto t = torch::empty(info.shape, torch::TensorOptions().dtype(torch_dtype(info.dtype)));

@@ -16,6 +16,8 @@ namespace atelier::ml {
 
 using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
 
+// The torch dtype that holds a safetensors dtype's values as they are.
+torch::Dtype torch_dtype(DType d);
 // Float tensor from a floating-point entry (F32/F16/BF16/F64); throws FormatError
 // naming the file and tensor for any other dtype.
 torch::Tensor to_float_tensor(const SafetensorsFile& f, const TensorInfo& info,

@@ -40,13 +40,33 @@ CheckpointFile read_checkpoint(const std::filesystem::path& path,
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
     throw WeightError(source + ": no such checkpoint file");
+  // Only the header is held whole; each tensor is read into its own buffer and
+  // widened there, so loading an fp16 file peaks at the float32 weights plus
+  // one tensor, not the file plus the weights.
   SafetensorsFile file = [&] {
     try {
-      return SafetensorsFile::read(path);
+      return SafetensorsFile::read_header(path);
     } catch (const FormatError& e) {
       throw WeightError(e.what());
     }
   }();
+  std::ifstream in(path, std::ios::binary);
+  unsigned char len_bytes[8] = {};
+  in.read(reinterpret_cast<char*>(len_bytes), 8);
+  std::uint64_t header_len = 0;
+  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | len_bytes[i];
+  const std::uint64_t data_start = 8 + header_len;
+  auto read_tensor = [&](const TensorInfo& info) {
+    auto t = torch::empty(info.shape, torch::TensorOptions().dtype(torch_dtype(info.dtype)));
+    const auto n = static_cast<std::streamsize>(info.end - info.begin);
+    if (n != static_cast<std::streamsize>(t.nbytes()))
+      throw WeightError(source + ": tensor '" + info.name + "': " + std::to_string(n) +
+                        " bytes do not hold its shape");
+    in.seekg(static_cast<std::streamoff>(data_start + info.begin));
+    if (n > 0 && !in.read(static_cast<char*>(t.data_ptr()), n))
+      throw WeightError(source + ": tensor '" + info.name + "': the file ends inside its data");
+    return t;
+  };
   std::map<std::string, torch::Tensor> tensors;
   std::set<DType> float_types;
   for (const TensorInfo& info : file.tensors()) {
@@ -57,8 +77,8 @@ CheckpointFile read_checkpoint(const std::filesystem::path& path,
     const bool is_float = info.dtype == DType::F32 || info.dtype == DType::F16 ||
                           info.dtype == DType::BF16 || info.dtype == DType::F64;
     if (is_float) float_types.insert(info.dtype);
-    tensors.emplace(info.name,
-                    is_float ? to_float_tensor(file, info, source) : to_tensor(file, info));
+    torch::Tensor t = read_tensor(info);
+    tensors.emplace(info.name, is_float ? t.to(torch::kFloat32) : t);
   }
   std::string dtype = "fp32";
   if (float_types.size() > 1)
