@@ -47,11 +47,9 @@ int64_t now_ms() {
 }
 
 // A Stable Diffusion checkpoint (workers/generation/sd_generation.h).
-int generate_sd(const GenerateArgs& a, const fs::path& file,
+int generate_sd(const GenerateArgs& a, const fs::path& file, const ParsedPrompt& parsed,
                 const std::optional<provenance::KeyPair>& key) {
   const GenerateParams& p = a.params;
-  if (!p.loras.is_null() && !p.loras.empty())
-    throw InputError("--loras: LoRAs on Stable Diffusion checkpoints are not applied yet");
   const int threads =
       a.threads > 0 ? a.threads : static_cast<int>(std::thread::hardware_concurrency());
   const auto t0 = std::chrono::steady_clock::now();
@@ -68,8 +66,14 @@ int generate_sd(const GenerateArgs& a, const fs::path& file,
     }
   }
   // a.given: the flags the user gave, so SD defaults apply to the rest.
-  SdGeneration gen = generate_with_sd(p, a.given, file, init ? &*init : nullptr, threads,
-                                      [](const fs::path& f, std::string_view) { return f; });
+  std::vector<SdLoraFile> loras;
+  for (const auto& l : parsed.loras)
+    loras.push_back({find_model_file(l.name, "LoRA"), l.scale, l.name});
+  GenerateParams prompt_without_tags = p;
+  prompt_without_tags.prompt = parsed.prompt;
+  SdGeneration gen =
+      generate_with_sd(prompt_without_tags, a.given, file, init ? &*init : nullptr, loras, threads,
+                       [](const fs::path& f, std::string_view) { return f; });
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   for (const auto& w : gen.warnings) std::cerr << "warning: " << w << "\n";
   fs::create_directories(a.out);
@@ -107,11 +111,11 @@ int cmd_generate(const Globals& g, const GenerateArgs& a) {
   }
   if (!p.model.is_string()) throw InputError("--model: expected a model name or file");
   const fs::path file = find_model_file(p.model.get<std::string>(), "model");
-  if (!is_atelier_model_file(file)) return generate_sd(a, file, key);
-  if (!p.init_image.is_null())
+  const bool sd = !is_atelier_model_file(file);
+  if (!sd && !p.init_image.is_null())
     throw InputError("--init-image: img2img needs a Stable Diffusion checkpoint; " +
                      file.filename().string() + " is one of Atelier's own models");
-  require_square_size(p.size);
+  if (!sd) require_square_size(p.size);
   ParsedPrompt parsed;
   try {
     parsed = parse_prompt_loras(r.prompt);
@@ -135,6 +139,7 @@ int cmd_generate(const Globals& g, const GenerateArgs& a) {
     }
     parsed.loras.push_back(l);
   }
+  if (sd) return generate_sd(a, file, parsed, key);
   std::vector<std::shared_ptr<CachedLora>> loras;
   std::vector<ml::LoraUse> uses;
   for (const auto& l : parsed.loras) {

@@ -69,7 +69,8 @@ fs::path find_by_sha256(const std::string& sha, const std::string& name, const s
 // (sd_generation.h), so this one is redrawn alone with the recorded settings
 // and the job's own tokenizer, prediction and clip skip parameters.
 provenance::Regenerated regenerate_sd(const json& m, const json& gen, const fs::path& base,
-                                      int threads, int width, int height) {
+                                      const std::vector<SdLoraFile>& loras, int threads, int width,
+                                      int height) {
   const std::string g = "generation.";
   const json params =
       m.contains("params") && m["params"].is_object() ? m["params"] : json::object();
@@ -93,7 +94,7 @@ provenance::Regenerated regenerate_sd(const json& m, const json& gen, const fs::
   if (gen.contains("settings") &&
       gen["settings"].dump().find("Denoising strength") != std::string::npos)
     throw InputError("manifest: an img2img image; --regenerate redraws text-to-image ones only");
-  SdGeneration sd = generate_with_sd(p, given, base, nullptr, threads,
+  SdGeneration sd = generate_with_sd(p, given, base, nullptr, loras, threads,
                                      [](const fs::path& f, std::string_view) { return f; });
   provenance::Regenerated out;
   out.image = std::move(sd.images.at(0));
@@ -134,6 +135,12 @@ provenance::Regenerated regenerate_from_manifest(const json& m, const Workspace&
   const json& models = field(m, "models", "");
   if (!models.is_array()) throw InputError("manifest: models must be a list");
   std::optional<fs::path> base;
+  struct LoraFile {
+    fs::path file;
+    double scale;
+    std::string name;
+  };
+  std::vector<LoraFile> lora_files;
   std::vector<std::shared_ptr<CachedLora>> loras;
   std::vector<ml::LoraUse> uses;
   loras.reserve(models.size());
@@ -146,20 +153,23 @@ provenance::Regenerated regenerate_from_manifest(const json& m, const Workspace&
       base = find_by_sha256(sha, name, "model", ws, store);
     } else if (role == "lora") {
       const auto file = find_by_sha256(sha, name, "LoRA", ws, store);
-      try {
-        loras.push_back(load_cached_lora(file));
-      } catch (const std::exception& e) {
-        throw InputError("LoRA " + file.string() + ": " + e.what());
-      }
-      uses.push_back({&loras.back()->lora, number<double>(item, "scale", where), file.string()});
+      lora_files.push_back({file, number<double>(item, "scale", where), name});
     }
   }
   if (!base) throw InputError("manifest: models lists no base model");
-  if (!is_atelier_model_file(*base)) {
-    if (!loras.empty()) throw InputError("manifest: LoRAs on a Stable Diffusion checkpoint");
-    return regenerate_sd(m, gen, *base, threads, width, height);
-  }
+  std::vector<SdLoraFile> sd_loras;
+  for (const auto& [file, scale, name] : lora_files) sd_loras.push_back({file, scale, name});
+  if (!is_atelier_model_file(*base))
+    return regenerate_sd(m, gen, *base, sd_loras, threads, width, height);
   if (width != height) throw InputError("manifest: generation.width and height differ");
+  for (const auto& [file, scale, name] : lora_files) {
+    try {
+      loras.push_back(load_cached_lora(file));
+    } catch (const std::exception& e) {
+      throw InputError("LoRA " + file.string() + ": " + e.what());
+    }
+    uses.push_back({&loras.back()->lora, scale, file.string()});
+  }
   std::shared_ptr<CachedModel> model;
   try {
     model = load_cached_model(*base);

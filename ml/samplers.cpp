@@ -49,6 +49,10 @@ std::string sigma_grid_name(SigmaGrid g) {
   return g == SigmaGrid::karras ? "Karras" : "Automatic";
 }
 
+std::string sampler_choice_name(const SamplerChoice& c) {
+  return sampler_display_name(c.kind) + (c.grid == SigmaGrid::karras ? " Karras" : "");
+}
+
 std::vector<double> sampler_sigmas(const SamplerChoice& c, const NoiseSchedule& s, int steps) {
   return c.grid == SigmaGrid::karras ? karras_sigmas(s, steps) : sampler_sigmas(c.kind, s, steps);
 }

@@ -89,17 +89,26 @@ struct Rule {
 
 const std::vector<Rule> kInputs = {{"sha256", T::string, kRequired},
                                    {"role", T::string, kRequired}};
-const std::vector<Rule> kGeneration = {
-    {"prompt", T::string, kRequired},      {"negative_prompt", T::string, kRequired},
-    {"steps", T::integer, kRequired},      {"sampler", T::string, kRequired},
-    {"cfg", T::number, kRequired},         {"seed", T::integer, kRequired},
-    {"width", T::integer, kRequired},      {"height", T::integer, kRequired},
-    {"threads", T::integer, kRequired},    {"batch", T::integer, kRequired},
-    {"batch_index", T::integer, kRequired}};
+const std::vector<Rule> kGeneration = {{"prompt", T::string, kRequired},
+                                       {"negative_prompt", T::string, kRequired},
+                                       {"steps", T::integer, kRequired},
+                                       {"sampler", T::string, kRequired},
+                                       {"cfg", T::number, kRequired},
+                                       {"seed", T::integer, kRequired},
+                                       {"width", T::integer, kRequired},
+                                       {"height", T::integer, kRequired},
+                                       {"threads", T::integer, kRequired},
+                                       {"batch", T::integer, kRequired},
+                                       {"batch_index", T::integer, kRequired},
+                                       // Further A1111 fields ([name, value] pairs: "Clip skip",
+                                       // "Denoising strength"), only when there are any.
+                                       {"settings", T::array, kSinceV2}};
 const std::vector<Rule> kModels = {{"role", T::string, kRequired},
                                    {"name", T::string, kRequired},
                                    {"sha256", T::string, kRequired},
-                                   {"scale", T::number, 0}};  // LoRAs only
+                                   {"scale", T::number, 0},  // LoRAs only
+                                   // kohya LoRAs: A1111's "Lora hashes" value
+                                   {"a1111_hash", T::string, kSinceV2}};
 const std::vector<Rule> kGenerationManifest = {
     {"format", T::string, kRequired},
     {"software", T::string, kRequired},

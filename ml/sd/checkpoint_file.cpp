@@ -29,8 +29,7 @@ CheckpointFile read_checkpoint(const std::filesystem::path& path) {
   return read_checkpoint(path, {});
 }
 
-CheckpointFile read_checkpoint(const std::filesystem::path& path,
-                               const std::vector<std::string>& prefixes) {
+SafetensorsFile check_checkpoint_file(const std::filesystem::path& path) {
   const std::string source = path.string();
   const std::string ext = path.extension().string();
   if (ext == ".ckpt" || ext == ".pt" || ext == ".pth" || ext == ".bin" || looks_like_pickle(path))
@@ -40,16 +39,20 @@ CheckpointFile read_checkpoint(const std::filesystem::path& path,
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
     throw WeightError(source + ": no such checkpoint file");
+  try {
+    return SafetensorsFile::read_header(path);
+  } catch (const FormatError& e) {
+    throw WeightError(e.what());
+  }
+}
+
+CheckpointFile read_checkpoint(const std::filesystem::path& path,
+                               const std::vector<std::string>& prefixes) {
+  const std::string source = path.string();
   // Only the header is held whole; each tensor is read into its own buffer and
   // widened there, so loading an fp16 file peaks at the float32 weights plus
   // one tensor, not the file plus the weights.
-  SafetensorsFile file = [&] {
-    try {
-      return SafetensorsFile::read_header(path);
-    } catch (const FormatError& e) {
-      throw WeightError(e.what());
-    }
-  }();
+  SafetensorsFile file = check_checkpoint_file(path);
   std::ifstream in(path, std::ios::binary);
   unsigned char len_bytes[8] = {};
   in.read(reinterpret_cast<char*>(len_bytes), 8);

@@ -11,6 +11,7 @@
 #include <map>
 #include <string>
 
+#include "ml/safetensors.h"
 #include "ml/sd/weights.h"
 
 namespace atelier::ml::sd {
@@ -23,6 +24,10 @@ struct CheckpointFile {
 
 // Throws WeightError naming the file (refused format, malformed safetensors).
 CheckpointFile read_checkpoint(const std::filesystem::path& path);
+// The checks read_checkpoint makes before reading any tensor (a pickle
+// refused, the header whole and consistent with the file's size), for a
+// caller that wants a bad file named before other work; returns the header.
+SafetensorsFile check_checkpoint_file(const std::filesystem::path& path);
 // Only the tensors whose names start with one of the prefixes (empty: all),
 // with those prefixes kept in the names.
 CheckpointFile read_checkpoint(const std::filesystem::path& path,

@@ -27,9 +27,16 @@ std::string dtype_of(const ml::SafetensorsFile& head) {
   return "fp32";
 }
 
-// The family a kohya LoRA targets: two text encoders (te1/te2) or the width
-// of its text-encoder layers (768 CLIP-L, 1024 OpenCLIP-H).
+// The family a kohya LoRA targets: what kohya's metadata says
+// (ss_base_model_version), else two text encoders (te1/te2: SDXL) or the
+// width of its text-encoder layers (768 CLIP-L, 1024 OpenCLIP-H).
 std::string lora_arch(const ml::SafetensorsFile& head) {
+  if (auto it = head.metadata().find("ss_base_model_version"); it != head.metadata().end()) {
+    const std::string& v = it->second;
+    if (v.rfind("sdxl", 0) == 0) return "SDXL";
+    if (v.rfind("sd_v2", 0) == 0) return "SD 2.x";
+    if (v.rfind("sd_v1", 0) == 0) return "SD 1.x";
+  }
   bool te1 = false, te = false;
   int64_t te_width = 0;
   for (const auto& t : head.tensors()) {
@@ -43,7 +50,7 @@ std::string lora_arch(const ml::SafetensorsFile& head) {
   if (te1) return "SDXL";
   if (te && te_width == 1024) return "SD 2.x";
   if (te && te_width == 768) return "SD 1.x";
-  return "SD (UNet only)";
+  return te ? "SD 1.x/2.x" : "SD (UNet only)";
 }
 
 }  // namespace

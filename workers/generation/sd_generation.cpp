@@ -5,13 +5,16 @@
 
 #include <map>
 #include <mutex>
+#include <optional>
 
 #include "common/errors.h"
 #include "ml/generator.h"
 #include "ml/safetensors.h"
+#include "ml/sd/checkpoint_file.h"
 #include "ml/sd/clip_tokenizer.h"
 #include "ml/sd/prompt_weights.h"
 #include "ml/sd/sd_generate.h"
+#include "ml/sd/sd_lora.h"
 #include "ml/sd/sd_model.h"
 #include "orchestrator/asset_store.h"
 #include "workers/generation/generate_request.h"
@@ -55,6 +58,37 @@ std::shared_ptr<LoadedSd> cached_checkpoint(const fs::path& file, const std::str
   l->sha256 = sha256_file(key);
   l->name = key.stem().string();
   current = l;
+  return l;
+}
+
+struct LoadedLora {
+  ml::sd::SdLora lora;
+  std::string sha256, name;
+};
+
+// LoRAs are small: kept by path while their size and modification time hold.
+std::shared_ptr<LoadedLora> cached_lora(const fs::path& file) {
+  static std::mutex mu;
+  struct Entry {
+    uintmax_t size;
+    fs::file_time_type mtime;
+    std::shared_ptr<LoadedLora> lora;
+  };
+  static std::map<fs::path, Entry> cache;
+  const fs::path key = fs::absolute(file);
+  std::error_code ec;
+  const auto size = fs::file_size(key, ec);
+  const auto mtime = fs::last_write_time(key, ec);
+  std::lock_guard lock(mu);
+  if (auto it = cache.find(key);
+      it != cache.end() && it->second.size == size && it->second.mtime == mtime)
+    return it->second.lora;
+  auto l = std::make_shared<LoadedLora>();
+  l->lora = ml::sd::load_sd_lora(key);
+  l->sha256 = sha256_file(key);
+  auto n = l->lora.metadata.find("ss_output_name");
+  l->name = n != l->lora.metadata.end() && !n->second.empty() ? n->second : key.stem().string();
+  cache[key] = {size, mtime, l};
   return l;
 }
 
@@ -111,9 +145,15 @@ bool is_atelier_model_file(const fs::path& file) {
 }
 
 SdGeneration generate_with_sd(
-    const GenerateParams& p, const json& params, const fs::path& checkpoint, int threads,
+    const GenerateParams& p, const json& params, const fs::path& checkpoint,
+    const media::Image* init, const std::vector<SdLoraFile>& lora_files, int threads,
     const std::function<fs::path(const fs::path&, std::string_view)>& read_check,
     const std::function<void(double)>& progress, const std::function<void()>& check_cancelled) {
+  try {
+    ml::sd::check_checkpoint_file(checkpoint);  // a bad file is named before the tokenizer
+  } catch (const ml::sd::WeightError& e) {
+    throw InputError(std::string("generate: model: ") + e.what());
+  }
   const fs::path tok_dir = read_check(tokenizer_dir(p, checkpoint), "generate: param 'tokenizer'");
   std::shared_ptr<LoadedSd> loaded;
   try {
@@ -127,7 +167,19 @@ SdGeneration generate_with_sd(
   } catch (const std::exception& e) {
     throw InputError(std::string("generate: param 'tokenizer': ") + e.what());
   }
-  const ml::sd::SdModel& m = *loaded->model;
+  ml::sd::SdModel& m = *loaded->model;
+  std::vector<std::shared_ptr<LoadedLora>> loras;
+  std::vector<ml::sd::SdLoraUse> uses;
+  for (const SdLoraFile& lf : lora_files) {
+    try {
+      loras.push_back(cached_lora(read_check(lf.file, "generate: LoRA " + lf.label)));
+    } catch (const InputError&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw InputError("generate: LoRA " + lf.label + ": " + e.what());
+    }
+    uses.push_back({&loras.back()->lora, lf.multiplier});
+  }
   for (const auto* te : {m.te_l ? &*m.te_l : nullptr, m.te_g ? &*m.te_g : nullptr})
     if (te && tok->vocab_size() > te->config().vocab)
       throw InputError("generate: param 'tokenizer': " + tok_dir.string() + " has " +
@@ -195,10 +247,19 @@ SdGeneration generate_with_sd(
   out.seed = r.seed;
   at::set_num_threads(threads);
   std::vector<torch::Tensor> images;
-  try {
-    images = ml::sd::generate_sd(m, *tok, r, progress, check_cancelled);
-  } catch (const ml::sd::PromptSyntaxError& e) {
-    throw InputError(std::string("generate: param 'prompt': ") + e.what());
+  {
+    // Merged weights live only for this block (sd_lora.h restores them).
+    std::optional<ml::sd::AppliedSdLoras> applied;
+    try {
+      applied.emplace(m, uses);
+    } catch (const ml::sd::WeightError& e) {
+      throw InputError(std::string("generate: LoRA: ") + e.what());
+    }
+    try {
+      images = ml::sd::generate_sd(m, *tok, r, progress, check_cancelled);
+    } catch (const ml::sd::PromptSyntaxError& e) {
+      throw InputError(std::string("generate: param 'prompt': ") + e.what());
+    }
   }
   for (const auto& t : images) out.images.push_back(to_image(t));
 
@@ -212,6 +273,9 @@ SdGeneration generate_with_sd(
   f.model_name = loaded->name;
   f.model_sha256 = loaded->sha256;
   f.threads = threads;
+  for (size_t i = 0; i < loras.size(); ++i)
+    f.loras.push_back(
+        {loras[i]->name, loras[i]->sha256, uses[i].multiplier, loras[i]->lora.addnet_hash});
   if (r.clip_skip > 1) f.settings.push_back({"Clip skip", std::to_string(r.clip_skip)});
   if (init) f.settings.push_back({"Denoising strength", provenance::format_cfg(r.strength)});
   return out;

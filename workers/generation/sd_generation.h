@@ -40,12 +40,22 @@ struct SdGeneration {
   int64_t seed = 0;  // of the first image
 };
 
+// A kohya LoRA to apply, with its multiplier; `label` names it in messages.
+struct SdLoraFile {
+  std::filesystem::path file;
+  double multiplier = 1.0;
+  std::string label;
+};
+
 // `params` is the raw JSON the typed ones came from (to tell given values from
 // defaults). `read_check` judges each file read (confinement); it returns the
-// path to open. Throws InputError naming the parameter or file.
+// path to open. `init`, when given, makes it img2img (A1111's "Just resize" to
+// the output size). LoRAs are merged into the cached checkpoint for this call
+// only and taken out again before it returns. Throws InputError naming the
+// parameter or file.
 SdGeneration generate_with_sd(
     const GenerateParams& p, const nlohmann::json& params, const std::filesystem::path& checkpoint,
-    int threads,
+    const media::Image* init, const std::vector<SdLoraFile>& loras, int threads,
     const std::function<std::filesystem::path(const std::filesystem::path&, std::string_view)>&
         read_check,
     const std::function<void(double)>& progress = {},

@@ -201,10 +201,6 @@ class GenerateKind final : public JobKind {
   // A Stable Diffusion checkpoint (ml/sd/): the model is registered by sha256
   // with its family, and every file it reads is judged by the spec's scope.
   void run_sd(JobContext& ctx, const Parsed& all, const ModelLocation& loc) {
-    if (!all.loras.empty())
-      throw InputError(
-          "generate: LoRAs on Stable Diffusion checkpoints are not applied yet: "
-          "remove 'loras' and <lora:...> from the prompt");
     const FileScope scope = ctx.store().file_scope();
     const int threads =
         std::max(1, std::min<int>(generate_kind().spec().threads,
@@ -227,8 +223,25 @@ class GenerateKind final : public JobKind {
         throw InputError(std::string("generate: param 'init_image': ") + e.what());
       }
     }
+    std::vector<SdLoraFile> lora_files;
+    std::vector<std::optional<std::string>> lora_paths;  // as registered
+    for (const auto& lr : all.loras) {
+      SdLoraFile lf{{}, lr.scale, lr.label};
+      std::optional<ModelRow> row;
+      if (lr.ref.is_object()) {
+        lf.file = lr.ref["path"].get<std::string>();
+      } else {
+        auto l = ctx.store().locate_model(lr.ref.get<std::string>());
+        lf.file = l.file;
+        row = l.row;
+      }
+      lora_paths.push_back(row && row->path ? row->path
+                                            : std::optional<std::string>(lf.file.string()));
+      lf.label += " (" + lf.file.string() + ")";
+      lora_files.push_back(std::move(lf));
+    }
     SdGeneration g = generate_with_sd(
-        gp, ctx.params(), loc.file, init ? &*init : nullptr, threads,
+        gp, ctx.params(), loc.file, init ? &*init : nullptr, lora_files, threads,
         [&](const std::filesystem::path& p, std::string_view what) {
           return scope.check_read(p, what);
         },
@@ -241,6 +254,13 @@ class GenerateKind final : public JobKind {
          loc.row && loc.row->path ? loc.row->path : std::optional<std::string>(loc.file.string()),
          0});
     ctx.add_input(g.facts.model_sha256, "model");
+    for (size_t i = 0; i < g.facts.loras.size(); ++i) {
+      const auto& l = g.facts.loras[i];
+      ctx.register_model({l.sha256, "lora", l.name,
+                          json{{"format", "kohya"}, {"arch", g.arch}, {"a1111_hash", l.a1111_hash}},
+                          std::nullopt, lora_paths[i], 0});
+      ctx.add_input(l.sha256, "lora");
+    }
     ctx.log().info("generate: {} image(s) of '{}' with {} ({}, {}), {} steps of {}",
                    g.images.size(), all.gp.prompt, g.facts.model_name, g.arch,
                    g.facts.model_sha256.substr(0, 10), g.facts.steps, g.facts.sampler);
