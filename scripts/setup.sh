@@ -34,6 +34,9 @@ PACKAGES=(
 # and npm from another source (a nodejs package that bundles npm): Debian's npm
 # conflicts with that, so it is installed only when no npm is on PATH.
 command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
+# Test-time extras test.sh asks for (never runtime dependencies).
+# shellcheck disable=SC2206
+PACKAGES+=(${ATELIER_EXTRA_PACKAGES:-})
 
 missing=()
 for p in "${PACKAGES[@]}"; do

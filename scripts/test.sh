@@ -3,7 +3,9 @@
 # what it needs first; safe to re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/setup.sh
+# Debian's python3-torch is the reference the SD tests compare with (sampler
+# steps, LoRA merges); it is never a runtime dependency.
+ATELIER_EXTRA_PACKAGES="python3-torch" ./scripts/setup.sh
 ./scripts/fetch_datasets.sh   # the emoji sets the model tests train and sample on
 # The store suites run every case on PostgreSQL too: a server of our own on a
 # loopback port, stopped when the tests end.

@@ -206,11 +206,12 @@ TEST(MultiHost, TwoHostsOnePostgresSurviveKillsACutLinkAndARestartedOrchestrator
   auto store = tw.store();
   std::mt19937 rng(7);
   std::set<std::string> hosts_seen;
-  // Kills a worker of host h that holds a running job (its lease owner), so
-  // the kill lands mid-job and is recorded as a crash; an idle worker between
-  // 30 ms jobs would die unseen. False when none of h's workers is busy.
+  // Kills a worker of host h, preferring one that holds a running job (its
+  // lease owner) so the kill lands mid-job and is recorded as a crash; an idle
+  // worker between 30 ms jobs dies unseen. False when h has no worker.
   auto kill_a_worker = [&](int h, int64_t run) {
     const auto children = child_pids(hosts[h].pid());
+    if (children.empty()) return false;
     std::set<std::string> owners;
     for (const JobRow& j : store->list_jobs({.run_id = run, .state = "running"}))
       if (j.lease_owner) owners.insert(*j.lease_owner);
@@ -219,8 +220,8 @@ TEST(MultiHost, TwoHostsOnePostgresSurviveKillsACutLinkAndARestartedOrchestrator
       if (owners.count(w.id) &&
           std::find(children.begin(), children.end(), w.pid) != children.end())
         busy.push_back(w.pid);
-    if (busy.empty()) return false;
-    ::kill(busy[rng() % busy.size()], SIGKILL);
+    const auto& pool = busy.empty() ? children : busy;
+    ::kill(pool[rng() % pool.size()], SIGKILL);
     return true;
   };
   auto crashes = [&](int64_t run) {
