@@ -3,6 +3,10 @@
 // Python code), and the round trip between them.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 
@@ -209,4 +213,36 @@ TEST(Infotext, HostileLinesStayLinear) {
   std::string quotes = "k1: \"" + std::string(1u << 20, '\\');
   // The unterminated quote falls back to [^,]*, so k1 still counts.
   EXPECT_EQ(parse_infotext(quotes + ", k2: 1, k3: 2").params.size(), 3u);
+}
+
+// AUTOMATIC1111's own parser on real and edge-case infotexts
+// (../shared/external-refs/a1111/infotext_cases.json: what
+// parse_generation_parameters returns, before the UI's defaults): ours reads
+// every case to the same prompt, negative prompt and fields, "Size" split into
+// Size-1 and Size-2 as A1111 does. Skipped when the folder is absent.
+TEST(Infotext, ReadsWhatAutomatic1111sParserReadsOnItsReferenceCases) {
+  const std::filesystem::path file =
+      std::filesystem::path(ATELIER_EXTERNAL_REFS) / "a1111" / "infotext_cases.json";
+  if (!std::filesystem::exists(file)) GTEST_SKIP() << "needs " << file;
+  std::ifstream in(file);
+  const nlohmann::json cases = nlohmann::json::parse(in)["cases"];
+  ASSERT_GE(cases.size(), 8u);
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c["title"].get<std::string>());
+    const auto it = atelier::media::parse_infotext(c["text"].get<std::string>());
+    std::map<std::string, std::string> got{{"Prompt", it.prompt},
+                                           {"Negative prompt", it.negative_prompt}};
+    for (const auto& [k, v] : it.params) {
+      if (k == "Size" && v.find('x') != std::string::npos) {
+        got["Size-1"] = v.substr(0, v.find('x'));
+        got["Size-2"] = v.substr(v.find('x') + 1);
+      } else {
+        got[k] = v;
+      }
+    }
+    std::map<std::string, std::string> want;
+    for (const auto& [k, v] : c["expected_raw"].items())
+      want[k] = v.is_string() ? v.get<std::string>() : v.dump();
+    EXPECT_EQ(got, want);
+  }
 }
