@@ -64,7 +64,7 @@ struct TrainLoraArgs {
 };
 
 struct GenerateArgs {
-  GenerateParams params;  // loras: NAME or NAME:SCALE
+  GenerateParams params;                            // loras: NAME or NAME:SCALE
   nlohmann::json given = nlohmann::json::object();  // the parameters given as flags
   std::string out = ".", prefix = "image_";
   int threads = 0;
