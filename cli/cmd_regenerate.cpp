@@ -11,6 +11,7 @@
 
 #include "common/errors.h"
 #include "kinds/generate.h"
+#include "media/image_decode.h"
 #include "ml/generator.h"
 #include "ml/lora.h"
 #include "orchestrator/asset_store.h"
@@ -70,7 +71,7 @@ fs::path find_by_sha256(const std::string& sha, const std::string& name, const s
 // and the job's own tokenizer, prediction and clip skip parameters.
 provenance::Regenerated regenerate_sd(const json& m, const json& gen, const fs::path& base,
                                       const std::vector<SdLoraFile>& loras, int threads, int width,
-                                      int height) {
+                                      int height, const Workspace& ws, Store& store) {
   const std::string g = "generation.";
   const json params =
       m.contains("params") && m["params"].is_object() ? m["params"] : json::object();
@@ -82,8 +83,26 @@ provenance::Regenerated regenerate_sd(const json& m, const json& gen, const fs::
                 {"seed", number<int64_t>(gen, "seed", g)},
                 {"count", 1},
                 {"size", std::to_string(width) + "x" + std::to_string(height)}};
-  for (const char* k : {"tokenizer", "prediction", "clip_skip"})
+  for (const char* k : {"tokenizer", "prediction", "clip_skip", "strength"})
     if (params.contains(k)) given[k] = params[k];
+  // img2img: the one image among the job's recorded inputs, from the store.
+  std::optional<media::Image> init;
+  if (gen.contains("settings") &&
+      gen["settings"].dump().find("Denoising strength") != std::string::npos) {
+    std::vector<fs::path> images;
+    const AssetStore assets = ws.asset_store();
+    for (const json& in : m.value("inputs", json::array())) {
+      if (!in.is_object() || !in.contains("sha256") || !in["sha256"].is_string()) continue;
+      auto row = store.get_asset(in["sha256"].get<std::string>());
+      if (row && row->media_type.rfind("image/", 0) == 0)
+        images.push_back(assets.path_for(row->sha256, row->ext));
+    }
+    if (images.size() != 1)
+      throw InputError(
+          "manifest: an img2img image whose start image is not one stored asset here (" +
+          std::to_string(images.size()) + " found)");
+    init = media::read_image(images[0]);
+  }
   GenerateParams p;
   try {
     p = generate_kind().parse(given);
@@ -91,10 +110,7 @@ provenance::Regenerated regenerate_sd(const json& m, const json& gen, const fs::
     throw InputError(std::string("manifest: ") + e.what());
   }
   const auto t0 = std::chrono::steady_clock::now();
-  if (gen.contains("settings") &&
-      gen["settings"].dump().find("Denoising strength") != std::string::npos)
-    throw InputError("manifest: an img2img image; --regenerate redraws text-to-image ones only");
-  SdGeneration sd = generate_with_sd(p, given, base, nullptr, loras, threads,
+  SdGeneration sd = generate_with_sd(p, given, base, init ? &*init : nullptr, loras, threads,
                                      [](const fs::path& f, std::string_view) { return f; });
   provenance::Regenerated out;
   out.image = std::move(sd.images.at(0));
@@ -160,7 +176,7 @@ provenance::Regenerated regenerate_from_manifest(const json& m, const Workspace&
   std::vector<SdLoraFile> sd_loras;
   for (const auto& [file, scale, name] : lora_files) sd_loras.push_back({file, scale, name});
   if (!is_atelier_model_file(*base))
-    return regenerate_sd(m, gen, *base, sd_loras, threads, width, height);
+    return regenerate_sd(m, gen, *base, sd_loras, threads, width, height, ws, store);
   if (width != height) throw InputError("manifest: generation.width and height differ");
   for (const auto& [file, scale, name] : lora_files) {
     try {

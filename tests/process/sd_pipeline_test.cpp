@@ -143,6 +143,11 @@ stages:
       from_shot = from_shot || in.sha256 == shots[0] || in.sha256 == shots[1];
     EXPECT_TRUE(from_shot);
   }
+  // An img2img image is redrawn from the stored image it started from.
+  r = run_atelier(
+      {"-w", w, "verify", assets.path_for(redraws[0].outputs[0], "png").string(), "--regenerate"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("ok   regenerate: identical pixels"), std::string::npos) << r.out;
 
   // The video traces back through the check and the images to the checkpoint.
   const std::string video = store->stage_jobs(1, "clip").at(0).outputs.at(0);
