@@ -417,6 +417,10 @@ std::size_t dtype_size(DType d) {
   return row(d).size;
 }
 
+bool is_float_dtype(DType d) {
+  return d == DType::F64 || d == DType::F32 || d == DType::F16 || d == DType::BF16;
+}
+
 std::optional<DType> dtype_from_name(std::string_view name) {
   for (const auto& r : kDTypes)
     if (r.name == name) return r.dtype;

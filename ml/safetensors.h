@@ -39,6 +39,8 @@ std::string_view dtype_name(DType);  // "F32", as in the header
 std::size_t dtype_size(DType);       // bytes per element
 // The dtype a header names; nullopt for names this reader does not support.
 std::optional<DType> dtype_from_name(std::string_view);
+// F64, F32, F16 or BF16.
+bool is_float_dtype(DType);
 
 struct TensorInfo {
   std::string name;

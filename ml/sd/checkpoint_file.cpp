@@ -25,6 +25,16 @@ bool looks_like_pickle(const std::filesystem::path& path) {
 
 }  // namespace
 
+std::string stored_float_dtype(const SafetensorsFile& header) {
+  std::set<DType> floats;
+  for (const TensorInfo& t : header.tensors())
+    if (is_float_dtype(t.dtype)) floats.insert(t.dtype);
+  if (floats.size() > 1) return "mixed";
+  if (floats.count(DType::F16)) return "fp16";
+  if (floats.count(DType::BF16)) return "bf16";
+  return "fp32";
+}
+
 CheckpointFile read_checkpoint(const std::filesystem::path& path) {
   return read_checkpoint(path, {});
 }
@@ -71,26 +81,16 @@ CheckpointFile read_checkpoint(const std::filesystem::path& path,
     return t;
   };
   std::map<std::string, torch::Tensor> tensors;
-  std::set<DType> float_types;
   for (const TensorInfo& info : file.tensors()) {
     if (!prefixes.empty() &&
         std::none_of(prefixes.begin(), prefixes.end(),
                      [&](const std::string& p) { return info.name.rfind(p, 0) == 0; }))
       continue;
-    const bool is_float = info.dtype == DType::F32 || info.dtype == DType::F16 ||
-                          info.dtype == DType::BF16 || info.dtype == DType::F64;
-    if (is_float) float_types.insert(info.dtype);
     torch::Tensor t = read_tensor(info);
-    tensors.emplace(info.name, is_float ? t.to(torch::kFloat32) : t);
+    tensors.emplace(info.name, is_float_dtype(info.dtype) ? t.to(torch::kFloat32) : t);
   }
-  std::string dtype = "fp32";
-  if (float_types.size() > 1)
-    dtype = "mixed";
-  else if (float_types.count(DType::F16))
-    dtype = "fp16";
-  else if (float_types.count(DType::BF16))
-    dtype = "bf16";
-  return {Weights(normalise_names(std::move(tensors)), source), file.metadata(), dtype};
+  return {Weights(normalise_names(std::move(tensors)), source), file.metadata(),
+          stored_float_dtype(file)};
 }
 
 }  // namespace atelier::ml::sd

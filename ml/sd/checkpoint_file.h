@@ -19,7 +19,7 @@ namespace atelier::ml::sd {
 struct CheckpointFile {
   Weights weights;
   std::map<std::string, std::string> metadata;  // the safetensors __metadata__
-  std::string dtype;                            // "fp32", "fp16", "bf16" or "mixed"
+  std::string dtype;                            // stored_float_dtype of the file
 };
 
 // Throws WeightError naming the file (refused format, malformed safetensors).
@@ -28,6 +28,9 @@ CheckpointFile read_checkpoint(const std::filesystem::path& path);
 // refused, the header whole and consistent with the file's size), for a
 // caller that wants a bad file named before other work; returns the header.
 SafetensorsFile check_checkpoint_file(const std::filesystem::path& path);
+// How a file stores its floats, over all its tensors: "fp32", "fp16", "bf16"
+// or "mixed".
+std::string stored_float_dtype(const SafetensorsFile& header);
 // Only the tensors whose names start with one of the prefixes (empty: all),
 // with those prefixes kept in the names.
 CheckpointFile read_checkpoint(const std::filesystem::path& path,

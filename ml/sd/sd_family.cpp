@@ -24,6 +24,18 @@ std::optional<int> positive_int(const json* v) {
   return std::nullopt;
 }
 
+// One renaming for tensors and for shape-only inventories.
+template <class V>
+std::map<std::string, V> normalised(std::map<std::string, V> t) {
+  const std::string old_prefix = "cond_stage_model.transformer.", now = old_prefix + "text_model.";
+  if (t.lower_bound(now) != t.end() && t.lower_bound(now)->first.rfind(now, 0) == 0) return t;
+  std::map<std::string, V> out;
+  for (auto& [name, value] : t)
+    out.emplace(name.rfind(old_prefix, 0) == 0 ? now + name.substr(old_prefix.size()) : name,
+                std::move(value));
+  return out;
+}
+
 }  // namespace
 
 std::string family_name(SdFamily f) {
@@ -120,13 +132,12 @@ FileHints read_hints(const std::map<std::string, std::string>& metadata,
 }
 
 std::map<std::string, torch::Tensor> normalise_names(std::map<std::string, torch::Tensor> t) {
-  const std::string old_prefix = "cond_stage_model.transformer.", now = old_prefix + "text_model.";
-  if (t.lower_bound(now) != t.end() && t.lower_bound(now)->first.rfind(now, 0) == 0) return t;
-  std::map<std::string, torch::Tensor> out;
-  for (auto& [name, tensor] : t)
-    out.emplace(name.rfind(old_prefix, 0) == 0 ? now + name.substr(old_prefix.size()) : name,
-                std::move(tensor));
-  return out;
+  return normalised(std::move(t));
+}
+
+std::map<std::string, std::vector<int64_t>> normalise_names(
+    std::map<std::string, std::vector<int64_t>> shapes) {
+  return normalised(std::move(shapes));
 }
 
 void skip_schedule_buffers(Weights& w) {

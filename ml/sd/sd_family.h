@@ -20,6 +20,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "ml/sd/weights.h"
 
@@ -49,6 +50,8 @@ FileHints read_hints(const std::map<std::string, std::string>& metadata, const s
 // Old SD 1.x files name the CLIP-L model without "text_model."
 // (cond_stage_model.transformer.embeddings...): renamed to today's layout.
 std::map<std::string, torch::Tensor> normalise_names(std::map<std::string, torch::Tensor> t);
+std::map<std::string, std::vector<int64_t>> normalise_names(
+    std::map<std::string, std::vector<int64_t>> shapes);
 
 // The LDM/SGM training buffers a single file carries (noise schedule tables,
 // denoiser sigmas) and EMA copies (model_ema.*): never needed, skipped by name.

@@ -89,4 +89,8 @@ TEST(SdFamily, OldClipNamesAreRenamedToTodaysLayout) {
   auto n = normalise_names(std::move(t));
   EXPECT_TRUE(n.count("cond_stage_model.transformer.text_model.embeddings.token_embedding.weight"));
   EXPECT_TRUE(n.count("model.diffusion_model.out.2.weight"));
+  // The same renaming for a header's shapes (`atelier model add` reads no data).
+  auto shapes = normalise_names(std::map<std::string, std::vector<int64_t>>{
+      {"cond_stage_model.transformer.final_layer_norm.weight", {768}}});
+  EXPECT_TRUE(shapes.count("cond_stage_model.transformer.text_model.final_layer_norm.weight"));
 }

@@ -21,10 +21,9 @@ std::map<std::string, torch::Tensor> read_all(const std::filesystem::path& file)
   auto f = ml::SafetensorsFile::read(file);
   std::map<std::string, torch::Tensor> out;
   for (const auto& info : f.tensors()) {
-    const bool is_float = info.dtype == ml::DType::F32 || info.dtype == ml::DType::F16 ||
-                          info.dtype == ml::DType::BF16 || info.dtype == ml::DType::F64;
-    out.emplace(info.name,
-                is_float ? ml::to_float_tensor(f, info, file.string()) : ml::to_tensor(f, info));
+    out.emplace(info.name, ml::is_float_dtype(info.dtype)
+                               ? ml::to_float_tensor(f, info, file.string())
+                               : ml::to_tensor(f, info));
   }
   return out;
 }

@@ -5,42 +5,11 @@
 #include <mutex>
 
 #include "orchestrator/asset_store.h"
+#include "workers/generation/file_cache.h"
 
 namespace atelier {
 
 namespace fs = std::filesystem;
-
-namespace {
-
-// One cache per loaded type, keyed by absolute path, valid while size and mtime hold.
-template <typename T>
-class FileCache {
- public:
-  template <typename Load>
-  std::shared_ptr<T> get(const fs::path& file, Load load) {
-    const auto key = fs::absolute(file);
-    const auto size = fs::file_size(key);
-    const auto mtime = fs::last_write_time(key);
-    std::lock_guard lock(mu_);
-    if (auto it = cache_.find(key);
-        it != cache_.end() && it->second.size == size && it->second.mtime == mtime)
-      return it->second.value;
-    auto v = load(key);
-    cache_[key] = {size, mtime, v};
-    return v;
-  }
-
- private:
-  struct Entry {
-    uintmax_t size;
-    fs::file_time_type mtime;
-    std::shared_ptr<T> value;
-  };
-  std::mutex mu_;
-  std::map<fs::path, Entry> cache_;
-};
-
-}  // namespace
 
 std::shared_ptr<CachedLora> load_cached_lora(const fs::path& file) {
   static FileCache<CachedLora> cache;

@@ -3,8 +3,6 @@
 
 #include <torch/torch.h>
 
-#include <set>
-
 #include "common/errors.h"
 #include "ml/safetensors.h"
 #include "ml/sd/checkpoint_file.h"
@@ -14,18 +12,6 @@
 namespace atelier {
 
 namespace {
-
-std::string dtype_of(const ml::SafetensorsFile& head) {
-  std::set<ml::DType> floats;
-  for (const auto& t : head.tensors())
-    if (t.dtype == ml::DType::F32 || t.dtype == ml::DType::F16 || t.dtype == ml::DType::BF16 ||
-        t.dtype == ml::DType::F64)
-      floats.insert(t.dtype);
-  if (floats.size() > 1) return "mixed";
-  if (floats.count(ml::DType::F16)) return "fp16";
-  if (floats.count(ml::DType::BF16)) return "bf16";
-  return "fp32";
-}
 
 // The family a kohya LoRA targets: what kohya's metadata says
 // (ss_base_model_version), else two text encoders (te1/te2: SDXL) or the
@@ -57,21 +43,16 @@ std::string lora_arch(const ml::SafetensorsFile& head) {
 
 ModelFacts inspect_model_file(const std::filesystem::path& file) {
   const std::string source = file.string();
+  // Refuses a pickle unread and checks the header against the file's size.
   ml::SafetensorsFile head = [&] {
     try {
-      // A pickle is refused by read_checkpoint's rule before any parse.
-      const std::string ext = file.extension().string();
-      if (ext == ".ckpt" || ext == ".pt" || ext == ".pth" || ext == ".bin")
-        ml::sd::read_checkpoint(file);
-      return ml::SafetensorsFile::read_header(file);
+      return ml::sd::check_checkpoint_file(file);
     } catch (const ml::sd::WeightError& e) {
-      throw InputError(e.what());
-    } catch (const ml::FormatError& e) {
       throw InputError(e.what());
     }
   }();
   ModelFacts f;
-  f.dtype = dtype_of(head);
+  f.dtype = ml::sd::stored_float_dtype(head);
   const auto& meta = head.metadata();
   if (auto it = meta.find("atelier.format"); it != meta.end()) {
     f.kind = it->second.find("lora") != std::string::npos ? "lora" : "diffusion";
@@ -92,7 +73,8 @@ ModelFacts inspect_model_file(const std::filesystem::path& file) {
     return f;
   }
   try {
-    ml::sd::Weights w = ml::sd::Weights::from_shapes(shapes, source);
+    // As loading does: old SD 1.x names brought to today's layout.
+    ml::sd::Weights w = ml::sd::Weights::from_shapes(ml::sd::normalise_names(shapes), source);
     const ml::sd::FileHints hints = ml::sd::read_hints(meta, source);
     const ml::sd::SdModel m = ml::sd::build_sd_model(w, hints);
     f.kind = "diffusion";

@@ -17,6 +17,7 @@
 #include "ml/sd/sd_lora.h"
 #include "ml/sd/sd_model.h"
 #include "orchestrator/asset_store.h"
+#include "workers/generation/file_cache.h"
 #include "workers/generation/generate_request.h"
 
 namespace atelier {
@@ -66,30 +67,17 @@ struct LoadedLora {
   std::string sha256, name;
 };
 
-// LoRAs are small: kept by path while their size and modification time hold.
+// LoRAs are small: every one used stays loaded (file_cache.h).
 std::shared_ptr<LoadedLora> cached_lora(const fs::path& file) {
-  static std::mutex mu;
-  struct Entry {
-    uintmax_t size;
-    fs::file_time_type mtime;
-    std::shared_ptr<LoadedLora> lora;
-  };
-  static std::map<fs::path, Entry> cache;
-  const fs::path key = fs::absolute(file);
-  std::error_code ec;
-  const auto size = fs::file_size(key, ec);
-  const auto mtime = fs::last_write_time(key, ec);
-  std::lock_guard lock(mu);
-  if (auto it = cache.find(key);
-      it != cache.end() && it->second.size == size && it->second.mtime == mtime)
-    return it->second.lora;
-  auto l = std::make_shared<LoadedLora>();
-  l->lora = ml::sd::load_sd_lora(key);
-  l->sha256 = sha256_file(key);
-  auto n = l->lora.metadata.find("ss_output_name");
-  l->name = n != l->lora.metadata.end() && !n->second.empty() ? n->second : key.stem().string();
-  cache[key] = {size, mtime, l};
-  return l;
+  static FileCache<LoadedLora> cache;
+  return cache.get(file, [](const fs::path& key) {
+    auto l = std::make_shared<LoadedLora>();
+    l->lora = ml::sd::load_sd_lora(key);
+    l->sha256 = sha256_file(key);
+    auto n = l->lora.metadata.find("ss_output_name");
+    l->name = n != l->lora.metadata.end() && !n->second.empty() ? n->second : key.stem().string();
+    return l;
+  });
 }
 
 std::shared_ptr<ml::sd::ClipTokenizer> cached_tokenizer(const fs::path& dir) {
