@@ -32,7 +32,7 @@ int default_skip(SdFamily f) {
   return 1;
 }
 
-Conditioning encode(const SdModel& m, const ClipTokenizer& tok, const WeightedPrompt& chunks_l,
+Conditioning encode(const SdModel& m, const WeightedPrompt& chunks_l,
                     const WeightedPrompt& chunks_g, int skip, const SdxlSizes& sizes) {
   std::vector<torch::Tensor> parts;
   torch::Tensor pooled;
@@ -83,8 +83,8 @@ PromptPair encode_prompts(const SdModel& m, const ClipTokenizer& tok, std::strin
     pad_to(neg_g, n, Padding::zero);
   }
   PromptPair out;
-  out.positive = encode(m, tok, pos_l, pos_g, skip, sizes);
-  out.negative = encode(m, tok, neg_l, neg_g, skip, sizes);
+  out.positive = encode(m, pos_l, pos_g, skip, sizes);
+  out.negative = encode(m, neg_l, neg_g, skip, sizes);
   out.tokens = pos_l.token_count;
   return out;
 }
